@@ -1,0 +1,17 @@
+//! # socket-lab
+//!
+//! A lab bench for learning socket programming: numbered experiments run on
+//! real sockets over loopback, while a packet inspector shows what crossed
+//! the wire.
+//!
+//! # Layout
+//!
+//! - [`clock`]: the one monotonic clock that stamps calls and packets.
+//! - [`wire`]: decoders for the frames seen on loopback (IPv4, IPv6, TCP, UDP).
+//! - [`capture`]: an AF_PACKET capture on `lo`, read through pnet.
+//! - [`pcap`]: reading and writing pcap files.
+
+pub mod capture;
+pub mod clock;
+pub mod pcap;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! pcap files (in progress).

@@ -1,0 +1,1 @@
+//! Frame decoders (in progress).
