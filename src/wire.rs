@@ -1,1 +1,0 @@
-//! Frame decoders (in progress).
