@@ -37,11 +37,11 @@
 //!
 //! # Checksums
 //!
-//! The decoder does not verify checksums. On loopback the kernel usually
-//! skips them (`CHECKSUM_PARTIAL`: the field holds only the pseudo-header
-//! sum, to be finished by a NIC that `lo` does not have), so a strict
-//! decoder would reject every TCP segment it sees. [`transport_checksum_ok`]
-//! checks on request.
+//! The decoder does not verify checksums. On loopback the kernel leaves
+//! TCP and UDP checksums unfinished (`CHECKSUM_PARTIAL`: the field holds
+//! only the pseudo-header sum, for a NIC that `lo` does not have), so a
+//! strict decoder would reject every segment and datagram it sees there.
+//! [`transport_checksum_ok`] checks on request.
 
 pub mod checksum;
 pub mod ethernet;
