@@ -11,7 +11,18 @@
 //! - [`capture`]: an AF_PACKET capture on `lo`, read through pnet.
 //! - [`pcap`]: reading and writing pcap files.
 
+pub mod app;
 pub mod capture;
+pub mod catalog;
+pub mod check;
+pub mod cli;
 pub mod clock;
+pub mod escape;
+pub mod expr;
+pub mod knob;
+pub mod netns;
 pub mod pcap;
+pub mod render;
+pub mod runner;
+pub mod trace;
 pub mod wire;

@@ -1,0 +1,63 @@
+//! The commands of `lab`, on top of the library's modules.
+
+mod catalog_views;
+mod run;
+
+use std::io::Write;
+
+pub use catalog_views::{list, show};
+pub use run::{RunArgs, execute, run_all, run_one};
+
+use crate::catalog::{self, Lab};
+
+/// What went wrong, for `main` to report and turn into an exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad input or an environment problem: `lab: <message>`, exit 2.
+    Usage(String),
+    /// The output went away (`lab list | head -1`): exit quietly.
+    BrokenPipe,
+    /// Any other I/O error while writing output.
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Io(e)
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure::Usage(s)
+    }
+}
+
+/// Exit codes: 0 everything held, 1 an expectation failed, 2 bad input or
+/// an error.
+pub type Outcome = Result<bool, Failure>;
+
+/// The embedded catalog; a broken embedded lab is a bug, reported as such.
+pub fn labs() -> Result<Vec<Lab>, Failure> {
+    catalog::builtin().map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// A lab named on the command line: an id, number or slug from the
+/// catalog, or the path of a lab file.
+pub fn resolve(query: &str) -> Result<Lab, Failure> {
+    let looks_like_path = query.contains('/') || query.ends_with(".toml");
+    if looks_like_path {
+        return Lab::load(std::path::Path::new(query)).map_err(|e| Failure::Usage(e.to_string()));
+    }
+    let labs = labs()?;
+    catalog::find(&labs, query).cloned().map_err(Failure::Usage)
+}
+
+/// Flushes stdout, mapping a closed pipe to a quiet exit.
+pub fn flush(out: &mut dyn Write) -> Result<(), Failure> {
+    out.flush().map_err(Failure::from)
+}

@@ -1,1 +1,0 @@
-//! Loopback capture (in progress).

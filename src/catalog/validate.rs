@@ -1,0 +1,349 @@
+//! Checks a parsed lab file before it runs, so mistakes are reported with
+//! their line instead of surfacing as a strange trace.
+
+use std::collections::BTreeSet;
+
+use super::{Lab, LabError, StepDef};
+use crate::expr::{self, Scope};
+
+/// Fields each op requires (`a|b` means one of them) and allows.
+/// `when` and `repeat` are allowed everywhere.
+const OPS: &[(&str, &[&str], &[&str])] = &[
+    ("socket", &["as"], &["proto", "options"]),
+    ("bind", &["on"], &["addr", "publish"]),
+    // `listen` with `as` is socket + bind + listen in one step.
+    (
+        "listen",
+        &["on|as"],
+        &["backlog", "addr", "publish", "options", "proto"],
+    ),
+    ("accept", &["on", "as"], &["timeout_ms"]),
+    // `connect` with `as` is socket + connect.
+    (
+        "connect",
+        &["to", "on|as"],
+        &["options", "timeout_ms", "proto"],
+    ),
+    (
+        "send",
+        &["on", "data|size"],
+        &["save", "timeout_ms", "until_error"],
+    ),
+    ("send_all", &["on", "data|size"], &["save", "timeout_ms"]),
+    (
+        "recv",
+        &["on", "size"],
+        &["timeout_ms", "save", "repeat_for_ms", "until_eof"],
+    ),
+    ("recv_from", &["on", "size"], &["timeout_ms", "save"]),
+    ("send_to", &["on", "to", "data|size"], &["save"]),
+    ("shutdown", &["on", "how"], &[]),
+    ("close", &["on"], &[]),
+    ("set_option", &["on", "option", "value"], &[]),
+    ("set_nonblocking", &["on", "value"], &[]),
+    ("sleep", &["ms"], &[]),
+    ("signal", &["event"], &[]),
+    ("wait", &["event"], &["timeout_ms"]),
+];
+
+/// Socket options a lab may set, by the name learners know.
+pub const OPTIONS: &[&str] = &[
+    "SO_REUSEADDR",
+    "SO_REUSEPORT",
+    "SO_LINGER",
+    "SO_SNDBUF",
+    "SO_RCVBUF",
+    "SO_KEEPALIVE",
+    "TCP_NODELAY",
+    "TCP_CORK",
+    "TCP_QUICKACK",
+    "TCP_MAXSEG",
+];
+
+/// The ops a lab may use, for `call = "actor.op#n"` checks.
+pub fn op_names() -> impl Iterator<Item = &'static str> {
+    OPS.iter().map(|(op, _, _)| *op)
+}
+
+fn present(step: &StepDef) -> Vec<&'static str> {
+    let mut f = Vec::new();
+    macro_rules! has {
+        ($($field:ident => $name:literal),*) => { $( if step.$field.is_some() { f.push($name); } )* };
+    }
+    has!(on => "on", name => "as", proto => "proto", addr => "addr", publish => "publish",
+         to => "to", backlog => "backlog", data => "data", size => "size",
+         timeout_ms => "timeout_ms", option => "option", value => "value", options => "options",
+         ms => "ms", event => "event", save => "save", repeat_for_ms => "repeat_for_ms",
+         until_eof => "until_eof", until_error => "until_error", how => "how");
+    f
+}
+
+pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
+    let def = &lab.def;
+    let top = |message: String| LabError {
+        origin: lab.origin.clone(),
+        line: None,
+        message,
+    };
+    let id_ok = def.id.len() > 3
+        && def.id.as_bytes()[..2].iter().all(u8::is_ascii_digit)
+        && def.id.as_bytes()[2] == b'-'
+        && def.id[3..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !id_ok {
+        return Err(top(format!(
+            "id `{}` must look like `NN-some-slug` (two digits, a dash, lower-case words)",
+            def.id
+        )));
+    }
+    if def.actors.is_empty() {
+        return Err(top("a lab needs at least one [[actor]]".into()));
+    }
+
+    // Knobs: unique names, defaults and tries that fit their own type.
+    let mut scope = Scope::new();
+    for knob in &def.knobs {
+        if scope.contains_key(&knob.name) {
+            return Err(top(format!("knob `{}` is declared twice", knob.name)));
+        }
+        if knob.kind == crate::knob::KnobType::Choice && knob.values.is_empty() {
+            return Err(top(format!("choice knob `{}` needs `values`", knob.name)));
+        }
+        let v = knob
+            .default_value()
+            .map_err(|e| top(format!("default of {e}")))?;
+        for t in &knob.tries {
+            knob.from_toml(t)
+                .map_err(|e| top(format!("`try` value of {e}")))?;
+        }
+        scope.insert(knob.name.clone(), v);
+    }
+
+    // Names saved by steps join the scope (as placeholders) for validation.
+    let mut saved = BTreeSet::new();
+    let mut published = BTreeSet::new();
+    let mut signalled = BTreeSet::new();
+    for actor in &def.actors {
+        for step in &actor.steps {
+            if let Some(s) = &step.get_ref().save {
+                saved.insert(s.clone());
+            }
+            if let Some(n) = &step.get_ref().name {
+                saved.insert(format!("{n}_sent"));
+                saved.insert(format!("{n}_received"));
+            }
+            if let Some(p) = &step.get_ref().publish {
+                published.insert(p.clone());
+            }
+            if step.get_ref().op == "signal"
+                && let Some(e) = &step.get_ref().event
+            {
+                signalled.insert(e.clone());
+            }
+        }
+    }
+    let known = |name: &str| {
+        scope.contains_key(name) || saved.contains(name) || name == "min" || name == "max"
+    };
+
+    let mut actor_names = BTreeSet::new();
+    for actor in &def.actors {
+        if !actor_names.insert(actor.name.clone()) {
+            return Err(top(format!("actor `{}` is declared twice", actor.name)));
+        }
+        let mut sockets: BTreeSet<String> = BTreeSet::new();
+        for step in &actor.steps {
+            let at = |m: String| lab.error_at(step.span().start, m);
+            let s = step.get_ref();
+            let Some((_, required, allowed)) = OPS.iter().find(|(op, _, _)| *op == s.op) else {
+                let all: Vec<&str> = op_names().collect();
+                return Err(at(format!(
+                    "unknown op `{}`; ops are: {}",
+                    s.op,
+                    all.join(", ")
+                )));
+            };
+            let fields = present(s);
+            for req in *required {
+                if !req.split('|').any(|r| fields.contains(&r)) {
+                    return Err(at(format!(
+                        "`{}` needs `{}`",
+                        s.op,
+                        req.replace('|', "` or `")
+                    )));
+                }
+            }
+            for f in &fields {
+                let ok =
+                    required.iter().any(|r| r.split('|').any(|x| x == *f)) || allowed.contains(f);
+                if !ok {
+                    return Err(at(format!("`{}` does not take `{f}`", s.op)));
+                }
+            }
+            if let Some(on) = &s.on
+                && !sockets.contains(on)
+            {
+                return Err(at(format!(
+                    "socket `{on}` is not created by an earlier step of actor `{}`",
+                    actor.name
+                )));
+            }
+            if let Some(name) = &s.name {
+                sockets.insert(name.clone());
+            }
+            if let Some(proto) = &s.proto
+                && !["tcp", "udp", "unix"].contains(&proto.as_str())
+            {
+                return Err(at(format!("proto `{proto}`: use tcp, udp or unix")));
+            }
+            if let Some(opt) = &s.option {
+                check_option(opt).map_err(at)?;
+            }
+            if let Some(opts) = &s.options {
+                for name in opts.keys() {
+                    check_option(name).map_err(at)?;
+                }
+            }
+            if let Some(to) = &s.to
+                && !published.contains(to)
+                && to.parse::<std::net::SocketAddr>().is_err()
+                && !to.starts_with('/')
+            {
+                return Err(at(format!(
+                    "`to = \"{to}\"`: no actor publishes that name, and it is not an address"
+                )));
+            }
+            if s.op == "wait"
+                && let Some(e) = &s.event
+                && !signalled.contains(e)
+            {
+                return Err(at(format!(
+                    "no actor signals event `{e}`, so this wait would time out"
+                )));
+            }
+            if let Some(how) = &s.how
+                && !["read", "write", "both"].contains(&how.as_str())
+            {
+                return Err(at(format!("`how = \"{how}\"`: use read, write or both")));
+            }
+            // Every name an expression uses must be a knob or a saved value.
+            let mut exprs: Vec<String> = Vec::new();
+            if let Some(w) = &s.when {
+                exprs.extend(expr::names(w).map_err(&at)?);
+            }
+            for t in [
+                &s.backlog,
+                &s.size,
+                &s.timeout_ms,
+                &s.value,
+                &s.ms,
+                &s.repeat_for_ms,
+                &s.repeat,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                exprs.extend(t.names().map_err(&at)?);
+            }
+            if let Some(d) = &s.data {
+                exprs.extend(expr::template_names(d).map_err(&at)?);
+                crate::escape::unescape(d).map_err(|e| at(format!("data: {e}")))?;
+            }
+            for n in exprs {
+                if !known(&n) {
+                    return Err(at(format!(
+                        "unknown name `{n}`: not a knob or a saved value"
+                    )));
+                }
+            }
+        }
+    }
+
+    for exp in &def.expects {
+        let at = |m: String| lab.error_at(exp.span().start, m);
+        let e = exp.get_ref();
+        if e.call.is_some() == e.select.is_some() {
+            return Err(at(format!(
+                "expectation `{}` needs exactly one of `call` or `select`",
+                e.name
+            )));
+        }
+        let target = e
+            .call
+            .as_deref()
+            .or(e.select.as_deref())
+            .unwrap_or_default();
+        let (actor, rest) = target.split_once('.').ok_or_else(|| {
+            at(format!(
+                "`{target}`: write actor.op (select) or actor.op#n (call)"
+            ))
+        })?;
+        if !actor_names.contains(actor) {
+            return Err(at(format!("`{target}`: no actor `{actor}`")));
+        }
+        let ops = rest.split_once('#').map_or(rest, |(ops, _)| ops);
+        for op in ops.split('|') {
+            if op != "*" && !op_names().any(|o| o == op) && op != "socket" {
+                return Err(at(format!("`{target}`: unknown op `{op}`")));
+            }
+        }
+        if let Some((_, n)) = rest.split_once('#') {
+            if e.select.is_some() {
+                return Err(at(format!(
+                    "`select = \"{target}\"` takes no `#n`; use `call`"
+                )));
+            }
+            n.parse::<i64>().ok().filter(|n| *n != 0).ok_or_else(|| {
+                at(format!(
+                    "`{target}`: `#{n}` must be a call number from 1 (or -1 for the last)"
+                ))
+            })?;
+        } else if e.call.is_some() {
+            return Err(at(format!(
+                "`call = \"{target}\"` needs `#n`, e.g. `{target}#1`"
+            )));
+        }
+        let mut exprs = Vec::new();
+        if let Some(w) = &e.when {
+            exprs.extend(expr::names(w).map_err(&at)?);
+        }
+        for t in [
+            &e.returned,
+            &e.returned_min,
+            &e.returned_max,
+            &e.count,
+            &e.sum_returned,
+            &e.waited_ms_min,
+            &e.repeat_min,
+            &e.datagram_len,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            exprs.extend(t.names().map_err(&at)?);
+        }
+        for d in [&e.data, &e.concat].into_iter().flatten() {
+            exprs.extend(expr::template_names(d).map_err(&at)?);
+        }
+        for n in exprs {
+            if !known(&n) {
+                return Err(at(format!(
+                    "unknown name `{n}`: not a knob or a saved value"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_option(name: &str) -> Result<(), String> {
+    if OPTIONS.contains(&name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown socket option `{name}`; known: {}",
+            OPTIONS.join(", ")
+        ))
+    }
+}

@@ -1,0 +1,56 @@
+//! The command line, as clap reads it. Doc comments here are the `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::render::ColorChoice;
+
+/// A lab bench for socket programming: run experiments on real sockets over
+/// loopback and see what every call did and what crossed the wire.
+#[derive(Debug, Parser)]
+#[command(name = "lab", version, propagate_version = true)]
+pub struct Cli {
+    /// When to use colour: auto (a terminal, NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the experiments.
+    List {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe one experiment, its knobs and what to watch for, without running it.
+    Show {
+        /// Lab id (`09-sticky-packet`), its number (`09`) or its slug.
+        id: String,
+    },
+    /// Run an experiment on real sockets and check what it claims.
+    Run {
+        /// Lab id, number or slug, or the path of a lab file (`./my-lab.toml`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        lab: Option<String>,
+        /// Run every lab with its default knobs; one verdict line per lab.
+        #[arg(long)]
+        all: bool,
+        /// Change a knob: `--set nodelay=true` (repeatable).
+        #[arg(long = "set", value_name = "KNOB=VALUE")]
+        set: Vec<String>,
+        /// Print JSON Lines (one object per event) instead of the timeline.
+        #[arg(long)]
+        json: bool,
+        /// Also write the captured packets to this pcap file.
+        #[arg(long, value_name = "FILE")]
+        pcap: Option<PathBuf>,
+        /// Do not capture packets, even when privileged.
+        #[arg(long)]
+        no_capture: bool,
+    },
+}

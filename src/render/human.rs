@@ -1,0 +1,245 @@
+//! The terminal view: a timeline of calls on one clock, then the verdicts
+//! and what the learner just saw.
+
+use std::io::{self, Write};
+
+use colored::{Color, Colorize};
+
+use crate::catalog::Lab;
+use crate::check::Verdict;
+use crate::escape::preview;
+use crate::expr::Scope;
+use crate::trace::{Call, Event};
+
+/// How many bytes of a payload a timeline row shows.
+const ROW_PREVIEW: usize = 48;
+
+/// Colours of actors, in the order the lab declares them.
+const ACTOR_COLORS: [Color; 5] = [
+    Color::Cyan,
+    Color::Yellow,
+    Color::Magenta,
+    Color::Green,
+    Color::Blue,
+];
+
+/// Renders one run for a person at a terminal.
+pub struct Human {
+    actors: Vec<String>,
+    width: usize,
+}
+
+impl Human {
+    pub fn new(lab: &Lab) -> Self {
+        let actors: Vec<String> = lab.def.actors.iter().map(|a| a.name.clone()).collect();
+        let width = actors.iter().map(|a| a.len()).max().unwrap_or(6).max(6);
+        Human { actors, width }
+    }
+
+    /// The actor's name, padded and coloured.
+    pub fn actor(&self, name: &str) -> String {
+        let i = self.actors.iter().position(|a| a == name).unwrap_or(0);
+        format!("{name:<w$}", w = self.width)
+            .color(ACTOR_COLORS[i % ACTOR_COLORS.len()])
+            .to_string()
+    }
+
+    pub fn header(&self, out: &mut dyn Write, lab: &Lab, knobs: &Scope) -> io::Result<()> {
+        let d = &lab.def;
+        writeln!(
+            out,
+            "{}  {}   {}",
+            d.id.bold(),
+            d.title,
+            format!("(course ch. {})", d.chapter).dimmed()
+        )?;
+        if !knobs.is_empty() {
+            let list: Vec<String> = knobs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            writeln!(out, "{} {}", "knobs:".dimmed(), list.join("  "))?;
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            format!(
+                "{:>14}  {:<w$}  call → result",
+                "time",
+                "actor",
+                w = self.width
+            )
+            .dimmed()
+        )
+    }
+
+    pub fn event(&self, out: &mut dyn Write, event: &Event) -> io::Result<()> {
+        match event {
+            Event::Call(c) => self.call(out, c),
+            Event::ActorFailed {
+                t_us,
+                actor,
+                message,
+            } => writeln!(
+                out,
+                "{}  {}  {} {}",
+                time(*t_us),
+                self.actor(actor),
+                "stopped:".red().bold(),
+                message
+            ),
+        }
+    }
+
+    fn call(&self, out: &mut dyn Write, c: &Call) -> io::Result<()> {
+        // A row stands where the call returned: that is when the program
+        // learned the result, and it keeps cause before effect.
+        let t_end = c.t_us + c.waited_us;
+        let result = match (&c.returned, &c.error) {
+            (_, Some(e)) if c.timed_out => format!(
+                "{} {}",
+                format!("still blocked after {}", duration(c.waited_us)).red(),
+                format!("(watchdog: {e})").dimmed()
+            ),
+            (_, Some(e)) => e.red().bold().to_string(),
+            (Some(n), None) => match c.op {
+                "socket" | "accept" => format!("fd {n}"),
+                "send" | "send_all" | "send_to" | "recv" | "recv_from" => format!("{n} B"),
+                _ => n.to_string(),
+            },
+            (None, None) => "?".into(),
+        };
+        let mut line = format!("{}({})", c.op.bold(), self.args(c));
+        line.push_str(&format!(" → {result}"));
+        if let Some(d) = &c.data
+            && c.returned.is_some()
+            && (!d.is_empty() || c.is_recv())
+        {
+            let (text, cut) = preview(d, ROW_PREVIEW);
+            line.push_str(&format!(
+                " \"{}{}\"",
+                text.green(),
+                if cut { "…" } else { "" }
+            ));
+        }
+        let mut notes = Vec::new();
+        if c.op == "recv" && c.returned == Some(0) && c.len != Some(0) {
+            notes.push("end of stream: the peer closed its side".to_string());
+        }
+        if c.truncated == Some(true) {
+            notes.push(
+                format!(
+                    "datagram was {} B, the rest is gone",
+                    c.datagram_len.unwrap_or(0)
+                )
+                .red()
+                .to_string(),
+            );
+        }
+        if let Some((a, b)) = c.stream {
+            notes.push(format!("stream [{a}, {b})"));
+        }
+        if c.repeat > 1 {
+            let spin = format!("×{} in a row within {}", c.repeat, duration(c.waited_us));
+            notes.push(spin.red().bold().to_string());
+        } else if c.waited_us >= 1000 && !c.timed_out && c.op != "sleep" {
+            notes.push(format!("waited {}", duration(c.waited_us)));
+        }
+        if matches!(c.op, "bind" | "connect" | "accept")
+            && let Some(local) = c.local
+        {
+            match c.peer {
+                Some(peer) => notes.push(format!("{local} ⇄ {peer}")),
+                None => notes.push(format!("at {local}")),
+            }
+        }
+        if !notes.is_empty() {
+            line.push_str(&format!("  {}", notes.join(", ").dimmed()));
+        }
+        writeln!(out, "{}  {}  {}", time(t_end), self.actor(&c.actor), line)
+    }
+
+    fn args(&self, c: &Call) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = &c.sock
+            && c.op != "socket"
+        {
+            parts.push(s.clone());
+        }
+        match c.op {
+            "recv" | "recv_from" => parts.push(format!("{}", c.len.unwrap_or(0))),
+            "send" | "send_all" | "send_to" => parts.push(format!("{} B", c.len.unwrap_or(0))),
+            _ => {}
+        }
+        if !c.args.is_empty() && !(c.op == "recv_from" && c.error.is_some()) {
+            parts.push(c.args.clone());
+        }
+        parts.join(", ")
+    }
+
+    pub fn verdicts(&self, out: &mut dyn Write, verdicts: &[Verdict]) -> io::Result<()> {
+        if verdicts.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        for v in verdicts {
+            let mark = if v.passed {
+                "✓".green().bold()
+            } else {
+                "✗".red().bold()
+            };
+            writeln!(out, "{mark} {}", v.name.bold())?;
+            writeln!(out, "    {}", v.detail.dimmed())?;
+            if let Some(e) = &v.explain {
+                for l in wrap(e, 76) {
+                    writeln!(out, "    {l}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn explanation(&self, out: &mut dyn Write, lab: &Lab) -> io::Result<()> {
+        writeln!(out)?;
+        writeln!(out, "{}", "What you just saw".bold().underline())?;
+        for para in lab.def.explain.trim().split("\n\n") {
+            for l in wrap(para, 78) {
+                writeln!(out, "  {l}")?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds with microsecond precision: `  101.204 ms`.
+pub fn time(t_us: u64) -> String {
+    format!("{:>7}.{:03} ms", t_us / 1000, t_us % 1000)
+        .dimmed()
+        .to_string()
+}
+
+fn duration(us: u64) -> String {
+    if us >= 1000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{us} µs")
+    }
+}
+
+/// Greedy word wrap of one paragraph (its own line breaks are ignored).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}

@@ -1,0 +1,29 @@
+//! Renderers: the same event stream as a terminal view or as JSON Lines.
+
+pub mod human;
+pub mod json;
+
+use std::io::IsTerminal;
+
+/// `--color` as the user asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Applies the colour choice for this process. `auto` means: stdout is a
+/// terminal, `NO_COLOR` is unset, and `TERM` is not `dumb`.
+pub fn set_color(choice: ColorChoice) {
+    let on = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    };
+    colored::control::set_override(on);
+}

@@ -1,0 +1,227 @@
+//! The calls that move bytes: send, send_all, send_to, recv, recv_from.
+
+use std::time::{Duration, Instant};
+
+use super::{Actor, MAX_LOOP_CALLS, StepFailed, StepResult};
+use crate::catalog::StepDef;
+use crate::runner::sock::{as_uninit, show_addr};
+use crate::trace::{Call, Proto};
+
+/// Never raise SIGPIPE: a send to a closed peer must come back as EPIPE,
+/// which the trace records, instead of killing the process.
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+
+impl Actor<'_> {
+    pub(super) fn send(&mut self, s: &StepDef) -> StepResult {
+        let on = s.on.as_deref().unwrap_or_default();
+        if s.until_error == Some(true) {
+            // A non-blocking writer's loop: offer what is left until the
+            // kernel refuses (EAGAIN) or everything was taken.
+            for _ in 0..MAX_LOOP_CALLS {
+                let call = self.send_once(s, on)?;
+                if call.error.is_some() || call.returned == call.len.map(|n| n as i64) {
+                    return Ok(());
+                }
+            }
+            return Err(StepFailed(format!(
+                "send did not fail after {MAX_LOOP_CALLS} calls"
+            )));
+        }
+        self.send_once(s, on).map(|_| ())
+    }
+
+    fn send_once(&mut self, s: &StepDef, on: &str) -> Result<Call, StepFailed> {
+        let all = s.op == "send_all";
+        let sock = self.sock(on)?;
+        let (offset, proto) = (sock.sent, sock.proto);
+        if let Some(t) = &s.timeout_ms {
+            let ms = t.int(&self.scope)?.max(1) as u64;
+            let sock = self.sock(on)?;
+            sock.timeout = Duration::from_millis(ms);
+            let _ = sock.socket.set_write_timeout(Some(sock.timeout));
+        }
+        let bytes = self.payload(s, offset)?;
+        let mut call = self.begin(if all { "send_all" } else { "send" }, on);
+        call.len = Some(bytes.len());
+        let sock = self.sock(on)?;
+        // send_all is the loop every program needs around send: keep
+        // offering the rest until the kernel has taken every byte.
+        let mut taken = 0;
+        let result = loop {
+            match sock.socket.send_with_flags(&bytes[taken..], SEND_FLAGS) {
+                Ok(n) => {
+                    taken += n;
+                    if !all || taken == bytes.len() {
+                        break Ok(taken);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        sock.sent += taken as u64;
+        call.data = Some(bytes[..taken].to_vec());
+        if proto != Proto::Udp && taken > 0 {
+            call.stream = Some((offset, offset + taken as u64));
+        }
+        if all && result.is_err() && taken > 0 {
+            call.args = format!("{taken} B taken before the error");
+        }
+        let call = self.finish(call, result.as_ref().map(|n| *n as i64), on);
+        self.save(s, call.returned);
+        self.save_offsets(on);
+        Ok(call)
+    }
+
+    pub(super) fn send_to(&mut self, s: &StepDef) -> StepResult {
+        let on = s.on.as_deref().unwrap_or_default();
+        let timeout = self.timeout(s)?;
+        let addr = self.resolve(s.to.as_deref().unwrap_or_default(), timeout)?;
+        let bytes = self.payload(s, 0)?;
+        let mut call = self.begin("send_to", on);
+        call.len = Some(bytes.len());
+        call.args = show_addr(&addr);
+        let result = self
+            .sock(on)?
+            .socket
+            .send_to_with_flags(&bytes, &addr, SEND_FLAGS);
+        if let Ok(n) = result {
+            call.data = Some(bytes[..n].to_vec());
+        }
+        let call = self.finish(call, result.as_ref().map(|n| *n as i64), on);
+        self.save(s, call.returned);
+        Ok(())
+    }
+
+    pub(super) fn recv(&mut self, s: &StepDef) -> StepResult {
+        let on = s.on.as_deref().unwrap_or_default();
+        let size = self.int(s.size.as_ref())?.max(0) as usize;
+        if let Some(t) = &s.timeout_ms {
+            let ms = t.int(&self.scope)?.max(1) as u64;
+            let sock = self.sock(on)?;
+            sock.timeout = Duration::from_millis(ms);
+            let _ = sock.socket.set_read_timeout(Some(sock.timeout));
+        }
+        let window = match &s.repeat_for_ms {
+            Some(t) => Some(Duration::from_millis(t.int(&self.scope)?.max(0) as u64)),
+            None => None,
+        };
+        if let Some(window) = window {
+            return self.recv_spin(on, size, window, s);
+        }
+        let mut calls = 0;
+        loop {
+            let call = self.recv_once(on, size)?;
+            self.emit(call.clone());
+            self.save(s, call.returned);
+            self.save_offsets(on);
+            calls += 1;
+            // `until_eof` is the correct receive loop: stop at 0 (the peer
+            // closed its side) or at an error.
+            let more = s.until_eof == Some(true) && call.returned.is_some_and(|n| n > 0);
+            if !more {
+                return Ok(());
+            }
+            if calls >= MAX_LOOP_CALLS {
+                return Err(StepFailed(format!(
+                    "no end of stream after {MAX_LOOP_CALLS} recv calls"
+                )));
+            }
+        }
+    }
+
+    /// A loop that ignores end-of-stream, bounded by a window: once the
+    /// peer has closed, every recv returns 0 at once and the loop spins.
+    /// Identical results in a row are recorded once, with their count.
+    fn recv_spin(&mut self, on: &str, size: usize, window: Duration, s: &StepDef) -> StepResult {
+        let end = Instant::now() + window;
+        let mut pending: Option<Call> = None;
+        while Instant::now() < end {
+            let call = self.recv_once(on, size)?;
+            let same = pending.as_ref().is_some_and(|p| {
+                p.returned == call.returned
+                    && p.error == call.error
+                    && call.returned.unwrap_or(0) == 0
+            });
+            if same {
+                if let Some(p) = pending.as_mut() {
+                    p.repeat += 1;
+                    p.waited_us = call.t_us + call.waited_us - p.t_us;
+                }
+            } else {
+                if let Some(p) = pending.take() {
+                    self.emit(p);
+                }
+                self.save(s, call.returned);
+                pending = Some(call);
+            }
+            // An error ends the loop, as it would raise in Python: only
+            // the silent 0-byte returns make a loop spin.
+            if pending.as_ref().is_some_and(|p| p.error.is_some()) {
+                break;
+            }
+        }
+        if let Some(p) = pending {
+            self.emit(p);
+        }
+        self.save_offsets(on);
+        Ok(())
+    }
+
+    /// One recv call, recorded but not yet emitted.
+    fn recv_once(&mut self, on: &str, size: usize) -> Result<Call, StepFailed> {
+        let mut call = self.begin("recv", on);
+        call.len = Some(size);
+        let mut buf = vec![0u8; size];
+        let sock = self.sock(on)?;
+        let offset = sock.received;
+        let result = sock.socket.recv(as_uninit(&mut buf));
+        if let Ok(n) = result {
+            sock.received += n as u64;
+            call.data = Some(buf[..n].to_vec());
+            if n > 0 && sock.proto != Proto::Udp {
+                call.stream = Some((offset, offset + n as u64));
+            }
+        }
+        let mut call = self.finish_quiet(call, result.as_ref().map(|n| *n as i64), on);
+        if let Err(e) = &result {
+            let sock = self.sock(on)?;
+            call.timed_out = !sock.nonblocking
+                && e.raw_os_error() == Some(libc::EAGAIN)
+                && Duration::from_micros(call.waited_us) >= sock.timeout.mul_f32(0.9);
+        }
+        Ok(call)
+    }
+
+    pub(super) fn recv_from(&mut self, s: &StepDef) -> StepResult {
+        let on = s.on.as_deref().unwrap_or_default();
+        let size = self.int(s.size.as_ref())?.max(0) as usize;
+        if let Some(t) = &s.timeout_ms {
+            let ms = t.int(&self.scope)?.max(1) as u64;
+            let sock = self.sock(on)?;
+            sock.timeout = Duration::from_millis(ms);
+            let _ = sock.socket.set_read_timeout(Some(sock.timeout));
+        }
+        let mut call = self.begin("recv_from", on);
+        call.len = Some(size);
+        let mut buf = vec![0u8; size];
+        // MSG_TRUNC makes the kernel return the datagram's real length even
+        // when the buffer took only its first `size` bytes; the rest of the
+        // datagram is discarded either way.
+        let result = self
+            .sock(on)?
+            .socket
+            .recv_from_with_flags(as_uninit(&mut buf), libc::MSG_TRUNC);
+        let result = result.map(|(real, from)| {
+            let got = real.min(size);
+            call.data = Some(buf[..got].to_vec());
+            call.truncated = Some(real > size);
+            call.datagram_len = Some(real);
+            call.args = format!("from {}", show_addr(&from));
+            got
+        });
+        let call = self.finish(call, result.as_ref().map(|n| *n as i64), on);
+        self.save(s, call.returned);
+        Ok(())
+    }
+}

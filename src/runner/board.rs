@@ -1,0 +1,126 @@
+//! What actors share during a run: published addresses, signalled events,
+//! and the abort flag that ends every wait when one actor fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use std::os::fd::{AsRawFd, RawFd};
+
+/// A published address: where an actor's socket can be reached.
+#[derive(Debug, Clone)]
+pub enum Address {
+    Inet(std::net::SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+#[derive(Default)]
+struct State {
+    addresses: BTreeMap<String, Address>,
+    events: BTreeSet<String>,
+    aborted: Option<String>,
+    /// Every open socket of the run, so an abort can shut them all down and
+    /// wake any actor blocked in a call. Not clones: a duplicated fd would
+    /// keep the socket open after the actor's close(), and no FIN would leave.
+    fds: BTreeSet<RawFd>,
+}
+
+/// The blackboard of one run.
+#[derive(Default)]
+pub struct Board {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// Why a wait on the board ended without its answer.
+#[derive(Debug)]
+pub enum WaitError {
+    TimedOut,
+    Aborted(String),
+}
+
+impl Board {
+    pub fn publish(&self, name: &str, addr: Address) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.addresses.insert(name.to_string(), addr);
+        self.changed.notify_all();
+    }
+
+    pub fn signal(&self, event: &str) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.events.insert(event.to_string());
+        self.changed.notify_all();
+    }
+
+    /// Registers a socket so [`Board::abort`] can shut it down.
+    pub fn track(&self, sock: &impl AsRawFd) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.fds.insert(sock.as_raw_fd());
+    }
+
+    /// Closes a tracked socket. The fd leaves the set under the same lock
+    /// that `abort` takes, so an abort can never shut down a recycled fd
+    /// number that now belongs to someone else.
+    pub fn close<S: AsRawFd>(&self, sock: S) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.fds.remove(&sock.as_raw_fd());
+        drop(sock);
+    }
+
+    /// Ends the run: every wait returns, every blocked socket call wakes up.
+    pub fn abort(&self, reason: &str) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if s.aborted.is_none() {
+            s.aborted = Some(reason.to_string());
+        }
+        for &fd in &s.fds {
+            // SAFETY: every fd in the set is open (it leaves the set before
+            // it is closed, under this lock); shutdown does not close it.
+            unsafe {
+                libc::shutdown(fd, libc::SHUT_RDWR);
+            }
+        }
+        self.changed.notify_all();
+    }
+
+    pub fn aborted(&self) -> Option<String> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.aborted.clone()
+    }
+
+    /// Waits until `name` is published.
+    pub fn address(&self, name: &str, timeout: Duration) -> Result<Address, WaitError> {
+        self.wait_for(timeout, |s| s.addresses.get(name).cloned())
+    }
+
+    /// Waits until `event` is signalled.
+    pub fn wait_event(&self, event: &str, timeout: Duration) -> Result<(), WaitError> {
+        self.wait_for(timeout, |s| s.events.contains(event).then_some(()))
+    }
+
+    fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        mut ready: impl FnMut(&State) -> Option<T>,
+    ) -> Result<T, WaitError> {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(reason) = &s.aborted {
+                return Err(WaitError::Aborted(reason.clone()));
+            }
+            if let Some(v) = ready(&s) {
+                return Ok(v);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(WaitError::TimedOut);
+            }
+            s = self
+                .changed
+                .wait_timeout(s, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}

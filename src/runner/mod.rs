@@ -1,0 +1,122 @@
+//! The runner: one lab, its actors as threads on real sockets, every call
+//! recorded on one clock.
+//!
+//! When the process may create network namespaces (root), the whole run
+//! happens on a thread that first moves into a private one with its own
+//! `lo`: fixed ports never clash with other runs, and a capture opened
+//! there sees only this lab. Otherwise the host loopback is used with ports
+//! the OS assigns.
+
+mod actor;
+mod board;
+mod errno;
+mod sock;
+
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use actor::{Actor, StepFailed};
+use board::Board;
+
+use crate::catalog::Lab;
+use crate::clock::Clock;
+use crate::expr::Scope;
+use crate::trace::Event;
+
+pub use errno::name as errno_name;
+
+/// Default watchdog for one blocking call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the runner hands back besides the event stream.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// Values saved by steps (`save = "first"`), for expectations.
+    pub saved: Scope,
+    /// Actors that stopped early, with the reason.
+    pub failures: Vec<(String, String)>,
+}
+
+/// Runs `lab` with `knobs` on the current thread's network namespace,
+/// sending every event to `events` as it happens.
+pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> RunResult {
+    let board = Board::default();
+    let timeout = lab
+        .def
+        .timeout_ms
+        .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+    let scratch = scratch_dir();
+    let mut result = RunResult::default();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = lab
+            .def
+            .actors
+            .iter()
+            .map(|def| {
+                let board = &board;
+                let events = events.clone();
+                let knobs = knobs.clone();
+                let scratch = scratch.clone();
+                let steps: Vec<_> = def.steps.iter().map(|s| s.get_ref().clone()).collect();
+                let name = def.name.clone();
+                std::thread::Builder::new()
+                    .name(format!("actor-{name}"))
+                    .spawn_scoped(scope, move || {
+                        let mut actor = Actor {
+                            name: name.clone(),
+                            clock,
+                            board,
+                            events,
+                            scope: knobs,
+                            sockets: Default::default(),
+                            default_timeout: timeout,
+                            saved: Scope::new(),
+                            scratch,
+                        };
+                        let outcome = actor.run(&steps);
+                        actor.close_all();
+                        if let Err(StepFailed(message)) = &outcome {
+                            let _ = actor.events.send(Event::ActorFailed {
+                                t_us: clock.now_us(),
+                                actor: name.clone(),
+                                message: message.clone(),
+                            });
+                            // One broken actor would leave the others
+                            // waiting for it: wake them all now.
+                            board.abort(&format!("actor `{name}` failed"));
+                        }
+                        (name, actor.saved, outcome.err().map(|StepFailed(m)| m))
+                    })
+                    .expect("spawn actor thread")
+            })
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok((name, saved, failure)) => {
+                    result.saved.extend(saved);
+                    if let Some(m) = failure {
+                        result.failures.push((name, m));
+                    }
+                }
+                Err(_) => result
+                    .failures
+                    .push(("?".into(), "actor thread panicked".into())),
+            }
+        }
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+/// A fresh folder for AF_UNIX socket files of one run.
+fn scratch_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "socket-lab-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}

@@ -1,0 +1,128 @@
+//! A socket as an actor holds it: the OS socket plus what the trace needs
+//! to know about it (transport, stream offsets, watchdog).
+
+use std::mem::MaybeUninit;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use socket2::{SockAddr, Socket};
+
+use crate::trace::Proto;
+
+/// One socket of an actor.
+pub struct Sock {
+    pub socket: Socket,
+    pub proto: Proto,
+    /// Bytes this socket has sent and received so far: the stream offsets
+    /// of the next byte in each direction (TCP and AF_UNIX streams).
+    pub sent: u64,
+    pub received: u64,
+    /// The watchdog: longest time one blocking call may wait.
+    pub timeout: Duration,
+    pub nonblocking: bool,
+}
+
+impl Sock {
+    /// Wraps a fresh socket and arms its watchdog (SO_RCVTIMEO and
+    /// SO_SNDTIMEO, which also bound `accept` and `connect` on Linux).
+    pub fn new(socket: Socket, proto: Proto, timeout: Duration) -> std::io::Result<Sock> {
+        socket.set_read_timeout(Some(timeout))?;
+        socket.set_write_timeout(Some(timeout))?;
+        Ok(Sock {
+            socket,
+            proto,
+            sent: 0,
+            received: 0,
+            timeout,
+            nonblocking: false,
+        })
+    }
+
+    pub fn local(&self) -> Option<SocketAddr> {
+        self.socket.local_addr().ok().and_then(|a| a.as_socket())
+    }
+
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.socket.peer_addr().ok().and_then(|a| a.as_socket())
+    }
+
+    /// Sets one option by the name a learner knows, and returns what the
+    /// kernel reports back when that differs from what was asked (the
+    /// kernel doubles SO_SNDBUF and SO_RCVBUF, for instance).
+    pub fn set_option(&self, name: &str, value: i64) -> std::io::Result<Option<String>> {
+        let s = &self.socket;
+        let on = value != 0;
+        match name {
+            "SO_REUSEADDR" => s.set_reuse_address(on)?,
+            "SO_REUSEPORT" => s.set_reuse_port(on)?,
+            "SO_KEEPALIVE" => s.set_keepalive(on)?,
+            // A negative value turns lingering off; 0 makes close() send RST.
+            "SO_LINGER" => s.set_linger(u64::try_from(value).ok().map(Duration::from_secs))?,
+            "SO_SNDBUF" => {
+                s.set_send_buffer_size(value.max(0) as usize)?;
+                return Ok(Some(format!(
+                    "kernel now reports {}",
+                    s.send_buffer_size()?
+                )));
+            }
+            "SO_RCVBUF" => {
+                s.set_recv_buffer_size(value.max(0) as usize)?;
+                return Ok(Some(format!(
+                    "kernel now reports {}",
+                    s.recv_buffer_size()?
+                )));
+            }
+            "TCP_NODELAY" => s.set_tcp_nodelay(on)?,
+            "TCP_CORK" => s.set_tcp_cork(on)?,
+            "TCP_QUICKACK" => s.set_tcp_quickack(on)?,
+            "TCP_MAXSEG" => s.set_tcp_mss(value.max(0) as u32)?,
+            _ => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("unknown option {name}"),
+                ));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// An address in the form the call log shows.
+pub fn show_addr(addr: &SockAddr) -> String {
+    if let Some(a) = addr.as_socket() {
+        a.to_string()
+    } else if let Some(p) = addr.as_pathname() {
+        p.display().to_string()
+    } else {
+        "(unnamed)".to_string()
+    }
+}
+
+/// Views an initialised buffer as the `MaybeUninit` slice socket2's receive
+/// calls take. Sound: the callee only writes bytes, never uninitialises.
+pub fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: u8 and MaybeUninit<u8> have the same layout, and every byte
+    // stays initialised because recv only writes initialised bytes.
+    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
+}
+
+/// The bytes a `size = N` send offers: the alphabet, continued from the
+/// stream offset, so a reader can see where each piece fits.
+pub fn pattern(offset: u64, len: usize) -> Vec<u8> {
+    (0..len as u64)
+        .map(|i| b'a' + ((offset + i) % 26) as u8)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_continues_across_sends() {
+        let mut whole = pattern(0, 5);
+        whole.extend(pattern(5, 25));
+        assert_eq!(whole, pattern(0, 30));
+        assert_eq!(&pattern(24, 4), b"yzab");
+    }
+}

@@ -1,0 +1,128 @@
+//! What a run records: the socket calls of every actor, on one clock.
+//!
+//! The runner sends [`Event`]s down a channel as they happen; renderers and
+//! checks consume the same stream, so a human view can print the first call
+//! before the last one has run. Packets from the capture join this stream
+//! on the same [`Clock`](crate::clock::Clock).
+
+use std::net::SocketAddr;
+
+/// Transport of a socket, as the learner picked it in `socket()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Unix,
+}
+
+impl Proto {
+    /// Lower-case name as used in JSON and lab files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Unix => "unix",
+        }
+    }
+}
+
+/// One socket call as the program made it, and what the kernel answered.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// When the call started (µs on the run's clock).
+    pub t_us: u64,
+    /// How long it took: for a blocking call, how long it waited.
+    pub waited_us: u64,
+    /// The actor (thread) that made the call: `server`, `client`, ...
+    pub actor: String,
+    /// `socket`, `bind`, `send`, `recv`, ... (see the JSON contract).
+    pub op: &'static str,
+    /// The lab's name for the socket, e.g. `conn`.
+    pub sock: Option<String>,
+    pub proto: Option<Proto>,
+    /// Arguments a learner would write, e.g. `127.0.0.1:0` or `TCP_NODELAY=1`.
+    pub args: String,
+    /// Bytes asked for (recv) or offered (send).
+    pub len: Option<usize>,
+    /// What the call returned; `None` if it failed.
+    pub returned: Option<i64>,
+    /// The bytes moved, whole (previews are cut only when rendered).
+    pub data: Option<Vec<u8>>,
+    /// The errno name (`ECONNRESET`, `EAGAIN`, ...) if the call failed.
+    pub error: Option<String>,
+    /// The call was still blocked when its watchdog timeout ran out.
+    pub timed_out: bool,
+    /// Offsets `[start, end)` of the moved bytes in this direction's TCP
+    /// stream; the first byte a connection's client sends is offset 0.
+    pub stream: Option<(u64, u64)>,
+    /// Local and peer address of the socket after the call, when known.
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+    /// For a datagram receive: the datagram was longer than the buffer.
+    pub truncated: Option<bool>,
+    /// For a datagram receive: the datagram's real length (MSG_TRUNC).
+    pub datagram_len: Option<usize>,
+    /// How many identical calls in a row this record stands for (a spinning
+    /// loop is recorded once with its count).
+    pub repeat: u64,
+}
+
+impl Call {
+    /// A call with only its identity filled in; the runner completes it.
+    pub fn new(t_us: u64, actor: &str, op: &'static str) -> Self {
+        Call {
+            t_us,
+            waited_us: 0,
+            actor: actor.to_string(),
+            op,
+            sock: None,
+            proto: None,
+            args: String::new(),
+            len: None,
+            returned: None,
+            data: None,
+            error: None,
+            timed_out: false,
+            stream: None,
+            local: None,
+            peer: None,
+            truncated: None,
+            datagram_len: None,
+            repeat: 1,
+        }
+    }
+
+    /// True for calls that put bytes into a socket.
+    pub fn is_send(&self) -> bool {
+        matches!(self.op, "send" | "send_all" | "send_to")
+    }
+
+    /// True for calls that take bytes out of a socket.
+    pub fn is_recv(&self) -> bool {
+        matches!(self.op, "recv" | "recv_from")
+    }
+}
+
+/// Everything a run reports, in the order it happened.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A socket call (or a sleep) finished.
+    Call(Call),
+    /// An actor stopped early: a step could not run (its socket was never
+    /// created, a wait timed out, ...). Not an errno: a broken experiment.
+    ActorFailed {
+        t_us: u64,
+        actor: String,
+        message: String,
+    },
+}
+
+impl Event {
+    /// The event's time on the run's clock.
+    pub fn t_us(&self) -> u64 {
+        match self {
+            Event::Call(c) => c.t_us,
+            Event::ActorFailed { t_us, .. } => *t_us,
+        }
+    }
+}
