@@ -1,1 +1,370 @@
-//! pcap files (in progress).
+//! Writing captures as pcap files, and reading pcap or pcapng files back.
+//!
+//! A pcap file opens in Wireshark, tcpdump (`tcpdump -r`) and tshark, so a
+//! learner can check what the lab showed with the tools they will use
+//! later. The format work is done by the `pcap-file` crate; this module
+//! decides the parts that are ours:
+//!
+//! - **Time.** Frames carry microseconds of the lab's monotonic
+//!   [`Clock`]; a pcap file wants wall-clock time. The writer takes the wall
+//!   time of the clock's zero once, when it is created, and writes each frame
+//!   at "that moment + `t_us`", so Wireshark shows real dates and exactly
+//!   the gaps the lab saw.
+//! - **Memory.** [`PcapWriter`] writes frames as they come, through a
+//!   buffer; a long capture never sits in memory.
+//! - **No half files.** It writes to a hidden temporary file next to the
+//!   target and renames it into place in [`PcapWriter::finish`]; a run that
+//!   fails (or a writer dropped without `finish`) leaves nothing behind.
+//! - **Other tools' files.** [`read_pcap`] reads classic pcap (what
+//!   `tcpdump -w` writes) and pcapng (what tshark and Wireshark write). On
+//!   `lo` frames have an Ethernet header; files captured elsewhere may have
+//!   none (`LINKTYPE_RAW`) or Linux's "cooked" header (`tcpdump -i any`:
+//!   `LINUX_SLL`, `LINUX_SLL2`). The reader gives every frame the same
+//!   14-byte Ethernet header our own capture has, so one decoder reads all.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader};
+use pcap_file::pcapng::{
+    Block, PcapNgReader, blocks::interface_description::InterfaceDescriptionOption,
+};
+use pcap_file::{DataLink, Endianness, TsResolution};
+
+use crate::capture::CapturedFrame;
+use crate::clock::Clock;
+
+/// The snapshot length written in the file header: larger than any frame.
+pub const SNAPLEN: u32 = 262_144;
+
+/// A pcap problem, as one line that names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {reason}", path.display())]
+pub struct PcapError {
+    /// The file concerned.
+    pub path: PathBuf,
+    /// What went wrong with it.
+    pub reason: String,
+}
+
+impl PcapError {
+    fn new(path: &Path, reason: impl std::fmt::Display) -> PcapError {
+        PcapError {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Streams frames into a classic pcap file (`LINKTYPE_ETHERNET`,
+/// microsecond timestamps), written under a temporary name until
+/// [`PcapWriter::finish`].
+pub struct PcapWriter {
+    inner: Option<pcap_file::pcap::PcapWriter<BufWriter<File>>>,
+    path: PathBuf,
+    partial: PathBuf,
+    /// Wall-clock time (since the Unix epoch) of the lab clock's zero.
+    zero: Duration,
+    frames: u64,
+}
+
+impl PcapWriter {
+    /// Starts a pcap file for frames stamped by `clock`.
+    pub fn create(path: impl AsRef<Path>, clock: &Clock) -> Result<PcapWriter, PcapError> {
+        // The wall time of the clock's zero is "now minus the clock's
+        // reading now"; taken once, so the file's gaps are the clock's.
+        let zero = SystemTime::now() - Duration::from_micros(clock.now_us());
+        PcapWriter::create_at(path, zero)
+    }
+
+    /// Starts a pcap file in which `t_us = 0` is the wall time `zero`.
+    pub fn create_at(path: impl AsRef<Path>, zero: SystemTime) -> Result<PcapWriter, PcapError> {
+        let path = path.as_ref().to_path_buf();
+        let name = path
+            .file_name()
+            .ok_or_else(|| PcapError::new(&path, "not a file name"))?;
+        let partial = path.with_file_name(format!(
+            ".{}.{}.partial",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = File::create(&partial).map_err(|e| PcapError::new(&path, e))?;
+        let header = PcapHeader {
+            version_major: 2,
+            version_minor: 4,
+            ts_correction: 0,
+            ts_accuracy: 0,
+            snaplen: SNAPLEN,
+            datalink: DataLink::ETHERNET,
+            ts_resolution: TsResolution::MicroSecond,
+            endianness: Endianness::native(),
+        };
+        let inner = pcap_file::pcap::PcapWriter::with_header(
+            BufWriter::with_capacity(1 << 16, file),
+            header,
+        );
+        let mut writer = PcapWriter {
+            inner: None,
+            path,
+            partial,
+            zero: zero.duration_since(UNIX_EPOCH).unwrap_or_default(),
+            frames: 0,
+        };
+        // On error `writer` is dropped here, which removes the partial file.
+        writer.inner = Some(inner.map_err(|e| PcapError::new(&writer.path, e))?);
+        Ok(writer)
+    }
+
+    /// Appends one frame.
+    pub fn write(&mut self, frame: &CapturedFrame) -> Result<(), PcapError> {
+        let data = &frame.data[..frame.data.len().min(SNAPLEN as usize)];
+        let orig_len = u32::try_from(frame.orig_len.max(data.len())).unwrap_or(u32::MAX);
+        let packet = PcapPacket::new(
+            self.zero + Duration::from_micros(frame.t_us),
+            orig_len,
+            data,
+        );
+        let inner = self.inner.as_mut().expect("open until finish");
+        inner
+            .write_packet(&packet)
+            .map_err(|e| PcapError::new(&self.path, e))?;
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// Flushes the file and moves it into place. Returns the frame count.
+    pub fn finish(mut self) -> Result<u64, PcapError> {
+        let inner = self.inner.take().expect("open until finish");
+        let file = inner
+            .into_writer()
+            .into_inner()
+            .map_err(|e| PcapError::new(&self.path, e.error()))?;
+        drop(file);
+        fs::rename(&self.partial, &self.path).map_err(|e| PcapError::new(&self.path, e))?;
+        Ok(self.frames)
+    }
+}
+
+impl Drop for PcapWriter {
+    fn drop(&mut self) {
+        // Not finished (an error, a panic, an early return): remove the
+        // partial file. After `finish` it has been renamed and is gone.
+        let _ = fs::remove_file(&self.partial);
+    }
+}
+
+/// The link layer of a file: what header each frame in it starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkType {
+    /// `LINKTYPE_ETHERNET` (1): an Ethernet header, as on `lo`.
+    Ethernet,
+    /// `LINKTYPE_RAW` (101, or 12 in old files): the IP header comes first.
+    Raw,
+    /// `LINKTYPE_LINUX_SLL` (113): Linux "cooked" header, 16 bytes.
+    LinuxSll,
+    /// `LINKTYPE_LINUX_SLL2` (276): Linux "cooked" header v2, 20 bytes.
+    LinuxSll2,
+}
+
+impl LinkType {
+    fn from_code(code: u32) -> Option<LinkType> {
+        match code {
+            1 => Some(LinkType::Ethernet),
+            12 | 101 => Some(LinkType::Raw),
+            113 => Some(LinkType::LinuxSll),
+            276 => Some(LinkType::LinuxSll2),
+            _ => None,
+        }
+    }
+
+    /// Rewrites a frame of this link type into an Ethernet frame like those
+    /// captured on `lo`: zero addresses, then the EtherType, then the
+    /// packet. `orig_len` is adjusted by the change in header size.
+    fn to_ethernet(self, data: &[u8], orig_len: usize) -> Option<(Vec<u8>, usize)> {
+        let (header_len, ether_type) = match self {
+            LinkType::Ethernet => return Some((data.to_vec(), orig_len)),
+            // No link header: the IP version nibble says which IP it is.
+            LinkType::Raw => match data.first()? >> 4 {
+                4 => (0, 0x0800),
+                6 => (0, 0x86dd),
+                _ => return None,
+            },
+            // The protocol field holds the EtherType.
+            LinkType::LinuxSll => (16, u16::from_be_bytes([*data.get(14)?, *data.get(15)?])),
+            LinkType::LinuxSll2 => (20, u16::from_be_bytes([*data.first()?, *data.get(1)?])),
+        };
+        let packet = data.get(header_len..)?;
+        let mut frame = Vec::with_capacity(14 + packet.len());
+        frame.extend_from_slice(&[0; 12]);
+        frame.extend_from_slice(&ether_type.to_be_bytes());
+        frame.extend_from_slice(packet);
+        Some((frame, (orig_len + 14).saturating_sub(header_len)))
+    }
+}
+
+/// The frames of a pcap or pcapng file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcapFile {
+    /// The file's link type (of its first interface, for pcapng).
+    pub link_type: LinkType,
+    /// Wall time of the first frame; each frame's `t_us` counts from it.
+    pub start: SystemTime,
+    /// The frames, in file order, each rewritten to start with an Ethernet
+    /// header (see [`LinkType`]).
+    pub frames: Vec<CapturedFrame>,
+}
+
+/// Reads a classic pcap or a pcapng file.
+pub fn read_pcap(path: impl AsRef<Path>) -> Result<PcapFile, PcapError> {
+    let path = path.as_ref();
+    let fail = |reason: &dyn std::fmt::Display| PcapError::new(path, reason);
+    let mut file = BufReader::new(File::open(path).map_err(|e| fail(&e))?);
+    // Peek at the magic number without consuming it.
+    let head = file.fill_buf().map_err(|e| fail(&e))?;
+    if head.len() < 4 {
+        return Err(fail(&"too short to be a pcap file"));
+    }
+    let pcapng = head[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
+    let mut raw = Vec::new();
+    let link_type = if pcapng {
+        read_pcapng(file, &mut raw).map_err(|e| fail(&e))?
+    } else {
+        read_classic(file, &mut raw).map_err(|e| fail(&e))?
+    };
+    let link_type =
+        link_type.ok_or_else(|| fail(&"no interface description before the first packet"))?;
+
+    let start = raw.first().map_or(Duration::ZERO, |r| r.wall);
+    let mut frames = Vec::with_capacity(raw.len());
+    for (n, r) in raw.into_iter().enumerate() {
+        let (data, orig_len) = r.link.to_ethernet(&r.data, r.orig_len).ok_or_else(|| {
+            fail(&format!(
+                "frame {}: too short for its {:?} header",
+                n + 1,
+                r.link
+            ))
+        })?;
+        let t_us = r.wall.saturating_sub(start).as_micros() as u64;
+        frames.push(CapturedFrame {
+            t_us,
+            data,
+            orig_len,
+        });
+    }
+    Ok(PcapFile {
+        link_type,
+        start: UNIX_EPOCH + start,
+        frames,
+    })
+}
+
+/// A frame as stored, before it is rewritten to Ethernet.
+struct RawFrame {
+    link: LinkType,
+    wall: Duration,
+    data: Vec<u8>,
+    orig_len: usize,
+}
+
+fn unsupported(code: u32) -> String {
+    format!("link type {code} is not supported (Ethernet, RAW, LINUX_SLL and LINUX_SLL2 are)")
+}
+
+/// Classic pcap: one header, then (timestamp, lengths, bytes) records.
+fn read_classic(file: impl Read, out: &mut Vec<RawFrame>) -> Result<Option<LinkType>, String> {
+    let mut reader = PcapReader::new(file).map_err(|_| "not a pcap or pcapng file".to_string())?;
+    let header = reader.header();
+    let code = u32::from(header.datalink);
+    let link = LinkType::from_code(code).ok_or_else(|| unsupported(code))?;
+    // Raw records: the crate's checked packets reject orig_len > snaplen,
+    // which is exactly what a capture with a small snaplen (-s 96) holds.
+    while let Some(packet) = reader.next_raw_packet() {
+        let p = packet.map_err(|e| format!("frame {}: {e}", out.len() + 1))?;
+        let frac_ns = match header.ts_resolution {
+            TsResolution::MicroSecond => u64::from(p.ts_frac) * 1000,
+            TsResolution::NanoSecond => u64::from(p.ts_frac),
+        };
+        out.push(RawFrame {
+            link,
+            wall: Duration::from_secs(u64::from(p.ts_sec)) + Duration::from_nanos(frac_ns),
+            data: p.data.into_owned(),
+            orig_len: p.orig_len as usize,
+        });
+    }
+    Ok(Some(link))
+}
+
+/// pcapng: blocks; packets refer to an interface block that gives their
+/// link type and the unit of their timestamps.
+fn read_pcapng(file: impl Read, out: &mut Vec<RawFrame>) -> Result<Option<LinkType>, String> {
+    let mut reader = PcapNgReader::new(file).map_err(|e| format!("not a pcapng file: {e}"))?;
+    let mut first_link = None;
+    // Per interface: link type, nanoseconds per timestamp unit as a ratio
+    // (numerator, denominator), offset in seconds.
+    let mut interfaces: Vec<(LinkType, (u128, u128), u64)> = Vec::new();
+    while let Some(block) = reader.next_block() {
+        let block = block.map_err(|e| format!("block after frame {}: {e}", out.len()))?;
+        match block {
+            Block::SectionHeader(_) => interfaces.clear(),
+            Block::InterfaceDescription(idb) => {
+                let code = u32::from(idb.linktype);
+                let link = LinkType::from_code(code).ok_or_else(|| unsupported(code))?;
+                let mut unit = (1_000, 1); // default: microseconds
+                let mut offset = 0;
+                for option in &idb.options {
+                    match option {
+                        // High bit clear: 10^-n s per unit; set: 2^-n s.
+                        InterfaceDescriptionOption::IfTsResol(r) if r & 0x80 == 0 => {
+                            unit = (1_000_000_000, 10u128.pow(u32::from(*r)));
+                        }
+                        InterfaceDescriptionOption::IfTsResol(r) => {
+                            unit = (1_000_000_000, 1u128 << (r & 0x7f).min(100));
+                        }
+                        InterfaceDescriptionOption::IfTsOffset(s) => offset = *s,
+                        _ => {}
+                    }
+                }
+                first_link.get_or_insert(link);
+                interfaces.push((link, unit, offset));
+            }
+            Block::EnhancedPacket(epb) => {
+                let &(link, (num, den), offset) =
+                    interfaces.get(epb.interface_id as usize).ok_or_else(|| {
+                        format!(
+                            "frame {}: unknown interface {}",
+                            out.len() + 1,
+                            epb.interface_id
+                        )
+                    })?;
+                // The crate reads the 64-bit timestamp as nanoseconds; it
+                // is really a count of the interface's units.
+                let units = epb.timestamp.as_nanos();
+                let ns = (units * num / den).min(u64::MAX as u128) as u64;
+                out.push(RawFrame {
+                    link,
+                    wall: Duration::from_secs(offset) + Duration::from_nanos(ns),
+                    data: epb.data.into_owned(),
+                    orig_len: epb.original_len as usize,
+                });
+            }
+            Block::SimplePacket(spb) => {
+                // No timestamp, always interface 0; the block's data runs
+                // on into its padding, so cut it at the packet's length.
+                let &(link, ..) = interfaces
+                    .first()
+                    .ok_or_else(|| format!("frame {}: no interface", out.len() + 1))?;
+                let len = spb.data.len().min(spb.original_len as usize);
+                out.push(RawFrame {
+                    link,
+                    wall: Duration::ZERO,
+                    data: spb.data[..len].to_vec(),
+                    orig_len: spb.original_len as usize,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(first_link)
+}
