@@ -17,7 +17,6 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod clock;
-pub mod netns;
 pub mod escape;
 pub mod expr;
 pub mod knob;

@@ -137,6 +137,9 @@ impl Human {
         if let Some((a, b)) = c.stream {
             notes.push(format!("stream [{a}, {b})"));
         }
+        if c.op == "recv_from" && c.error.is_none() {
+            notes.push(c.args.clone());
+        }
         if c.repeat > 1 {
             let spin = format!("×{} in a row within {}", c.repeat, duration(c.waited_us));
             notes.push(spin.red().bold().to_string());
@@ -169,7 +172,8 @@ impl Human {
             "send" | "send_all" | "send_to" => parts.push(format!("{} B", c.len.unwrap_or(0))),
             _ => {}
         }
-        if !c.args.is_empty() && !(c.op == "recv_from" && c.error.is_some()) {
+        // recv_from's "from ADDR" is a result, shown after the arrow.
+        if !c.args.is_empty() && c.op != "recv_from" {
             parts.push(c.args.clone());
         }
         parts.join(", ")

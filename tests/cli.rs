@@ -1,0 +1,221 @@
+//! The `lab` binary as a user meets it: output, exit codes, error lines.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run lab")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// An error is one line on stderr, `lab: ...`, exit code 2, and nothing on
+/// stdout: no half-written output.
+fn assert_usage_error(out: &Output, needle: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(err.starts_with("lab: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+    assert!(!err.contains("panicked"));
+}
+
+fn temp_lab(name: &str, body: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("socket-lab-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::File::create(&path).unwrap().write_all(body.as_bytes()).unwrap();
+    path
+}
+
+const MINIMAL: &str = r#"id = "90-ping"
+title = "ping"
+chapter = "7"
+summary = "one message"
+explain = "A message goes from client to server."
+
+[[actor]]
+name = "server"
+steps = [
+  { op = "listen", as = "srv", publish = "server" },
+  { op = "accept", on = "srv", as = "conn" },
+  { op = "recv", on = "conn", size = 64 },
+]
+
+[[actor]]
+name = "client"
+steps = [
+  { op = "connect", to = "server", as = "c" },
+  { op = "send", on = "c", data = "ping\n" },
+]
+
+[[expect]]
+name = "the server gets the message"
+call = "server.recv#1"
+data = "EXPECTED"
+"#;
+
+#[test]
+fn list_shows_every_lab_as_table_and_json() {
+    let out = lab(&["list"]);
+    assert!(out.status.success());
+    let table = text(&out.stdout);
+    for id in ["03-blocking-recv", "09-sticky-packet", "11-send-vs-sendall"] {
+        assert!(table.contains(id), "{table}");
+    }
+    let out = lab(&["list", "--json"]);
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let labs = all.as_array().expect("an array");
+    let sticky = labs.iter().find(|l| l["id"] == "09-sticky-packet").expect("09 listed");
+    for field in ["title", "chapter", "summary"] {
+        assert!(sticky[field].is_string(), "{field}");
+    }
+    let knob = sticky["knobs"].as_array().unwrap().iter().find(|k| k["name"] == "nodelay").unwrap();
+    assert_eq!((knob["type"].as_str(), knob["default"].as_bool()), (Some("bool"), Some(false)));
+    assert!(knob["help"].is_string());
+}
+
+#[test]
+fn show_describes_knobs_without_running() {
+    let out = lab(&["show", "09", "--color=never"]);
+    let s = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(s.contains("delay_ms") && s.contains("0..=5000 ms") && s.contains("Watch for"), "{s}");
+    assert!(!s.contains("recv(conn"), "show must not run the lab");
+}
+
+#[test]
+fn unknown_lab_suggests_the_closest_ids() {
+    assert_usage_error(&lab(&["run", "09-stiky-packet"]), "did you mean 09-sticky-packet");
+    assert_usage_error(&lab(&["show", "sticky-pakcet"]), "09-sticky-packet");
+}
+
+#[test]
+fn bad_knobs_name_what_they_accept() {
+    assert_usage_error(&lab(&["run", "09", "--set", "nope=1"]), "its knobs are: delay_ms");
+    assert_usage_error(&lab(&["run", "09", "--set", "delay_ms=soon"]), "whole number");
+    assert_usage_error(&lab(&["run", "09", "--set", "delay_ms=99999"]), "from 0 to 5000 ms");
+    assert_usage_error(&lab(&["run", "09", "--set", "nodelay=perhaps"]), "true or false");
+    assert_usage_error(&lab(&["run", "09", "--set", "nodelay"]), "name=value");
+}
+
+#[test]
+fn malformed_lab_files_are_reported_with_file_and_line() {
+    let bad_op = MINIMAL.replace(r#"op = "recv", on = "conn""#, r#"op = "recieve", on = "conn""#);
+    let path = temp_lab("bad-op", &bad_op);
+    assert_usage_error(&lab(&["run", path.to_str().unwrap()]), &format!("{}:12: unknown op `recieve`", path.display()));
+
+    let bad_toml = MINIMAL.replace("title = \"ping\"", "title = ping");
+    let path = temp_lab("bad-toml", &bad_toml);
+    assert_usage_error(&lab(&["run", path.to_str().unwrap()]), &format!("{}:2:", path.display()));
+
+    let bad_socket = MINIMAL.replace(r#"on = "conn", size"#, r#"on = "con", size"#);
+    let path = temp_lab("bad-socket", &bad_socket);
+    assert_usage_error(&lab(&["run", path.to_str().unwrap()]), "socket `con` is not created");
+
+    assert_usage_error(&lab(&["run", "./no-such-lab.toml"]), "cannot read the lab file");
+}
+
+#[test]
+fn a_users_lab_file_runs_and_a_failed_expectation_exits_1() {
+    let path = temp_lab("fails", MINIMAL);
+    let out = lab(&["run", path.to_str().unwrap(), "--color=never"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("✗ the server gets the message"), "{s}");
+    assert!(s.contains(r#"returned 5 "ping\n""#), "{s}");
+
+    let path = temp_lab("holds", &MINIMAL.replace("EXPECTED", "ping\\n"));
+    let out = lab(&["run", path.to_str().unwrap(), "--color=never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn json_lines_follow_the_contract() {
+    let out = lab(&["run", "09", "--json"]);
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines[0]["kind"], "lab");
+    assert_eq!(lines[0]["id"], "09-sticky-packet");
+    assert_eq!(lines[0]["knobs"]["delay_ms"], 100);
+    let last = lines.last().unwrap();
+    assert_eq!(last["kind"], "summary");
+    assert_eq!(last["passed"], true);
+    assert!(last["capture"].as_str().unwrap().starts_with("o"), "on or off: reason");
+    let calls: Vec<_> = lines.iter().filter(|l| l["kind"] == "call").collect();
+    assert_eq!(last["calls"].as_u64(), Some(calls.len() as u64));
+    for c in &calls {
+        for f in ["t_us", "actor", "op", "len", "returned", "data", "error"] {
+            assert!(c.get(f).is_some(), "call line lacks {f}: {c}");
+        }
+    }
+    let sends: Vec<_> = calls.iter().filter(|c| c["op"] == "send").collect();
+    assert_eq!(sends[0]["data"], "hello");
+    assert_eq!(sends[0]["stream"], serde_json::json!([0, 5]));
+    assert_eq!(sends[1]["stream"], serde_json::json!([5, 9]));
+    let recv = calls.iter().find(|c| c["op"] == "recv").unwrap();
+    assert_eq!((recv["returned"].as_i64(), recv["data"].as_str()), (Some(9), Some("hellofeng")));
+    let t: Vec<u64> = calls.iter().map(|c| c["t_us"].as_u64().unwrap()).collect();
+    assert!(t.iter().all(|&x| x < 10_000_000));
+    assert!(lines.iter().any(|l| l["kind"] == "check" && l["passed"] == true));
+    // JSON never carries colour.
+    assert!(!text(&out.stdout).contains('\u{1b}'));
+}
+
+#[test]
+fn json_previews_long_data_and_escapes_binary() {
+    let out = lab(&["run", "10", "--json"]);
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let big = lines.iter().find(|l| l["op"] == "send_to").unwrap();
+    assert_eq!(big["len"], 3000);
+    assert_eq!(big["data_truncated"], true);
+    assert_eq!(big["data"].as_str().unwrap().len(), 256);
+    let cut = lines.iter().find(|l| l["op"] == "recv_from").unwrap();
+    assert_eq!((cut["truncated"].as_bool(), cut["datagram_len"].as_u64()), (Some(true), Some(3000)));
+}
+
+#[test]
+fn colour_follows_the_flag() {
+    let always = text(&lab(&["show", "09", "--color=always"]).stdout);
+    let never = text(&lab(&["show", "09", "--color=never"]).stdout);
+    assert!(always.contains('\u{1b}'));
+    assert!(!never.contains('\u{1b}'));
+    // Not a terminal: auto means no colour.
+    assert!(!text(&lab(&["show", "09"]).stdout).contains('\u{1b}'));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    // `lab run 11 | head -1`: the reader goes away while lab still writes.
+    // Regression: println! into a closed pipe used to panic.
+    for args in [&["run", "11", "--color=never"][..], &["list"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn run_all_prints_one_verdict_per_lab() {
+    let out = lab(&["run", "--all", "--color=never"]);
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{s}");
+    assert!(s.lines().filter(|l| l.starts_with('✓')).count() >= 5, "{s}");
+}

@@ -1,0 +1,131 @@
+//! Every lab runs on the real kernel, at its defaults and at each of its
+//! knobs' `try` values, and everything it claims holds.
+
+use socket_lab::app::execute;
+use socket_lab::catalog::{self, Lab};
+use socket_lab::trace::Call;
+
+/// Runs `lab` with `settings` and returns its calls, failing on any
+/// expectation that did not hold.
+fn run(lab: &Lab, settings: &[String]) -> Result<Vec<Call>, String> {
+    let knobs = lab.knob_values(settings)?;
+    let done = execute(lab, &knobs, |_| Ok(())).map_err(|e| format!("{e:?}"))?;
+    if done.verdicts.is_empty() {
+        return Err(format!("{} {settings:?}: no expectation applies", lab.id()));
+    }
+    let failed: Vec<String> = done
+        .verdicts
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| format!("{} {settings:?}: ✗ {}: {}", lab.id(), v.name, v.detail))
+        .collect();
+    if failed.is_empty() { Ok(done.calls) } else { Err(failed.join("\n")) }
+}
+
+fn lab(id: &str) -> Lab {
+    let labs = catalog::builtin().expect("embedded labs are valid");
+    catalog::find(&labs, id).expect("lab exists").clone()
+}
+
+#[test]
+fn every_lab_holds_at_defaults_and_at_each_try_value() {
+    let labs = catalog::builtin().expect("embedded labs are valid");
+    let mut cases: Vec<(Lab, Vec<String>)> = Vec::new();
+    for l in &labs {
+        cases.push((l.clone(), Vec::new()));
+        for k in &l.def.knobs {
+            for t in &k.tries {
+                let text = match t {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                cases.push((l.clone(), vec![format!("{}={text}", k.name)]));
+            }
+        }
+    }
+    // All at once, as users' parallel runs would: ephemeral ports keep
+    // them apart.
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|(l, set)| s.spawn(move || run(l, set).err()))
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().expect("no panic")).collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(cases.len() >= labs.len() * 2, "most labs have a knob worth trying");
+}
+
+fn data(c: &Call) -> &[u8] {
+    c.data.as_deref().unwrap_or_default()
+}
+
+fn calls<'a>(all: &'a [Call], actor: &str, op: &str) -> Vec<&'a Call> {
+    all.iter().filter(|c| c.actor == actor && c.op == op).collect()
+}
+
+#[test]
+fn sticky_packet_one_recv_gets_both_sends() {
+    let trace = run(&lab("09-sticky-packet"), &[]).unwrap();
+    let recvs = calls(&trace, "server", "recv");
+    assert_eq!(data(recvs[0]), b"hellofeng");
+    assert_eq!(recvs[0].stream, Some((0, 9)));
+}
+
+#[test]
+fn sticky_packet_short_recv_leaves_the_rest_for_the_next() {
+    // The course's recv(2) then recv(10): "he", then "llofeng".
+    let trace = run(&lab("09-sticky-packet"), &["recv1=2".into(), "recv2=10".into()]).unwrap();
+    let recvs = calls(&trace, "server", "recv");
+    assert_eq!(data(recvs[0]), b"he");
+    assert_eq!(data(recvs[1]), b"llofeng");
+    assert_eq!(recvs[1].stream, Some((2, 9)));
+}
+
+#[test]
+fn blocking_recv_both_ends_wait_for_the_watchdog() {
+    let trace = run(&lab("03-blocking-recv"), &["watchdog_ms=100".into()]).unwrap();
+    for actor in ["server", "client"] {
+        let r = calls(&trace, actor, "recv")[0];
+        assert!(r.timed_out, "{actor} recv should time out: {r:?}");
+        assert_eq!(r.error.as_deref(), Some("EAGAIN"));
+        assert!(r.waited_us >= 90_000, "{actor} waited only {} µs", r.waited_us);
+    }
+}
+
+#[test]
+fn client_disconnect_orderly_spins_and_abortive_resets() {
+    let orderly = run(&lab("04-client-disconnect"), &[]).unwrap();
+    let spin = calls(&orderly, "server", "recv")[1];
+    assert_eq!((spin.returned, spin.repeat > 1), (Some(0), true));
+
+    let abortive = run(&lab("04-client-disconnect"), &["abort=true".into()]).unwrap();
+    let reset = calls(&abortive, "server", "recv")[1];
+    assert_eq!(reset.error.as_deref(), Some("ECONNRESET"));
+}
+
+#[test]
+fn udp_truncation_cuts_and_keeps_boundaries() {
+    let trace = run(&lab("10-udp-truncation"), &[]).unwrap();
+    let r = calls(&trace, "server", "recv_from");
+    assert_eq!((r[0].returned, r[0].truncated, r[0].datagram_len), (Some(1024), Some(true), Some(3000)));
+    let rest: Vec<&[u8]> = r[1..].iter().map(|c| data(c)).collect();
+    assert_eq!(rest, [&b"hello"[..], b"feng", b"!"]);
+
+    let too_big = run(&lab("10-udp-truncation"), &["big=65508".into()]).unwrap();
+    assert_eq!(calls(&too_big, "client", "send_to")[0].error.as_deref(), Some("EMSGSIZE"));
+    let largest = run(&lab("10-udp-truncation"), &["big=65507".into(), "buf=65507".into()]).unwrap();
+    assert_eq!(calls(&largest, "server", "recv_from")[0].returned, Some(65507));
+}
+
+#[test]
+fn send_takes_what_fits_and_send_all_the_rest() {
+    let trace = run(&lab("11-send-vs-sendall"), &[]).unwrap();
+    let sends = calls(&trace, "client", "send");
+    let first = sends[0].returned.unwrap();
+    assert!(first > 0 && first < 262_144, "short count, got {first}");
+    assert_eq!(sends.last().unwrap().error.as_deref(), Some("EAGAIN"));
+    let accepted: i64 = sends.iter().filter_map(|c| c.returned).sum();
+    let all = calls(&trace, "client", "send_all")[0];
+    assert_eq!(accepted + all.returned.unwrap(), 262_144);
+}
