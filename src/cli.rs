@@ -46,11 +46,37 @@ pub enum Command {
         /// Print JSON Lines (one object per event) instead of the timeline.
         #[arg(long)]
         json: bool,
-        /// Also write the captured packets to this pcap file.
+        /// Also write the captured packets to this pcap file (Wireshark, tshark).
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
+    },
+    /// Watch the loopback traffic of your own programs (needs CAP_NET_RAW).
+    Capture {
+        /// A TCP or UDP port to watch (repeatable).
+        #[arg(long = "port", value_name = "PORT", required = true)]
+        ports: Vec<u16>,
+        /// Stop after this many packets.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "S")]
+        seconds: Option<f64>,
+        /// Print JSON Lines instead of the timeline.
+        #[arg(long)]
+        json: bool,
+        /// Also write the packets to this pcap file.
+        #[arg(long, value_name = "FILE")]
+        pcap: Option<PathBuf>,
+    },
+    /// Show a pcap file (ours, or tcpdump's on lo) as a timeline and streams.
+    Inspect {
+        /// The pcap or pcapng file.
+        file: PathBuf,
+        /// Print JSON Lines instead of the timeline.
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -26,3 +26,5 @@ pub mod render;
 pub mod runner;
 pub mod trace;
 pub mod wire;
+pub mod correlate;
+pub mod streams;

@@ -16,9 +16,42 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::List { json } => app::list(&mut out, *json),
         Command::Show { id } => app::show(&mut out, id),
-        Command::Run { all: true, .. } => app::run_all(&mut out),
-        Command::Run { lab, set, json, .. } => {
-            let args = app::RunArgs { set, json: *json };
+        Command::Capture {
+            ports,
+            count,
+            seconds,
+            json,
+            pcap,
+        } => app::capture(
+            &mut out,
+            &app::CaptureArgs {
+                ports,
+                count: *count,
+                seconds: *seconds,
+                json: *json,
+                pcap: pcap.clone(),
+            },
+        ),
+        Command::Inspect { file, json } => app::inspect(&mut out, file, *json),
+        Command::Run {
+            all: true,
+            no_capture,
+            ..
+        } => app::run_all(&mut out, !no_capture),
+        Command::Run {
+            lab,
+            set,
+            json,
+            pcap,
+            no_capture,
+            ..
+        } => {
+            let args = app::RunArgs {
+                set,
+                json: *json,
+                capture: !no_capture,
+                pcap: pcap.clone(),
+            };
             app::run_one(&mut out, lab.as_deref().unwrap_or_default(), &args)
         }
     };

@@ -103,6 +103,41 @@ impl Call {
     }
 }
 
+/// One frame the capture saw on `lo`, decoded.
+#[derive(Debug, Clone)]
+pub struct Packet {
+    /// When the frame crossed `lo` (µs on the run's clock).
+    pub t_us: u64,
+    /// The frame's length on the wire.
+    pub orig_len: usize,
+    /// The frame as captured (for pcap files).
+    pub raw: Vec<u8>,
+    /// The decoded layers, or why they could not be decoded.
+    pub frame: Result<crate::wire::Frame, crate::wire::DecodeError>,
+    /// Its place in its flow (relative numbers, stream offsets), filled in
+    /// when packets are put in order (see [`crate::correlate::Flows`]).
+    pub info: crate::correlate::PacketInfo,
+}
+
+impl Packet {
+    /// Decodes a captured frame (`lo` frames carry an Ethernet header).
+    pub fn decode(t_us: u64, raw: Vec<u8>, orig_len: usize) -> Packet {
+        Packet::decode_link(crate::wire::LinkType::Ethernet, t_us, raw, orig_len)
+    }
+
+    /// Decodes a frame of any supported link type (pcap files).
+    pub fn decode_link(link: crate::wire::LinkType, t_us: u64, raw: Vec<u8>, orig_len: usize) -> Packet {
+        let frame = crate::wire::decode_frame(link, &raw);
+        Packet {
+            t_us,
+            orig_len,
+            raw,
+            frame,
+            info: Default::default(),
+        }
+    }
+}
+
 /// Everything a run reports, in the order it happened.
 // Events are moved once through a channel; boxing the large variant would
 // cost an allocation per call for no gain.
@@ -111,6 +146,8 @@ impl Call {
 pub enum Event {
     /// A socket call (or a sleep) finished.
     Call(Call),
+    /// A packet crossed the wire.
+    Packet(Packet),
     /// An actor stopped early: a step could not run (its socket was never
     /// created, a wait timed out, ...). Not an errno: a broken experiment.
     ActorFailed {
@@ -125,7 +162,18 @@ impl Event {
     pub fn t_us(&self) -> u64 {
         match self {
             Event::Call(c) => c.t_us,
+            Event::Packet(p) => p.t_us,
             Event::ActorFailed { t_us, .. } => *t_us,
+        }
+    }
+
+    /// Where the event belongs on a timeline: a call when it returned (the
+    /// moment the program learned its result), anything else when it
+    /// happened.
+    pub fn timeline_us(&self) -> u64 {
+        match self {
+            Event::Call(c) => c.t_us + c.waited_us,
+            other => other.t_us(),
         }
     }
 }

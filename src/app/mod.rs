@@ -2,11 +2,13 @@
 
 mod catalog_views;
 mod run;
+mod watch;
 
 use std::io::Write;
 
 pub use catalog_views::{list, show};
-pub use run::{RunArgs, execute, run_all, run_one};
+pub use watch::{CaptureArgs, capture, inspect};
+pub use run::{CaptureMode, Finished, RunArgs, execute, run_all, run_one};
 
 use crate::catalog::{self, Lab};
 

@@ -1,31 +1,75 @@
 //! `lab run`: one lab with its timeline and verdicts, or `--all`.
 
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use colored::Colorize;
 
 use super::{Failure, Outcome, labs, resolve};
+use crate::capture::{self, Capture, CapturedFrame, Filter, FrameSink};
 use crate::catalog::Lab;
 use crate::check::{self, Verdict};
 use crate::clock::Clock;
+use crate::correlate::{self, Flows, MapEntry};
 use crate::expr::Scope;
-use crate::render::{human::Human, json};
+use crate::netns;
+use crate::pcap::PcapWriter;
+use crate::render::{human::Human, json, map};
 use crate::runner;
-use crate::trace::{Call, Event};
+use crate::trace::{Call, Event, Packet};
+
+/// How long events wait before they are shown, so that a packet read a
+/// little late (the capture hands frames over in blocks every few ms) still
+/// takes its place before the calls that came after it.
+const REORDER: Duration = Duration::from_millis(30);
 
 /// Options of one `lab run`.
 pub struct RunArgs<'a> {
     pub set: &'a [String],
     pub json: bool,
+    pub capture: bool,
+    pub pcap: Option<PathBuf>,
+}
+
+/// How a run captures, decided once from what the process may do.
+#[derive(Debug, Clone)]
+pub enum CaptureMode {
+    /// Root: a private network namespace per lab; everything on its `lo`
+    /// is the lab's.
+    Isolated,
+    /// CAP_NET_RAW only: the host's `lo`, kept to the lab's ports.
+    Host,
+    /// No capture, and why.
+    Off(String),
+}
+
+impl CaptureMode {
+    /// What this process can do; `wanted = false` is `--no-capture`.
+    pub fn detect(wanted: bool) -> CaptureMode {
+        if !wanted {
+            return CaptureMode::Off("--no-capture".into());
+        }
+        match capture::privilege() {
+            Err(e) => CaptureMode::Off(e.to_string()),
+            Ok(()) if netns::can_unshare() => CaptureMode::Isolated,
+            Ok(()) => CaptureMode::Host,
+        }
+    }
 }
 
 /// Everything one run produced.
 pub struct Finished {
     pub calls: Vec<Call>,
+    pub packets: Vec<Packet>,
+    pub map: Vec<MapEntry>,
     pub verdicts: Vec<Verdict>,
+    /// `on` or `off: <reason>`.
     pub capture: String,
+    pub stats: Option<capture::CaptureStats>,
 }
 
 impl Finished {
@@ -34,114 +78,248 @@ impl Finished {
     }
 }
 
-/// Runs `lab`, handing every event to `on_event` as it happens.
+/// Hands captured frames to the run's event stream, decoded.
+struct PacketSink(mpsc::Sender<Event>);
+
+impl FrameSink for PacketSink {
+    fn deliver(&mut self, frame: CapturedFrame) -> bool {
+        let p = Packet::decode(frame.t_us, frame.data, frame.orig_len);
+        self.0.send(Event::Packet(p)).is_ok()
+    }
+}
+
+/// Runs `lab`, handing every event to `on_event` in timeline order, about
+/// `REORDER` after it happened.
 pub fn execute(
     lab: &Lab,
     knobs: &Scope,
+    mode: &CaptureMode,
+    pcap: Option<&std::path::Path>,
     mut on_event: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Finished, Failure> {
     let clock = Clock::start();
+    let mut writer = match pcap {
+        Some(path) => Some(PcapWriter::create(path, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
+        None => None,
+    };
     let (tx, rx) = mpsc::channel();
-    let capture = "off: not available in this build".to_string();
-    let (calls, result) = std::thread::scope(|s| -> Result<_, Failure> {
-        let worker = s.spawn(|| runner::run(lab, knobs, clock, &tx));
-        let mut calls = Vec::new();
-        let mut write_error = None;
-        // The channel closes when the runner returns and drops its sender.
-        let tx_done = &tx;
-        let _ = tx_done;
-        loop {
-            match rx.recv_timeout(std::time::Duration::from_millis(20)) {
-                Ok(event) => {
-                    if write_error.is_none()
-                        && let Err(e) = on_event(&event)
-                    {
-                        write_error = Some(e);
+    let mut calls: Vec<Call> = Vec::new();
+    let mut packets: Vec<Packet> = Vec::new();
+    let mut flows = Flows::default();
+    let mut ports: HashSet<u16> = HashSet::new();
+    // Which actor owns which address, learnt as calls arrive (before they
+    // are shown), so that a SYN can name the client whose connect() has
+    // not returned yet.
+    let mut owners: HashMap<SocketAddr, String> = HashMap::new();
+    let mut held: Vec<Event> = Vec::new();
+    let mut write_error: Option<std::io::Error> = None;
+    let host = matches!(mode, CaptureMode::Host);
+
+    // Shows every held event older than `cutoff`, in timeline order.
+    let mut flush = |held: &mut Vec<Event>,
+                     cutoff: u64,
+                     calls: &mut Vec<Call>,
+                     packets: &mut Vec<Packet>,
+                     owners: &HashMap<SocketAddr, String>| {
+        held.sort_by_key(Event::timeline_us);
+        let n = held.partition_point(|e| e.timeline_us() <= cutoff);
+        for mut event in held.drain(..n) {
+            match &mut event {
+                Event::Call(c) => ports.extend(c.local.iter().chain(c.peer.iter()).map(|a| a.port())),
+                Event::Packet(p) => {
+                    // On the host's lo, other programs' traffic shares the
+                    // interface: keep the packets of the lab's ports.
+                    let ours = match &p.frame {
+                        Ok(f) => f.endpoints().is_none_or(|(a, b)| ports.contains(&a.port()) || ports.contains(&b.port())),
+                        Err(_) => false,
+                    };
+                    if host && !ours {
+                        continue;
                     }
-                    if let Event::Call(c) = event {
-                        calls.push(c);
+                    p.info = flows.observe(p);
+                    if let Some((a, b)) = p.frame.as_ref().ok().and_then(|f| f.endpoints()) {
+                        p.info.from = owners.get(&a).cloned();
+                        p.info.to = owners.get(&b).cloned();
+                    }
+                    if let Some(w) = writer.as_mut() {
+                        let frame = CapturedFrame { t_us: p.t_us, data: std::mem::take(&mut p.raw), orig_len: p.orig_len };
+                        if let Err(e) = w.write(&frame) {
+                            write_error.get_or_insert(std::io::Error::other(e.to_string()));
+                        }
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) if worker.is_finished() => {
-                    // Drain what is left, then stop.
-                    while let Ok(event) = rx.try_recv() {
-                        if write_error.is_none()
-                            && let Err(e) = on_event(&event)
-                        {
-                            write_error = Some(e);
-                        }
-                        if let Event::Call(c) = event {
-                            calls.push(c);
-                        }
-                    }
-                    break;
-                }
-                Err(_) => {}
+                Event::ActorFailed { .. } => {}
+            }
+            if write_error.is_none()
+                && let Err(e) = on_event(&event)
+            {
+                write_error = Some(e);
+            }
+            match event {
+                Event::Call(c) => calls.push(c),
+                Event::Packet(p) => packets.push(p),
+                Event::ActorFailed { .. } => {}
             }
         }
-        let result = worker
-            .join()
-            .map_err(|_| Failure::Usage("the runner panicked".into()))?;
-        if let Some(e) = write_error {
-            return Err(e.into());
+    };
+
+    let (result, stats, status) = std::thread::scope(|s| -> Result<_, Failure> {
+        let worker = s.spawn(|| run_isolated(lab, knobs, clock, mode, tx));
+        loop {
+            match rx.recv_timeout(Duration::from_millis(10)) {
+                Ok(event) => {
+                    if let Event::Call(c) = &event
+                        && let Some(local) = c.local
+                    {
+                        owners.entry(local).or_insert_with(|| c.actor.clone());
+                    }
+                    held.push(event);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                // Every sender is gone: the runner and the capture are done.
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            let cutoff = clock.now_us().saturating_sub(REORDER.as_micros() as u64);
+            flush(&mut held, cutoff, &mut calls, &mut packets, &owners);
         }
-        Ok((calls, result))
+        flush(&mut held, u64::MAX, &mut calls, &mut packets, &owners);
+        worker.join().map_err(|_| Failure::Usage("the runner panicked".into()))
     })?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    if let Some(w) = writer {
+        w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+
+    let infos: Vec<_> = packets.iter().map(|p| p.info.clone()).collect();
+    let map = if stats.is_some() { correlate::map(&calls, &packets, &infos) } else { Vec::new() };
     let mut scope = knobs.clone();
     scope.extend(result.saved.clone());
-    let verdicts = check::check_all(lab, &scope, &calls, &result.failures);
-    Ok(Finished {
-        calls,
-        verdicts,
-        capture,
-    })
+    let mut verdicts = check::check_all(lab, &scope, &calls, &result.failures);
+    if let Some(st) = &stats {
+        let problems = correlate::completeness(&calls, &packets, &infos, &map);
+        verdicts.push(Verdict {
+            name: "the capture accounts for every byte of every call".into(),
+            passed: problems.is_empty() && st.dropped == 0 && st.truncated == 0,
+            detail: if problems.is_empty() {
+                format!("{} packets, {} dropped, {} truncated; every data call mapped", st.packets, st.dropped, st.truncated)
+            } else {
+                problems.join("; ")
+            },
+            explain: None,
+        });
+    }
+    Ok(Finished { calls, packets, map, verdicts, capture: status, stats })
+}
+
+/// The run thread: enters a private network namespace when it can, opens
+/// the capture there, runs the lab, and closes the capture after the last
+/// packet. Returns the runner's result, the capture's counters and the
+/// capture status line.
+fn run_isolated(
+    lab: &Lab,
+    knobs: &Scope,
+    clock: Clock,
+    mode: &CaptureMode,
+    tx: mpsc::Sender<Event>,
+) -> (runner::RunResult, Option<capture::CaptureStats>, String) {
+    let mut status = match mode {
+        CaptureMode::Off(reason) => format!("off: {reason}"),
+        _ => "on".to_string(),
+    };
+    // A private namespace whenever the process may make one, capture or
+    // not: the lab's ports then never meet anyone else's.
+    let isolate = matches!(mode, CaptureMode::Isolated) || (matches!(mode, CaptureMode::Off(_)) && netns::can_unshare());
+    let mut capturing = !matches!(mode, CaptureMode::Off(_));
+    if isolate && let Err(e) = netns::enter_private_netns() {
+        if matches!(mode, CaptureMode::Isolated) {
+            // Without the namespace, "everything on lo" would include other
+            // programs' traffic: better no capture than a wrong one.
+            status = format!("off: cannot enter a private network namespace: {e}");
+            capturing = false;
+        }
+    }
+    let capture = match capturing {
+        false => None,
+        true => match Capture::start(&Filter::everything(), clock, PacketSink(tx.clone())) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                status = format!("off: {e}");
+                None
+            }
+        },
+    };
+    let result = runner::run(lab, knobs, clock, &tx);
+    drop(tx);
+    let stats = capture.map(Capture::stop);
+    (result, stats, status)
 }
 
 /// `lab run ID`.
 pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     let lab = resolve(query)?;
     let knobs = lab.knob_values(args.set)?;
+    let mode = CaptureMode::detect(args.capture);
+    if args.pcap.is_some() && !matches!(mode, CaptureMode::Isolated | CaptureMode::Host) {
+        let CaptureMode::Off(reason) = &mode else { unreachable!() };
+        return Err(Failure::Usage(format!("--pcap needs the capture, which is off: {reason}")));
+    }
     if args.json {
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
-        let done = execute(&lab, &knobs, |e| json::event_line(out, e))?;
+        let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| json::event_line(out, e))?;
+        for m in &done.map {
+            json::map_line(out, m)?;
+        }
         for v in &done.verdicts {
             json::check_line(out, v)?;
         }
-        json::summary_line(out, done.passed(), done.calls.len(), &done.capture)?;
+        json::summary_line(out, done.passed(), done.calls.len(), &done.capture, done.stats.as_ref())?;
         out.flush()?;
         return Ok(done.passed());
     }
-    let view = Human::new(&lab);
+    let mut view = Human::new(&lab);
     view.header(out, &lab, &knobs)?;
+    if let CaptureMode::Off(reason) = &mode {
+        writeln!(out, "{} {}", "capture off:".yellow(), reason)?;
+        writeln!(out)?;
+    }
     out.flush()?;
-    let done = execute(&lab, &knobs, |e| {
+    let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
         view.event(out, e)?;
         out.flush()
     })?;
+    map::write(out, &done.calls, &done.map)?;
     view.verdicts(out, &done.verdicts)?;
     view.explanation(out, &lab)?;
-    writeln!(out, "{} capture {}", "·".dimmed(), done.capture.dimmed())?;
+    if let Some(st) = &done.stats {
+        writeln!(out, "{} capture on: {} packets, {} dropped, {} truncated", "·".dimmed(), st.packets, st.dropped, st.truncated)?;
+    }
+    if let Some(p) = &args.pcap {
+        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
+    }
     Ok(done.passed())
 }
 
 /// `lab run --all`: every lab at its defaults, one verdict line each.
-pub fn run_all(out: &mut dyn Write) -> Outcome {
+pub fn run_all(out: &mut dyn Write, capture: bool) -> Outcome {
     let labs = labs()?;
+    let mode = CaptureMode::detect(capture);
     let started = Instant::now();
     let mut all_passed = true;
+    if let CaptureMode::Off(reason) = &mode {
+        writeln!(out, "{} {reason}", "capture off:".yellow())?;
+    }
     for lab in &labs {
         let knobs = lab.knob_values(&[])?;
         let t0 = Instant::now();
-        let done = execute(lab, &knobs, |_| Ok(()))?;
+        let done = execute(lab, &knobs, &mode, None, |_| Ok(()))?;
         let held = done.verdicts.iter().filter(|v| v.passed).count();
-        let mark = if done.passed() {
-            "✓".green().bold()
-        } else {
-            "✗".red().bold()
-        };
+        let mark = if done.passed() { "✓".green().bold() } else { "✗".red().bold() };
+        let packets = done.stats.as_ref().map_or(String::new(), |s| format!("  {:>4} packets", s.packets));
         writeln!(
             out,
-            "{mark} {:<24} {held}/{} checks  {:>5} ms",
+            "{mark} {:<24} {held}/{} checks  {:>5} ms{packets}",
             lab.id(),
             done.verdicts.len(),
             t0.elapsed().as_millis()
@@ -151,11 +329,6 @@ pub fn run_all(out: &mut dyn Write) -> Outcome {
         }
         all_passed &= done.passed();
     }
-    writeln!(
-        out,
-        "{} labs in {} ms",
-        labs.len(),
-        started.elapsed().as_millis()
-    )?;
+    writeln!(out, "{} labs in {} ms", labs.len(), started.elapsed().as_millis())?;
     Ok(all_passed)
 }

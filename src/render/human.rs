@@ -11,6 +11,8 @@ use crate::escape::preview;
 use crate::expr::Scope;
 use crate::trace::{Call, Event};
 
+use super::wire_row::describe;
+
 /// How many bytes of a payload a timeline row shows.
 const ROW_PREVIEW: usize = 48;
 
@@ -27,22 +29,41 @@ const ACTOR_COLORS: [Color; 5] = [
 pub struct Human {
     actors: Vec<String>,
     width: usize,
+    /// Packets shown so far: rows are numbered `#1`, `#2`, ...
+    packets: usize,
 }
 
 impl Human {
     pub fn new(lab: &Lab) -> Self {
         let actors: Vec<String> = lab.def.actors.iter().map(|a| a.name.clone()).collect();
+        Human::with_actors(actors)
+    }
+
+    /// A view for a list of actor names (`lab capture` has none).
+    pub fn with_actors(actors: Vec<String>) -> Self {
         let width = actors.iter().map(|a| a.len()).max().unwrap_or(6).max(6);
-        Human { actors, width }
+        Human {
+            actors,
+            width,
+            packets: 0,
+        }
+    }
+
+    /// The colour of an actor: by its order in the lab; actors a server
+    /// spawns (`server/conn2`) share their parent's.
+    pub fn color_of(&self, name: &str) -> Color {
+        let base = name.split('/').next().unwrap_or(name);
+        let i = self.actors.iter().position(|a| a == base).unwrap_or(0);
+        ACTOR_COLORS[i % ACTOR_COLORS.len()]
     }
 
     /// The actor's name, padded and coloured.
     pub fn actor(&self, name: &str) -> String {
-        let i = self.actors.iter().position(|a| a == name).unwrap_or(0);
         format!("{name:<w$}", w = self.width)
-            .color(ACTOR_COLORS[i % ACTOR_COLORS.len()])
+            .color(self.color_of(name))
             .to_string()
     }
+
 
     pub fn header(&self, out: &mut dyn Write, lab: &Lab, knobs: &Scope) -> io::Result<()> {
         let d = &lab.def;
@@ -71,9 +92,14 @@ impl Human {
         )
     }
 
-    pub fn event(&self, out: &mut dyn Write, event: &Event) -> io::Result<()> {
+    pub fn event(&mut self, out: &mut dyn Write, event: &Event) -> io::Result<()> {
         match event {
             Event::Call(c) => self.call(out, c),
+            Event::Packet(p) => {
+                self.packets += 1;
+                let number = format!("{:<w$}", format!("#{}", self.packets), w = self.width);
+                writeln!(out, "{}  {}  {}", time(p.t_us), number.dimmed(), describe(p, &|a| self.color_of(a)))
+            }
             Event::ActorFailed {
                 t_us,
                 actor,

@@ -10,21 +10,38 @@
 //!   `"data_truncated":true`); a call that moved TCP data carries
 //!   `"stream":[start,end]`, its offsets in that direction's byte stream.
 //!   A datagram receive adds `truncated` and `datagram_len`.
+//! - `{"kind":"packet","t_us":..,"proto":"tcp"|"udp","src":"ip:port",
+//!   "dst":"ip:port","flags":"SYN,ACK","seq":..,"ack":..,"len":..,"data":..}`
+//!   for every captured packet, with `seq`/`ack` relative to each
+//!   direction's initial sequence number, `"stream":[start,end]` on every
+//!   TCP packet that carries data (the same offsets as the calls'), plus
+//!   `window`, `wire_len`, and `fragment` for IP fragments. A frame that
+//!   cannot be decoded has `error` instead.
 //! - `{"kind":"actor_failed","actor":..,"message":..}` when an actor could
 //!   not finish its steps.
+//! - `{"kind":"map","call":I,"packets":[J,..],"from":[{"call":K,"range":[s,e]}]}`
+//!   after the events: I, J and K are 0-based indices among the call lines
+//!   and the packet lines; `from` names the sends a receive's bytes came
+//!   from and which of their bytes.
 //! - `{"kind":"check","name":..,"passed":..,"detail":..}` per expectation.
-//! - `{"kind":"summary","passed":..,"calls":..,"capture":"off: <reason>"}` last.
+//! - `{"kind":"summary","passed":..,"calls":..,"capture":"on"|"off: <reason>"}`
+//!   last; with the capture on also `packets`, `dropped` (the kernel's
+//!   count) and `truncated`.
 //!
-//! Lines come in the order events finished (a call when it returned).
+//! Events come in timeline order: a call when it returned, a packet when it
+//! crossed `lo`.
 
 use std::io::{self, Write};
 
 use serde_json::{Value as Json, json};
 
+use crate::capture::CaptureStats;
 use crate::check::Verdict;
+use crate::correlate::MapEntry;
+use crate::wire::Transport;
 use crate::escape::{PREVIEW_BYTES, preview};
 use crate::expr::{Scope, Value};
-use crate::trace::{Call, Event};
+use crate::trace::{Call, Event, Packet};
 
 pub fn lab_line(out: &mut dyn Write, id: &str, title: &str, knobs: &Scope) -> io::Result<()> {
     let knobs: serde_json::Map<String, Json> =
@@ -38,6 +55,7 @@ pub fn lab_line(out: &mut dyn Write, id: &str, title: &str, knobs: &Scope) -> io
 pub fn event_line(out: &mut dyn Write, event: &Event) -> io::Result<()> {
     match event {
         Event::Call(c) => line(out, call(c)),
+        Event::Packet(p) => line(out, packet(p)),
         Event::ActorFailed {
             t_us,
             actor,
@@ -56,16 +74,100 @@ pub fn check_line(out: &mut dyn Write, v: &Verdict) -> io::Result<()> {
     )
 }
 
+pub fn map_line(out: &mut dyn Write, m: &MapEntry) -> io::Result<()> {
+    let from: Vec<Json> = m
+        .sources
+        .iter()
+        .map(|(k, s, e)| json!({"call": k, "range": [s, e]}))
+        .collect();
+    line(
+        out,
+        json!({"kind": "map", "call": m.call, "packets": m.packets, "from": from}),
+    )
+}
+
 pub fn summary_line(
     out: &mut dyn Write,
     passed: bool,
     calls: usize,
     capture: &str,
+    stats: Option<&CaptureStats>,
 ) -> io::Result<()> {
-    line(
-        out,
-        json!({"kind": "summary", "passed": passed, "calls": calls, "capture": capture}),
-    )
+    let mut o = json!({"kind": "summary", "passed": passed, "calls": calls, "capture": capture});
+    if let Some(st) = stats {
+        let m = o.as_object_mut().expect("object literal");
+        m.insert("packets".into(), st.packets.into());
+        m.insert("dropped".into(), st.dropped.into());
+        m.insert("truncated".into(), st.truncated.into());
+    }
+    line(out, o)
+}
+
+/// A packet as its JSON object: relative sequence numbers, and the stream
+/// offsets of the data it carries in the same terms as the calls'.
+pub fn packet(p: &Packet) -> Json {
+    let mut o = json!({"kind": "packet", "t_us": p.t_us, "wire_len": p.orig_len});
+    let m = o.as_object_mut().expect("object literal");
+    let frame = match &p.frame {
+        Ok(f) => f,
+        Err(e) => {
+            m.insert("error".into(), e.to_string().into());
+            return o;
+        }
+    };
+    let (src, dst) = match frame.endpoints() {
+        Some((a, b)) => (a.to_string(), b.to_string()),
+        None => (frame.ip.src.to_string(), frame.ip.dst.to_string()),
+    };
+    m.insert("src".into(), src.into());
+    m.insert("dst".into(), dst.into());
+    if let Some(a) = &p.info.from {
+        m.insert("from".into(), a.clone().into());
+    }
+    if let Some(a) = &p.info.to {
+        m.insert("to".into(), a.clone().into());
+    }
+    let payload: &[u8] = match &frame.transport {
+        Transport::Tcp(t) => {
+            m.insert("proto".into(), "tcp".into());
+            m.insert("flags".into(), t.flags.to_string().into());
+            m.insert("seq".into(), p.info.rel_seq.into());
+            m.insert("ack".into(), p.info.rel_ack.into());
+            m.insert("len".into(), t.payload_len.into());
+            m.insert("window".into(), p.info.window.unwrap_or(u32::from(t.window)).into());
+            if let Some((a, b)) = p.info.stream {
+                m.insert("stream".into(), json!([a, b]));
+            }
+            &t.payload
+        }
+        Transport::Udp(u) => {
+            m.insert("proto".into(), "udp".into());
+            m.insert("len".into(), u.length.saturating_sub(8).into());
+            &u.payload
+        }
+        Transport::Fragment { payload_len } => {
+            m.insert("proto".into(), "ip-fragment".into());
+            m.insert("len".into(), (*payload_len).into());
+            &[]
+        }
+        Transport::Other { protocol, payload_len } => {
+            m.insert("proto".into(), format!("ip-{protocol}").into());
+            m.insert("len".into(), (*payload_len).into());
+            &[]
+        }
+    };
+    let (text, cut) = preview(payload, PREVIEW_BYTES);
+    m.insert("data".into(), text.into());
+    if cut {
+        m.insert("data_truncated".into(), true.into());
+    }
+    if let Some(f) = frame.ip.fragment {
+        m.insert("fragment".into(), json!({"id": f.ident, "offset": f.offset, "more": f.more}));
+    }
+    if frame.truncated {
+        m.insert("truncated".into(), true.into());
+    }
+    o
 }
 
 /// A call as its JSON object.

@@ -2,6 +2,8 @@
 
 pub mod human;
 pub mod json;
+pub mod map;
+pub mod wire_row;
 
 use std::io::IsTerminal;
 

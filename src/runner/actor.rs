@@ -225,7 +225,9 @@ impl Actor<'_> {
         }
         if let Some(sock) = self.sockets.get(on) {
             call.local = sock.local();
-            call.peer = sock.peer();
+            // An unconnected datagram socket has no peer: keep the address
+            // the call sent to or received from.
+            call.peer = sock.peer().or(call.peer);
         }
         self.emit(call.clone());
         call
@@ -413,7 +415,9 @@ impl Actor<'_> {
         }
         if let Some(sock) = self.sockets.get(on) {
             call.local = sock.local();
-            call.peer = sock.peer();
+            // An unconnected datagram socket has no peer: keep the address
+            // the call sent to or received from.
+            call.peer = sock.peer().or(call.peer);
         }
         call
     }

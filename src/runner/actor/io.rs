@@ -81,6 +81,7 @@ impl Actor<'_> {
         let mut call = self.begin("send_to", on);
         call.len = Some(bytes.len());
         call.args = show_addr(&addr);
+        call.peer = addr.as_socket();
         let result = self
             .sock(on)?
             .socket
@@ -218,6 +219,7 @@ impl Actor<'_> {
             call.truncated = Some(real > size);
             call.datagram_len = Some(real);
             call.args = format!("from {}", show_addr(&from));
+            call.peer = from.as_socket();
             got
         });
         let call = self.finish(call, result.as_ref().map(|n| *n as i64), on);

@@ -1,0 +1,207 @@
+//! `lab capture` (watch a program of your own) and `lab inspect` (read a
+//! pcap file): the packet timeline without calls, then the byte streams
+//! and datagram flows put back together.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use colored::{Color, Colorize};
+
+use super::{Failure, Outcome};
+use crate::capture::{self, Capture, CapturedFrame, Filter};
+use crate::clock::Clock;
+use crate::correlate::Flows;
+use crate::escape::preview;
+use crate::pcap::{PcapWriter, read_pcap};
+use crate::render::{human::time, json, wire_row::describe};
+use crate::streams::{KEEP, Streams};
+use crate::trace::Packet;
+
+/// Options of `lab capture`.
+pub struct CaptureArgs<'a> {
+    pub ports: &'a [u16],
+    pub count: Option<u64>,
+    pub seconds: Option<f64>,
+    pub json: bool,
+    pub pcap: Option<PathBuf>,
+}
+
+/// Renders packets one by one and keeps what the end summary needs.
+struct Watcher {
+    flows: Flows,
+    streams: Streams,
+    shown: u64,
+    json: bool,
+}
+
+impl Watcher {
+    fn new(json: bool) -> Self {
+        Watcher { flows: Flows::default(), streams: Streams::default(), shown: 0, json }
+    }
+
+    fn packet(&mut self, out: &mut dyn Write, mut p: Packet) -> std::io::Result<()> {
+        p.info = self.flows.observe(&p);
+        self.streams.add(&p);
+        self.shown += 1;
+        if self.json {
+            return json::event_line(out, &crate::trace::Event::Packet(p));
+        }
+        let palette = |_: &str| Color::White;
+        writeln!(out, "{}  {:<6}  {}", time(p.t_us), format!("#{}", self.shown).dimmed(), describe(&p, &palette))
+    }
+
+    fn summary(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.json {
+            for ((src, dst), s) in &self.streams.tcp {
+                let (text, cut) = preview(&s.bytes, KEEP);
+                let o = serde_json::json!({"kind": "stream", "proto": "tcp", "src": src.to_string(), "dst": dst.to_string(),
+                    "bytes": s.end, "segments": s.segments, "retransmitted": s.repeats, "cuts": s.cuts, "data": text, "data_truncated": cut || (s.bytes.len() as u64) < s.end});
+                writeln!(out, "{o}")?;
+            }
+            for ((src, dst), f) in &self.streams.udp {
+                let d: Vec<String> = f.datagrams.iter().map(|d| preview(d, 256).0).collect();
+                let o = serde_json::json!({"kind": "flow", "proto": "udp", "src": src.to_string(), "dst": dst.to_string(),
+                    "datagrams": f.count, "bytes": f.bytes, "data": d});
+                writeln!(out, "{o}")?;
+            }
+            return Ok(());
+        }
+        if self.streams.tcp.is_empty() && self.streams.udp.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(out, "{}", "Byte streams (TCP): what the receiver's recv() calls can return, │ where a segment began".bold())?;
+        for ((src, dst), s) in &self.streams.tcp {
+            if s.end == 0 {
+                continue;
+            }
+            writeln!(out, "  {src} → {dst}: {} B in {} segment{}{}", s.end, s.segments, if s.segments == 1 { "" } else { "s" },
+                if s.repeats > 0 { format!(", {} retransmitted", s.repeats) } else { String::new() })?;
+            // The kept bytes, with a bar at every packet boundary: the
+            // boundaries the sender's send() calls made are not there.
+            let mut text = String::new();
+            let mut last = 0usize;
+            let mut cuts: Vec<u64> = s.cuts.iter().copied().filter(|&c| c > 0 && c < s.bytes.len() as u64).collect();
+            cuts.sort_unstable();
+            for c in cuts {
+                text.push_str(&preview(&s.bytes[last..c as usize], KEEP).0.green().to_string());
+                text.push_str(&"│".yellow().to_string());
+                last = c as usize;
+            }
+            text.push_str(&preview(&s.bytes[last..], KEEP).0.green().to_string());
+            let more = (s.bytes.len() as u64) < s.end;
+            writeln!(out, "    \"{text}\"{}", if more { format!(" … ({} more bytes)", s.end - s.bytes.len() as u64) } else { String::new() })?;
+            if s.gap {
+                writeln!(out, "    {}", "(a hole: the capture started late or missed a segment)".yellow())?;
+            }
+        }
+        if !self.streams.udp.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "{}", "Datagram flows (UDP): one recvfrom() returns one of these, never two".bold())?;
+            for ((src, dst), f) in &self.streams.udp {
+                writeln!(out, "  {src} → {dst}: {} datagram{}, {} B", f.count, if f.count == 1 { "" } else { "s" }, f.bytes)?;
+                for d in &f.datagrams {
+                    let (text, cut) = preview(d, 64);
+                    writeln!(out, "    [{} B] \"{}{}\"", d.len(), text.green(), if cut { "…" } else { "" })?;
+                }
+                if (f.datagrams.len() as u64) < f.count {
+                    writeln!(out, "    … {} more", f.count - f.datagrams.len() as u64)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `lab capture --port P ...`: until Ctrl-C, N packets or S seconds.
+pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
+    if args.ports.is_empty() {
+        return Err(Failure::Usage("say which traffic to watch: `lab capture --port 8080` (repeatable)".into()));
+    }
+    capture::privilege().map_err(|e| Failure::Usage(e.to_string()))?;
+    let clock = Clock::start();
+    let mut writer = match &args.pcap {
+        Some(p) => Some(PcapWriter::create(p, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
+        None => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
+    // A bounded queue: if the terminal cannot keep up, the capture thread
+    // waits and the kernel's buffer (then its drop counter) takes the load,
+    // instead of our memory.
+    let (tx, rx) = mpsc::sync_channel::<CapturedFrame>(4096);
+    let cap = Capture::start(&Filter::ports(args.ports.iter().copied()), clock, tx)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let ports: Vec<String> = args.ports.iter().map(u16::to_string).collect();
+    if !args.json {
+        writeln!(out, "{} on lo, ports {} — Ctrl-C to stop", "capturing".bold(), ports.join(", "))?;
+        out.flush()?;
+    }
+    let deadline = args.seconds.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let mut w = Watcher::new(args.json);
+    let mut result: Result<(), Failure> = Ok(());
+    let mut cap = Some(cap);
+    let mut stats = None;
+    loop {
+        let done = stop.load(Ordering::SeqCst)
+            || deadline.is_some_and(|d| Instant::now() >= d)
+            || args.count.is_some_and(|n| w.shown >= n);
+        if done && stats.is_none() {
+            // Stop the capture; it keeps draining into the queue until quiet.
+            stats = cap.take().map(Capture::stop);
+        }
+        let frame = match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(f) => f,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        if args.count.is_some_and(|n| w.shown >= n) {
+            continue; // past the count: drain, do not show
+        }
+        if let Some(wr) = writer.as_mut()
+            && let Err(e) = wr.write(&frame)
+        {
+            result = Err(Failure::Usage(e.to_string()));
+            stop.store(true, Ordering::SeqCst);
+        }
+        let p = Packet::decode(frame.t_us, frame.data, frame.orig_len);
+        if let Err(e) = w.packet(out, p).and_then(|()| out.flush()) {
+            // The reader went away (`| head`): stop capturing, quietly.
+            stop.store(true, Ordering::SeqCst);
+            result = Err(e.into());
+        }
+    }
+    let stats = stats.unwrap_or_default();
+    if let Some(wr) = writer {
+        let n = wr.finish().map_err(|e| Failure::Usage(e.to_string()))?;
+        if !args.json && result.is_ok() {
+            writeln!(out, "{} {n} packets written to {}", "·".dimmed(), args.pcap.as_ref().expect("writer implies path").display())?;
+        }
+    }
+    result?;
+    w.summary(out)?;
+    if args.json {
+        let o = serde_json::json!({"kind": "summary", "capture": "on", "packets": w.shown, "captured": stats.packets, "dropped": stats.dropped, "truncated": stats.truncated});
+        writeln!(out, "{o}")?;
+    } else {
+        writeln!(out)?;
+        writeln!(out, "{} {} packets shown; kernel: {} captured, {} dropped; {} truncated", "·".dimmed(), w.shown, stats.packets, stats.dropped, stats.truncated)?;
+    }
+    Ok(true)
+}
+
+/// `lab inspect FILE`: the same view, from a pcap or pcapng file.
+pub fn inspect(out: &mut dyn Write, path: &Path, as_json: bool) -> Outcome {
+    let file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut w = Watcher::new(as_json);
+    for f in file.frames {
+        w.packet(out, Packet::decode(f.t_us, f.data, f.orig_len))?;
+    }
+    w.summary(out)?;
+    Ok(true)
+}

@@ -1,0 +1,291 @@
+//! Correlation: which bytes of which call rode in which packet.
+//!
+//! The runner knows each call's place in its byte stream (`stream:
+//! [start, end)`, from 0 at a connection's first byte in each direction).
+//! The capture knows each segment's sequence number. Subtract the initial
+//! sequence number (ISN) of that direction, and the two speak the same
+//! language: a segment with relative sequence number 1 and 5 bytes carries
+//! stream bytes [0, 5). From there the map is interval overlap:
+//!
+//! - a send's bytes were carried by the segments whose range overlaps it;
+//! - a recv's bytes came from the sends, on the other end, whose ranges
+//!   overlap it, and rode in the segments that overlap it.
+//!
+//! UDP needs no offsets: one send is one datagram, matched in order by its
+//! endpoints and length (a datagram larger than the MTU is one first
+//! fragment plus later fragments with the same IP identification).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::trace::{Call, Packet, Proto};
+use crate::wire::{TcpFlags, Transport};
+
+/// What one packet means in its flow, beyond its raw headers.
+#[derive(Debug, Clone, Default)]
+pub struct PacketInfo {
+    /// Sequence and acknowledgment numbers relative to each direction's
+    /// ISN (SYN is 0, the first data byte 1), as Wireshark shows them.
+    pub rel_seq: Option<u32>,
+    pub rel_ack: Option<u32>,
+    /// Stream offsets `[start, end)` of the data a TCP segment carries.
+    pub stream: Option<(u64, u64)>,
+    /// The receive window in bytes: the header's value shifted by the
+    /// window scale both SYNs agreed on (never scaled in a SYN itself).
+    pub window: Option<u32>,
+    /// The actors that own the source and destination, when known.
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Follows TCP directions through a capture to make numbers relative.
+#[derive(Debug, Default)]
+pub struct Flows {
+    /// ISN of each direction (src -> dst).
+    isn: HashMap<(SocketAddr, SocketAddr), u32>,
+    /// Window scale each direction's SYN announced.
+    wscale: HashMap<(SocketAddr, SocketAddr), u8>,
+}
+
+impl Flows {
+    /// Interprets the next packet of the capture (call in capture order).
+    pub fn observe(&mut self, p: &Packet) -> PacketInfo {
+        let Ok(frame) = &p.frame else {
+            return PacketInfo::default();
+        };
+        let (Some((src, dst)), Transport::Tcp(tcp)) = (frame.endpoints(), &frame.transport) else {
+            return PacketInfo::default();
+        };
+        let seq = tcp.seq.0;
+        let syn = tcp.flags.contains(TcpFlags::SYN);
+        if syn {
+            // A new connection (or a reused port pair): the SYN fixes the ISN.
+            self.isn.insert((src, dst), seq);
+            self.wscale.remove(&(src, dst));
+            for o in &tcp.options {
+                if let crate::wire::TcpOption::WindowScale(shift) = o {
+                    self.wscale.insert((src, dst), (*shift).min(14));
+                }
+            }
+        }
+        // Scaling is on only when both SYNs offered it (RFC 7323), and a
+        // SYN's own window is never scaled.
+        let window = match (self.wscale.get(&(src, dst)), self.wscale.get(&(dst, src))) {
+            (Some(&mine), Some(_)) if !syn => Some(u32::from(tcp.window) << mine),
+            _ if self.isn.contains_key(&(src, dst)) => Some(u32::from(tcp.window)),
+            _ => None,
+        };
+        // Joined mid-connection (`lab capture` started late): count from the
+        // first byte seen, as if the SYN had come just before it.
+        let isn = *self.isn.entry((src, dst)).or_insert(seq.wrapping_sub(1));
+        let rel_seq = seq.wrapping_sub(isn);
+        let rel_ack = if tcp.flags.contains(TcpFlags::ACK) {
+            self.isn.get(&(dst, src)).map(|peer| tcp.ack.0.wrapping_sub(*peer))
+        } else {
+            None
+        };
+        let stream = (tcp.payload_len > 0).then(|| {
+            // Data starts one past the ISN (the SYN used that number).
+            let start = u64::from(rel_seq.wrapping_sub(1));
+            (start, start + tcp.payload_len as u64)
+        });
+        PacketInfo {
+            rel_seq: Some(rel_seq),
+            rel_ack,
+            stream,
+            window,
+            from: None,
+            to: None,
+        }
+    }
+}
+
+/// One row of the message map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapEntry {
+    /// Index of the call among all calls.
+    pub call: usize,
+    /// Indices of the packets that carried its bytes.
+    pub packets: Vec<usize>,
+    /// For a receive: the sends its bytes came from, with the byte range
+    /// taken from each (relative to that send's first byte).
+    pub sources: Vec<(usize, u64, u64)>,
+}
+
+/// The direction a call's bytes travel: (from, to).
+fn direction(c: &Call) -> Option<(SocketAddr, SocketAddr)> {
+    let (local, peer) = (c.local?, c.peer?);
+    if c.is_send() {
+        Some((local, peer))
+    } else if c.is_recv() {
+        Some((peer, local))
+    } else {
+        None
+    }
+}
+
+fn overlap(a: (u64, u64), b: (u64, u64)) -> Option<(u64, u64)> {
+    let (s, e) = (a.0.max(b.0), a.1.min(b.1));
+    (s < e).then_some((s, e))
+}
+
+/// Builds the message map for every call that moved bytes.
+pub fn map(calls: &[Call], packets: &[Packet], infos: &[PacketInfo]) -> Vec<MapEntry> {
+    let endpoints: Vec<Option<(SocketAddr, SocketAddr)>> = packets
+        .iter()
+        .map(|p| p.frame.as_ref().ok().and_then(|f| f.endpoints()))
+        .collect();
+    let udp_matches = match_datagrams(calls, packets);
+    let mut out = Vec::new();
+    for (i, c) in calls.iter().enumerate() {
+        if c.returned.is_none_or(|n| n <= 0) {
+            continue;
+        }
+        let Some(dir) = direction(c) else { continue };
+        let mut entry = MapEntry {
+            call: i,
+            packets: Vec::new(),
+            sources: Vec::new(),
+        };
+        match (c.proto, c.stream) {
+            (Some(Proto::Tcp), Some(range)) => {
+                entry.packets = (0..packets.len())
+                    .filter(|&j| {
+                        endpoints[j] == Some(dir) && infos[j].stream.is_some_and(|s| overlap(s, range).is_some())
+                    })
+                    .collect();
+                if c.is_recv() {
+                    for (k, other) in calls.iter().enumerate() {
+                        if other.is_send()
+                            && direction(other) == Some(dir)
+                            && let Some(theirs) = other.stream
+                            && let Some((s, e)) = overlap(theirs, range)
+                        {
+                            entry.sources.push((k, s - theirs.0, e - theirs.0));
+                        }
+                    }
+                }
+            }
+            (Some(Proto::Udp), _) => {
+                entry.packets = udp_matches.get(&i).cloned().unwrap_or_default();
+                if c.is_recv() {
+                    // The send whose datagram this receive returned.
+                    if let Some(first) = entry.packets.first()
+                        && let Some((k, _)) = udp_matches.iter().find(|(k, ps)| calls[**k].is_send() && ps.first() == Some(first))
+                    {
+                        entry.sources.push((*k, 0, c.returned.unwrap_or(0) as u64));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push(entry);
+    }
+    out
+}
+
+/// Pairs UDP calls with datagrams: in time order, each send takes the first
+/// unclaimed datagram with its endpoints and length; each receive, the
+/// first unclaimed-by-a-receive datagram of its endpoints. Later fragments
+/// (same IP identification) join their first fragment.
+fn match_datagrams(calls: &[Call], packets: &[Packet]) -> HashMap<usize, Vec<usize>> {
+    let mut by_send: Vec<bool> = vec![false; packets.len()];
+    let mut by_recv: Vec<bool> = vec![false; packets.len()];
+    let mut out = HashMap::new();
+    let mut order: Vec<usize> = (0..calls.len()).filter(|&i| calls[i].proto == Some(Proto::Udp)).collect();
+    order.sort_by_key(|&i| calls[i].t_us);
+    for i in order {
+        let c = &calls[i];
+        let (Some(dir), Some(n)) = (direction(c), c.returned) else { continue };
+        let claimed = if c.is_send() { &mut by_send } else { &mut by_recv };
+        let found = packets.iter().enumerate().position(|(j, p)| {
+            !claimed[j]
+                && p.frame.as_ref().ok().is_some_and(|f| {
+                    f.endpoints() == Some(dir)
+                        && f.udp().is_some_and(|u| !c.is_send() || u.length as i64 - 8 == n)
+                })
+        });
+        let Some(j) = found else { continue };
+        claimed[j] = true;
+        let mut group = vec![j];
+        if let Ok(f) = &packets[j].frame
+            && let Some(frag) = f.ip.fragment
+        {
+            for (k, p) in packets.iter().enumerate().skip(j + 1) {
+                if let Ok(g) = &p.frame
+                    && g.ip.src == f.ip.src
+                    && g.ip.dst == f.ip.dst
+                    && g.ip.fragment.is_some_and(|x| x.ident == frag.ident && x.offset > 0)
+                {
+                    group.push(k);
+                }
+            }
+        }
+        out.insert(i, group);
+    }
+    out
+}
+
+/// Checks that the capture accounts for the calls: every byte of every TCP
+/// call is covered by captured segments, every UDP send has its datagram,
+/// and every connection shows its handshake and its end. Returns the
+/// problems found (empty when the map is complete).
+pub fn completeness(calls: &[Call], packets: &[Packet], infos: &[PacketInfo], map: &[MapEntry]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for e in map {
+        let c = &calls[e.call];
+        match (c.proto, c.stream) {
+            (Some(Proto::Tcp), Some((a, b))) => {
+                let mut covered: Vec<(u64, u64)> = e
+                    .packets
+                    .iter()
+                    .filter_map(|&j| infos[j].stream.and_then(|s| overlap(s, (a, b))))
+                    .collect();
+                covered.sort();
+                let mut at = a;
+                for (s, t) in covered {
+                    if s > at {
+                        break;
+                    }
+                    at = at.max(t);
+                }
+                if at < b {
+                    problems.push(format!(
+                        "{} {} [{a}, {b}): bytes from {at} on are in no captured segment",
+                        c.actor, c.op
+                    ));
+                }
+            }
+            (Some(Proto::Udp), _) if c.is_send() && e.packets.is_empty() => {
+                problems.push(format!("{} {} of {} B: no datagram captured", c.actor, c.op, c.returned.unwrap_or(0)));
+            }
+            _ => {}
+        }
+    }
+    // Handshake and end of every connection a connect() opened.
+    for c in calls.iter().filter(|c| c.op == "connect" && c.returned == Some(0) && c.proto == Some(Proto::Tcp)) {
+        let (Some(client), Some(server)) = (c.local, c.peer) else { continue };
+        let flags_of = |src: SocketAddr, dst: SocketAddr| -> Vec<TcpFlags> {
+            packets
+                .iter()
+                .filter_map(|p| p.frame.as_ref().ok())
+                .filter(|f| f.endpoints() == Some((src, dst)))
+                .filter_map(|f| f.tcp().map(|t| t.flags))
+                .collect()
+        };
+        let up = flags_of(client, server);
+        let down = flags_of(server, client);
+        let has = |v: &[TcpFlags], f: TcpFlags| v.iter().any(|x| x.contains(f));
+        if !up.iter().any(|f| f.contains(TcpFlags::SYN) && !f.contains(TcpFlags::ACK)) {
+            problems.push(format!("connection {client} -> {server}: no SYN captured"));
+        }
+        if !down.iter().any(|f| f.contains(TcpFlags::SYN) && f.contains(TcpFlags::ACK)) {
+            problems.push(format!("connection {client} -> {server}: no SYN-ACK captured"));
+        }
+        let reset = has(&up, TcpFlags::RST) || has(&down, TcpFlags::RST);
+        if !reset && !(has(&up, TcpFlags::FIN) && has(&down, TcpFlags::FIN)) {
+            problems.push(format!("connection {client} -> {server}: teardown (FIN from both sides, or RST) not captured"));
+        }
+    }
+    problems
+}
