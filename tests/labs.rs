@@ -1,15 +1,26 @@
 //! Every lab runs on the real kernel, at its defaults and at each of its
 //! knobs' `try` values, and everything it claims holds.
 
-use socket_lab::app::execute;
+use socket_lab::app::{CaptureMode, execute};
 use socket_lab::catalog::{self, Lab};
 use socket_lab::trace::Call;
+
+/// The capture as this process may run it. As root (CI) it is on, and
+/// every run also checks that the capture accounts for every byte of every
+/// call (the message map is complete); otherwise the reason is printed.
+fn mode() -> CaptureMode {
+    let mode = CaptureMode::detect(true);
+    if let CaptureMode::Off(reason) = &mode {
+        eprintln!("capture checks skipped: {reason}");
+    }
+    mode
+}
 
 /// Runs `lab` with `settings` and returns its calls, failing on any
 /// expectation that did not hold.
 fn run(lab: &Lab, settings: &[String]) -> Result<Vec<Call>, String> {
     let knobs = lab.knob_values(settings)?;
-    let done = execute(lab, &knobs, |_| Ok(())).map_err(|e| format!("{e:?}"))?;
+    let done = execute(lab, &knobs, &mode(), None, |_| Ok(())).map_err(|e| format!("{e:?}"))?;
     if done.verdicts.is_empty() {
         return Err(format!("{} {settings:?}: no expectation applies", lab.id()));
     }

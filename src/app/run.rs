@@ -82,9 +82,11 @@ impl Finished {
 struct PacketSink(mpsc::Sender<Event>);
 
 impl FrameSink for PacketSink {
-    fn deliver(&mut self, frame: CapturedFrame) -> bool {
-        let p = Packet::decode(frame.t_us, frame.data, frame.orig_len);
-        self.0.send(Event::Packet(p)).is_ok()
+    fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool {
+        frames.drain(..).all(|f| {
+            let p = Packet::decode(f.t_us, f.data, f.orig_len);
+            self.0.send(Event::Packet(p)).is_ok()
+        })
     }
 }
 
@@ -138,8 +140,14 @@ pub fn execute(
                     }
                     p.info = flows.observe(p);
                     if let Some((a, b)) = p.frame.as_ref().ok().and_then(|f| f.endpoints()) {
-                        p.info.from = owners.get(&a).cloned();
-                        p.info.to = owners.get(&b).cloned();
+                        // A wildcard-bound socket (0.0.0.0:port) owns its
+                        // port on every address.
+                        let owner = |x: SocketAddr| {
+                            let any = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), x.port());
+                            owners.get(&x).or_else(|| owners.get(&any)).cloned()
+                        };
+                        p.info.from = owner(a);
+                        p.info.to = owner(b);
                     }
                     if let Some(w) = writer.as_mut() {
                         let frame = CapturedFrame { t_us: p.t_us, data: std::mem::take(&mut p.raw), orig_len: p.orig_len };

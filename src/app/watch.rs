@@ -146,14 +146,16 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     let mut w = Watcher::new(args.json);
     let mut result: Result<(), Failure> = Ok(());
     let mut cap = Some(cap);
-    let mut stats = None;
+    let mut stopping: Option<std::thread::JoinHandle<capture::CaptureStats>> = None;
     loop {
         let done = stop.load(Ordering::SeqCst)
             || deadline.is_some_and(|d| Instant::now() >= d)
             || args.count.is_some_and(|n| w.shown >= n);
-        if done && stats.is_none() {
-            // Stop the capture; it keeps draining into the queue until quiet.
-            stats = cap.take().map(Capture::stop);
+        if done && let Some(c) = cap.take() {
+            // Stop on another thread: stop() waits for the reader, and the
+            // reader may be waiting for room in our bounded queue, which
+            // only this loop makes. It drains into the queue until quiet.
+            stopping = Some(std::thread::spawn(move || c.stop()));
         }
         let frame = match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(f) => f,
@@ -176,7 +178,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             result = Err(e.into());
         }
     }
-    let stats = stats.unwrap_or_default();
+    let stats = stopping.and_then(|h| h.join().ok()).unwrap_or_default();
     if let Some(wr) = writer {
         let n = wr.finish().map_err(|e| Failure::Usage(e.to_string()))?;
         if !args.json && result.is_ok() {

@@ -334,7 +334,10 @@ impl Actor<'_> {
         call.args = show_addr(&addr);
         let result = self.sock(on)?.socket.bind(&addr);
         let call = self.finish(call, result.as_ref().map(|_| 0), on);
+        // A listening socket is published only once it listens: a client
+        // that connected between bind() and listen() would be refused.
         if result.is_ok()
+            && s.op == "bind"
             && let Some(name) = &s.publish
         {
             let published = match addr.as_pathname() {
@@ -366,7 +369,20 @@ impl Actor<'_> {
         let mut call = self.begin("listen", &on);
         call.args = format!("backlog={backlog}");
         let result = self.sock(&on)?.socket.listen(backlog);
-        self.finish(call, result.as_ref().map(|_| 0), &on);
+        let call = self.finish(call, result.as_ref().map(|_| 0), &on);
+        if result.is_ok()
+            && let Some(name) = &s.publish
+        {
+            let published = match self.sockets.get(&on).and_then(|k| k.socket.local_addr().ok()) {
+                Some(a) => match (a.as_pathname(), call.local) {
+                    (Some(p), _) => Address::Unix(p.to_path_buf()),
+                    (None, Some(inet)) => Address::Inet(inet),
+                    (None, None) => return Err(StepFailed("listening socket has no address".into())),
+                },
+                None => return Err(StepFailed("listening socket has no address".into())),
+            };
+            self.board.publish(name, published);
+        }
         Ok(())
     }
 

@@ -1,0 +1,202 @@
+//! The packet inspector on the real kernel: what `lab run` captures, the
+//! pcap files it writes, `lab capture` and `lab inspect`. As root these
+//! run; without CAP_NET_RAW each test prints why it skips.
+
+use std::process::{Command, Output};
+
+use socket_lab::app::{CaptureMode, execute};
+use socket_lab::catalog;
+use socket_lab::wire::TcpFlags;
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("run lab")
+}
+
+/// True when capture can run here; otherwise prints why the test skips.
+fn privileged(test: &str) -> bool {
+    match CaptureMode::detect(true) {
+        CaptureMode::Off(reason) => {
+            eprintln!("{test}: skipped: {reason}");
+            false
+        }
+        _ => true,
+    }
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("socket-lab-inspector-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn sticky_packet_capture_shows_handshake_data_and_teardown_once_each() {
+    if !privileged("sticky_packet_capture") {
+        return;
+    }
+    let labs = catalog::builtin().unwrap();
+    let lab = catalog::find(&labs, "09").unwrap();
+    let knobs = lab.knob_values(&[]).unwrap();
+    let done = execute(lab, &knobs, &CaptureMode::detect(true), None, |_| Ok(())).unwrap();
+    let tcp: Vec<_> = done.packets.iter().filter_map(|p| p.frame.as_ref().ok()?.tcp().cloned()).collect();
+    let count = |f: TcpFlags| tcp.iter().filter(|t| t.flags.contains(f)).count();
+    // Exactly one SYN and one SYN-ACK: a capture that sees lo's packets twice
+    // (outgoing and incoming copy) would show two of each.
+    assert_eq!(tcp.iter().filter(|t| t.flags.contains(TcpFlags::SYN)).count(), 2, "SYN + SYN-ACK");
+    assert_eq!(count(TcpFlags::FIN), 2, "one FIN from each side");
+    let data: usize = tcp.iter().map(|t| t.payload_len).sum();
+    assert_eq!(data, 9, "hello + feng, each byte once");
+    // The data segments' stream offsets cover [0, 9) in the calls' terms.
+    let ranges: Vec<_> = done.packets.iter().filter_map(|p| p.info.stream).collect();
+    assert_eq!(ranges.first().map(|r| r.0), Some(0));
+    assert_eq!(ranges.last().map(|r| r.1), Some(9));
+    // Timeline order: the SYN before the connect() returned, the last ACK
+    // before the capture ended, stamps never decreasing.
+    let t: Vec<u64> = done.packets.iter().map(|p| p.t_us).collect();
+    assert!(t.windows(2).all(|w| w[0] <= w[1]), "{t:?}");
+    let connect = done.calls.iter().find(|c| c.op == "connect").unwrap();
+    assert!(t[0] <= connect.t_us + connect.waited_us);
+    // The recv's bytes came from both sends.
+    let recv = done.calls.iter().position(|c| c.op == "recv").unwrap();
+    let entry = done.map.iter().find(|m| m.call == recv).unwrap();
+    assert_eq!(entry.sources.len(), 2, "{entry:?}");
+    assert!(done.passed(), "{:?}", done.verdicts);
+}
+
+#[test]
+fn udp_fragments_map_to_their_send() {
+    if !privileged("udp_fragments") {
+        return;
+    }
+    let labs = catalog::builtin().unwrap();
+    let lab = catalog::find(&labs, "10").unwrap();
+    // 65507 B over lo (MTU 65536) fits one packet; the datagram map holds.
+    let knobs = lab.knob_values(&["big=65507".into(), "buf=65507".into()]).unwrap();
+    let done = execute(lab, &knobs, &CaptureMode::detect(true), None, |_| Ok(())).unwrap();
+    let udp: Vec<_> = done.packets.iter().filter_map(|p| p.frame.as_ref().ok()?.udp().cloned()).collect();
+    assert_eq!(udp.len(), 4, "three small datagrams and the big one, each once");
+    let big = udp.iter().find(|u| u.length as usize == 65507 + 8).expect("the largest datagram, whole");
+    assert_eq!(big.payload.len(), 65507, "no truncation");
+    assert!(done.passed(), "{:?}", done.verdicts);
+}
+
+#[test]
+fn json_packet_and_map_lines_join_the_calls() {
+    if !privileged("json_packet_and_map_lines") {
+        return;
+    }
+    let out = lab(&["run", "09", "--json"]);
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let calls: Vec<_> = lines.iter().filter(|l| l["kind"] == "call").collect();
+    let packets: Vec<_> = lines.iter().filter(|l| l["kind"] == "packet").collect();
+    let syn = packets.iter().find(|p| p["flags"] == "SYN").expect("a SYN line");
+    assert_eq!((syn["proto"].as_str(), syn["seq"].as_u64()), (Some("tcp"), Some(0)));
+    let hello = packets.iter().find(|p| p["data"] == "hello").expect("hello's segment");
+    assert_eq!(hello["stream"], serde_json::json!([0, 5]));
+    assert_eq!(hello["len"], 5);
+    let send = calls.iter().position(|c| c["op"] == "send").unwrap();
+    let map = lines.iter().find(|l| l["kind"] == "map" && l["call"] == send).expect("map line for send #1");
+    let j = map["packets"][0].as_u64().unwrap() as usize;
+    assert_eq!(packets[j]["data"], "hello", "map indices point at packet lines");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["capture"], "on");
+    assert_eq!(summary["dropped"], 0);
+    assert_eq!(summary["truncated"], 0);
+    assert_eq!(summary["packets"].as_u64(), Some(packets.len() as u64));
+}
+
+#[test]
+fn pcap_written_by_run_reads_back_in_tshark_and_inspect() {
+    if !privileged("pcap_round_trip") {
+        return;
+    }
+    let path = temp("09.pcap");
+    let out = lab(&["run", "09", "--json", "--pcap", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ours: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let packets: Vec<_> = ours.iter().filter(|l| l["kind"] == "packet").collect();
+    let payload: u64 = packets.iter().filter_map(|p| p["len"].as_u64()).sum();
+
+    // lab inspect shows the same packets.
+    let inspected = lab(&["inspect", path.to_str().unwrap(), "--json"]);
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&inspected.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let again: Vec<_> = lines.iter().filter(|l| l["kind"] == "packet").collect();
+    assert_eq!(again.len(), packets.len());
+    let stream = lines.iter().find(|l| l["kind"] == "stream" && l["bytes"] == 9).expect("the client's stream");
+    assert_eq!(stream["data"], "hellofeng");
+
+    match Command::new("tshark").args(["-r", path.to_str().unwrap(), "-T", "fields", "-e", "tcp.len"]).output() {
+        Ok(t) if t.status.success() => {
+            let lens: Vec<u64> = String::from_utf8_lossy(&t.stdout).lines().map(|l| l.trim().parse().unwrap_or(0)).collect();
+            assert_eq!(lens.len(), packets.len(), "tshark counts the same packets");
+            assert_eq!(lens.iter().sum::<u64>(), payload, "and the same TCP payload");
+        }
+        _ => eprintln!("pcap_round_trip: tshark check skipped: tshark is not installed (apt-get install tshark)"),
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn capture_watches_a_programs_port_and_reassembles_its_stream() {
+    if !privileged("lab_capture") {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["capture", "--port", &port.to_string(), "--seconds", "1.5", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        c.write_all(b"hello").unwrap();
+        c.write_all(b"feng").unwrap();
+        drop(c);
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"hellofeng");
+    }
+    let out = child.wait_with_output().unwrap();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let stream = lines.iter().find(|l| l["kind"] == "stream" && l["bytes"] == 9).expect("client stream");
+    assert_eq!(stream["data"], "hellofeng");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["kind"], "summary");
+    assert_eq!(summary["dropped"], 0);
+}
+
+#[test]
+fn capture_without_privilege_says_how_to_get_it() {
+    // As root, drop CAP_NET_RAW for the child to see the user's view.
+    let Ok(out) = Command::new("capsh")
+        .args(["--drop=cap_net_raw", "--", "-c", &format!("{} capture --port 9", env!("CARGO_BIN_EXE_lab"))])
+        .output()
+    else {
+        eprintln!("capture_without_privilege: skipped: capsh is not installed");
+        return;
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !err.contains("lab:") {
+        eprintln!("capture_without_privilege: skipped: capsh could not drop the capability here ({err})");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("CAP_NET_RAW") && err.contains("setcap cap_net_raw+ep"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1);
+
+    // lab run still runs the lab, without the wire view, and says why.
+    let out = Command::new("capsh")
+        .args(["--drop=cap_net_raw", "--", "-c", &format!("{} run 09 --color=never", env!("CARGO_BIN_EXE_lab"))])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{s}");
+    assert!(s.contains("capture off:") && s.contains("hellofeng"), "{s}");
+}
