@@ -124,6 +124,18 @@ fn direction(c: &Call) -> Option<(SocketAddr, SocketAddr)> {
     }
 }
 
+/// Whether a packet's address is a socket's address. A socket bound to
+/// the wildcard (an unbound UDP client is, after its first send) reports
+/// `0.0.0.0:port`; its packets carry the real source address.
+pub fn same_endpoint(socket: SocketAddr, packet: SocketAddr) -> bool {
+    socket.port() == packet.port() && (socket.ip() == packet.ip() || socket.ip().is_unspecified())
+}
+
+/// [`same_endpoint`] for both ends of a direction.
+fn same_direction(call: (SocketAddr, SocketAddr), packet: Option<(SocketAddr, SocketAddr)>) -> bool {
+    packet.is_some_and(|(a, b)| same_endpoint(call.0, a) && same_endpoint(call.1, b))
+}
+
 fn overlap(a: (u64, u64), b: (u64, u64)) -> Option<(u64, u64)> {
     let (s, e) = (a.0.max(b.0), a.1.min(b.1));
     (s < e).then_some((s, e))
@@ -151,7 +163,7 @@ pub fn map(calls: &[Call], packets: &[Packet], infos: &[PacketInfo]) -> Vec<MapE
             (Some(Proto::Tcp), Some(range)) => {
                 entry.packets = (0..packets.len())
                     .filter(|&j| {
-                        endpoints[j] == Some(dir) && infos[j].stream.is_some_and(|s| overlap(s, range).is_some())
+                        same_direction(dir, endpoints[j]) && infos[j].stream.is_some_and(|s| overlap(s, range).is_some())
                     })
                     .collect();
                 if c.is_recv() {
@@ -201,7 +213,7 @@ fn match_datagrams(calls: &[Call], packets: &[Packet]) -> HashMap<usize, Vec<usi
         let found = packets.iter().enumerate().position(|(j, p)| {
             !claimed[j]
                 && p.frame.as_ref().ok().is_some_and(|f| {
-                    f.endpoints() == Some(dir)
+                    same_direction(dir, f.endpoints())
                         && f.udp().is_some_and(|u| !c.is_send() || u.length as i64 - 8 == n)
                 })
         });
