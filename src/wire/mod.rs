@@ -282,8 +282,8 @@ pub fn decode_frame(link: LinkType, bytes: &[u8]) -> Result<Frame, DecodeError> 
 ///
 /// `None` when there is nothing to check: not TCP or UDP, a fragment (the
 /// checksum covers the whole datagram), or a capture that lost bytes. On
-/// loopback expect `Some(false)` for most TCP segments: the kernel leaves
-/// the checksum partial (see the module documentation).
+/// loopback expect `Some(false)`: the kernel leaves TCP and UDP checksums
+/// partial there (see the module documentation).
 pub fn transport_checksum_ok(link: LinkType, bytes: &[u8]) -> Option<bool> {
     let (frame, segment) = decode_layers(link, bytes).ok()?;
     if frame.truncated || frame.ip.fragment.is_some_and(|f| f.more || f.offset > 0) {
