@@ -8,36 +8,10 @@
 //! first `n` bytes of the frame (0 drops it). A load past the end of the
 //! frame ends the program with 0.
 //!
-//! For the ports `{p1, .., pn}` the program is (frames on `lo` start with a
-//! 14-byte Ethernet header whose addresses are all zero):
-//!
-//! ```text
-//!         ldh  [12]                  A = EtherType
-//!         jeq  #0x0800   ipv4        IPv4?
-//!         jeq  #0x86dd   ipv6 else reject
-//! ipv4:   ldb  [23]                  A = IPv4 protocol (14 + 9)
-//!         jeq  #6        v4          TCP?
-//!         jeq  #17       v4 else reject     UDP?
-//! v4:     ldh  [20]                  A = flags and fragment offset (14 + 6)
-//!         jset #0x1fff   accept      a later fragment: it has no ports, keep it
-//!         ldxb 4*([14]&0xf)          X = IPv4 header length (IHL * 4)
-//!         ja   ports
-//! ipv6:   ldb  [20]                  A = IPv6 next header (14 + 6)
-//!         jeq  #44       accept      a fragment header: keep the fragment
-//!         jeq  #6        v6          TCP?
-//!         jeq  #17       v6 else reject     UDP?
-//! v6:     ldx  #40                   X = IPv6 header length (no extension headers)
-//! ports:  ldh  [x + 14]              A = source port (first field after IP)
-//!         jeq  #p1       accept      .. one jeq per port
-//!         ldh  [x + 16]              A = destination port
-//!         jeq  #p1       accept      .. one jeq per port
-//! reject: ret  #0                    drop the frame
-//! accept: ret  #262144               keep it whole (more than any frame on lo)
-//! ```
-//!
-//! Keeping every later IPv4 fragment and every IPv6 fragment lets a little
-//! unrelated traffic through when other programs fragment datagrams on the
-//! same `lo`; in a lab's own namespace there is none.
+//! The program, with a line of explanation per instruction, is listed in
+//! the `capture` module docs; [`port_filter`] below emits exactly that
+//! listing, and the tests run it on byte fixtures with a small interpreter
+//! of the same instruction subset.
 
 use libc::sock_filter;
 

@@ -8,11 +8,11 @@
 //!
 //! ```no_run
 //! use std::sync::mpsc;
-//! use socket_lab::capture::{Capture, Filter};
+//! use socket_lab::capture::{Capture, CapturedFrame, Filter};
 //! use socket_lab::clock::Clock;
 //!
 //! let clock = Clock::start();
-//! let (tx, rx) = mpsc::channel();
+//! let (tx, rx) = mpsc::channel::<CapturedFrame>();
 //! let capture = Capture::start(&Filter::ports([8080]), clock, tx)?;
 //! // ... run the lab; frames arrive on `rx` while it runs ...
 //! let stats = capture.stop();
@@ -119,15 +119,32 @@
 //!
 //! # Two read paths, and why the ring is the default
 //!
-//! See [`ReadPath`]; the figures are in `benches/README.md`. pnet's receiver
-//! does one `poll()` and one `recvfrom()` per frame. Flooding `lo` with
-//! 500,000 64-byte UDP datagrams, it caught them all but used about 6 times
-//! the CPU of tcpdump, which reads a shared memory ring (TPACKET_V3) and
-//! makes one system call per block of frames rather than two per frame. The
-//! ring path does what tcpdump does and lands within the goal of 3 times
-//! tcpdump's CPU per packet, so it is the default; pnet still finds the
-//! interface, binds the socket and owns its descriptor, and its receiver
-//! remains available as [`ReadPath::Pnet`] for comparison.
+//! Measured with `benches/capture_flood.sh` (figures and method in
+//! `benches/README.md`): 500,000 64-byte UDP datagrams flooded over `lo`,
+//! CPU of the capturing process only, medians of 3 runs on 2 busy cores.
+//!
+//! | read path                                   | CPU per packet | vs tcpdump | drops        |
+//! |---------------------------------------------|---------------:|-----------:|--------------|
+//! | tcpdump (libpcap, TPACKET_V3 ring)          |         224 ns |       1x   | none         |
+//! | [`ReadPath::Ring`], frames sent in batches  |         315 ns |     1.4x   | none         |
+//! | [`ReadPath::Ring`], one message per frame   |    600-1200 ns |   2.6-5.4x | none         |
+//! | [`ReadPath::Pnet`]: `poll` + `recvfrom`     |        4000 ns |      18x   | up to 46%    |
+//!
+//! pnet's receiver makes two system calls per frame and copies each frame
+//! out of a socket buffer; on a loaded machine that cost 18 to 23 times
+//! tcpdump's CPU and could not keep up, 8 MiB queue or not. tcpdump reads a
+//! TPACKET_V3 ring: memory shared with the kernel, cut into blocks that the
+//! kernel fills and hands over whole, one `poll()` per block. The ring path
+//! (`ring.rs`) does the same and meets the goal of 3 times tcpdump's CPU
+//! per packet, so it is the default. pnet still finds the interface, binds
+//! the socket and owns its descriptor, and its receiver remains available as
+//! [`ReadPath::Pnet`], the shorter code to read and the baseline to measure
+//! against.
+//!
+//! What is left above tcpdump is ours to pay: an owned `Vec<u8>` per frame
+//! and a hand-over to another thread. The hand-over is why [`FrameSink`]
+//! takes frames a block at a time: with one channel message per frame the
+//! receiving thread falls asleep between frames and each send must wake it.
 //!
 //! # Namespaces
 //!
@@ -148,6 +165,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use bpf::MAX_PORTS;
+pub use ring::RETIRE_MS;
 
 use crate::clock::Clock;
 use emit::{Emitter, Stop};
@@ -218,25 +236,47 @@ pub enum ReadPath {
     Pnet,
 }
 
-/// Where captured frames go, one at a time, in arrival order.
+/// Where captured frames go, in arrival order.
 ///
-/// With a bounded [`mpsc::SyncSender`] a slow consumer slows the reader and
-/// the kernel drops (and counts) what does not fit, so memory stays bounded;
-/// keep receiving until [`Capture::stop`] returns or it waits forever.
+/// The reader hands frames over in batches (all the frames of one ring
+/// block: up to a few thousand, at most [`RETIRE_MS`] milliseconds
+/// apart). Implemented for the four kinds of mpsc sender:
+///
+/// - `Sender<CapturedFrame>`: one message per frame. Simplest to consume.
+/// - `Sender<Vec<CapturedFrame>>`: one message per batch. Much cheaper at
+///   high packet rates: a channel's cost is per message, and a receiver
+///   that keeps up falls asleep and must be woken for each one.
+/// - `SyncSender<_>` of either: bounded. A slow consumer then slows the
+///   reader and the kernel drops (and counts) what does not fit, so memory
+///   stays bounded; keep receiving until [`Capture::stop`] returns, or the
+///   reader waits forever.
 pub trait FrameSink: Send + 'static {
-    /// Hands on one frame; false once nobody receives any more.
-    fn deliver(&mut self, frame: CapturedFrame) -> bool;
+    /// Takes the frames it wants out of `frames` (the rest are dropped).
+    /// Returns false once nobody receives any more.
+    fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool;
 }
 
 impl FrameSink for mpsc::Sender<CapturedFrame> {
-    fn deliver(&mut self, frame: CapturedFrame) -> bool {
-        self.send(frame).is_ok()
+    fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool {
+        frames.drain(..).all(|frame| self.send(frame).is_ok())
     }
 }
 
 impl FrameSink for mpsc::SyncSender<CapturedFrame> {
-    fn deliver(&mut self, frame: CapturedFrame) -> bool {
-        self.send(frame).is_ok()
+    fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool {
+        frames.drain(..).all(|frame| self.send(frame).is_ok())
+    }
+}
+
+impl FrameSink for mpsc::Sender<Vec<CapturedFrame>> {
+    fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool {
+        self.send(std::mem::take(frames)).is_ok()
+    }
+}
+
+impl FrameSink for mpsc::SyncSender<Vec<CapturedFrame>> {
+    fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool {
+        self.send(std::mem::take(frames)).is_ok()
     }
 }
 

@@ -32,6 +32,7 @@ pub(super) fn read_loop<S: FrameSink>(
                 while wait_readable([fd], 0)?[0] && clock.now_us() < at + STOP_LIMIT_US {
                     read_one(rx, clock, out)?;
                 }
+                out.flush();
                 return Ok(());
             }
         }
@@ -39,7 +40,11 @@ pub(super) fn read_loop<S: FrameSink>(
     }
 }
 
-/// Waits (up to pnet's read timeout) for one frame and passes it on.
+/// Frames are passed on in batches of this many, or sooner when the
+/// socket has been idle for pnet's read timeout (see `Emitter::flush`).
+const BATCH: usize = 64;
+
+/// Waits (up to pnet's read timeout) for one frame and takes it.
 fn read_one<S: FrameSink>(
     rx: &mut dyn DataLinkReceiver,
     clock: Clock,
@@ -50,17 +55,18 @@ fn read_one<S: FrameSink>(
             // pnet gives no receive time: read the clock right away.
             let t_us = clock.now_us();
             out.emit(t_us, frame, wire_len(frame));
+            if out.pending() >= BATCH {
+                out.flush();
+            }
             Ok(())
         }
-        // pnet reports its poll() timeout as an error; it is not one.
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-            ) =>
-        {
+        // pnet reports its poll() timeout as an error; it is not one. The
+        // socket was idle: pass on what we have.
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+            out.flush();
             Ok(())
         }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -33,7 +33,7 @@ const BLOCK_COUNT: usize = 32;
 const FRAME_SIZE: usize = 2048;
 /// A block that is not full is handed over after this many milliseconds:
 /// the worst-case delay before a frame reaches the live view.
-const RETIRE_MS: u32 = 4;
+pub const RETIRE_MS: u32 = 4;
 /// After the grace period, stop once the ring has shown nothing new for
 /// this long: two retire periods and a margin, so the block that was open
 /// when the stop came has certainly been handed over.
@@ -116,6 +116,8 @@ impl Ring {
             self.status(self.next)
                 .store(libc::TP_STATUS_KERNEL, Ordering::Release);
             self.next = (self.next + 1) % BLOCK_COUNT;
+            // The block is back with the kernel; now pass its frames on.
+            out.flush();
         }
         frames
     }
