@@ -36,7 +36,7 @@ fn capture_around(
     traffic: impl FnOnce(),
 ) -> (Vec<CapturedFrame>, CaptureStats, u64, u64) {
     let clock = Clock::start();
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::channel::<CapturedFrame>();
     let capture = Capture::start_with(&Filter::ports(ports.iter().copied()), clock, tx, path)
         .expect("capture starts");
     let before = clock.now_us();
@@ -253,7 +253,7 @@ fn frames_stream_while_the_capture_runs() {
     }
     let server = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::channel::<CapturedFrame>();
     let capture = Capture::start(&Filter::ports([port]), Clock::start(), tx).unwrap();
     server.send_to(b"live", ("127.0.0.1", port)).unwrap();
     // Delivered within the ring's retire time, long before stop().
@@ -262,6 +262,27 @@ fn frames_stream_while_the_capture_runs() {
         .expect("a frame before stop()");
     assert!(frame.data.ends_with(b"live"));
     assert_eq!(capture.stop().packets, 1);
+}
+
+/// A `Sender<Vec<CapturedFrame>>` gets the same frames, a batch at a time.
+#[test]
+fn batches_carry_every_frame() {
+    if !can_capture() {
+        return;
+    }
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel::<Vec<CapturedFrame>>();
+    let capture = Capture::start(&Filter::ports([port]), Clock::start(), tx).unwrap();
+    for i in 0..50u8 {
+        server.send_to(&[i], ("127.0.0.1", port)).unwrap();
+    }
+    let stats = capture.stop();
+    let batches: Vec<Vec<CapturedFrame>> = rx.try_iter().collect();
+    assert!(batches.iter().all(|b| !b.is_empty()));
+    let payloads: Vec<u8> = batches.iter().flatten().map(|f| f.data[42]).collect();
+    assert_eq!(payloads, (0..50).collect::<Vec<u8>>());
+    assert_eq!(stats.packets, 50);
 }
 
 #[test]
@@ -481,7 +502,7 @@ fn fragment_in_namespace() -> (Vec<CapturedFrame>, CaptureStats, u64) {
     let server = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port();
     let clock = Clock::start();
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::channel::<CapturedFrame>();
     let capture = Capture::start(&Filter::everything(), clock, tx).unwrap();
     server.send_to(&[1u8; 3000], ("127.0.0.1", port)).unwrap();
     let mut buf = [0u8; 4000];
