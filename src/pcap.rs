@@ -368,3 +368,56 @@ fn read_pcapng(file: impl Read, out: &mut Vec<RawFrame>) -> Result<Option<LinkTy
     }
     Ok(first_link)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::LinkType;
+
+    /// The start of an IPv4 header: version 4, IHL 5.
+    const IPV4: [u8; 4] = [0x45, 0, 0, 20];
+
+    #[test]
+    fn every_link_type_becomes_the_ethernet_framing_of_lo() {
+        let ethernet_v4 = [&[0u8; 12][..], &[0x08, 0x00], &IPV4].concat();
+
+        // LINKTYPE_RAW: no header; the version nibble picks the EtherType.
+        assert_eq!(
+            LinkType::Raw.to_ethernet(&IPV4, 20),
+            Some((ethernet_v4.clone(), 34))
+        );
+        let v6 = [0x60, 0, 0, 0];
+        let (frame, _) = LinkType::Raw.to_ethernet(&v6, 40).unwrap();
+        assert_eq!(frame[12..14], [0x86, 0xdd]);
+
+        // LINUX_SLL: 16 bytes, EtherType in the last two.
+        let mut sll = vec![0u8; 14];
+        sll.extend_from_slice(&[0x08, 0x00]);
+        sll.extend_from_slice(&IPV4);
+        assert_eq!(
+            LinkType::LinuxSll.to_ethernet(&sll, 36),
+            Some((ethernet_v4.clone(), 34))
+        );
+
+        // LINUX_SLL2: 20 bytes, EtherType in the first two.
+        let mut sll2 = vec![0x08, 0x00];
+        sll2.extend_from_slice(&[0u8; 18]);
+        sll2.extend_from_slice(&IPV4);
+        assert_eq!(
+            LinkType::LinuxSll2.to_ethernet(&sll2, 40),
+            Some((ethernet_v4.clone(), 34))
+        );
+
+        assert_eq!(
+            LinkType::Ethernet.to_ethernet(&ethernet_v4, 34),
+            Some((ethernet_v4, 34))
+        );
+    }
+
+    #[test]
+    fn headers_that_do_not_fit_are_refused() {
+        assert_eq!(LinkType::LinuxSll.to_ethernet(&[0u8; 15], 15), None);
+        assert_eq!(LinkType::LinuxSll2.to_ethernet(&[0u8; 1], 1), None);
+        assert_eq!(LinkType::Raw.to_ethernet(&[], 0), None);
+        assert_eq!(LinkType::Raw.to_ethernet(&[0x20], 1), None, "IP version 2");
+    }
+}
