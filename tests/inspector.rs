@@ -12,11 +12,18 @@ fn lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("run lab")
 }
 
+/// Says why a test skips, on the real stderr: the test harness captures
+/// `eprintln!` of passing tests, and a skip must never look like a pass.
+fn skip(test: &str, reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
+}
+
 /// True when capture can run here; otherwise prints why the test skips.
 fn privileged(test: &str) -> bool {
     match CaptureMode::detect(true) {
         CaptureMode::Off(reason) => {
-            eprintln!("{test}: skipped: {reason}");
+            skip(test, &reason);
             false
         }
         _ => true,
@@ -133,7 +140,7 @@ fn pcap_written_by_run_reads_back_in_tshark_and_inspect() {
             assert_eq!(lens.len(), packets.len(), "tshark counts the same packets");
             assert_eq!(lens.iter().sum::<u64>(), payload, "and the same TCP payload");
         }
-        _ => eprintln!("pcap_round_trip: tshark check skipped: tshark is not installed (apt-get install tshark)"),
+        _ => skip("pcap_round_trip (tshark check)", "tshark is not installed (apt-get install tshark)"),
     }
     let _ = std::fs::remove_file(&path);
 }
@@ -179,12 +186,12 @@ fn capture_without_privilege_says_how_to_get_it() {
         .args(["--drop=cap_net_raw", "--", "-c", &format!("{} capture --port 9", env!("CARGO_BIN_EXE_lab"))])
         .output()
     else {
-        eprintln!("capture_without_privilege: skipped: capsh is not installed");
+        skip("capture_without_privilege", "capsh is not installed");
         return;
     };
     let err = String::from_utf8_lossy(&out.stderr);
     if !err.contains("lab:") {
-        eprintln!("capture_without_privilege: skipped: capsh could not drop the capability here ({err})");
+        skip("capture_without_privilege", &format!("capsh could not drop the capability here ({err})"));
         return;
     }
     assert_eq!(out.status.code(), Some(2), "{err}");
