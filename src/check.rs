@@ -96,6 +96,27 @@ fn check(e: &ExpectDef, scope: &Scope, calls: &[Call]) -> Result<String, String>
                 ));
             }
         }
+        let got = call.data.as_deref().unwrap_or_default();
+        if let Some(d) = &e.contains {
+            let want = bytes(d, scope)?;
+            if !has(got, &want) {
+                return Err(format!(
+                    "{}: expected the bytes to contain \"{}\"",
+                    seen[0],
+                    escape::preview(&want, 64).0
+                ));
+            }
+        }
+        if let Some(d) = &e.excludes {
+            let unwanted = bytes(d, scope)?;
+            if has(got, &unwanted) {
+                return Err(format!(
+                    "{}: expected the bytes not to contain \"{}\"",
+                    seen[0],
+                    escape::preview(&unwanted, 64).0
+                ));
+            }
+        }
         if let Some(err) = &e.error {
             let got = call.error.as_deref().unwrap_or("none");
             if got != err {
@@ -202,6 +223,11 @@ fn want_eq(what: &str, got: Option<i64>, want: Option<i64>) -> Result<(), String
             show(got)
         ))
     }
+}
+
+/// Whether `needle` occurs in `hay` (an empty needle always does).
+fn has(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 
 fn bytes(template: &str, scope: &Scope) -> Result<Vec<u8>, String> {

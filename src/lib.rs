@@ -16,6 +16,7 @@ pub mod capture;
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod course;
 pub mod clock;
 pub mod escape;
 pub mod expr;

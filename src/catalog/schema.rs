@@ -59,6 +59,10 @@ pub struct LabFile {
     /// Default watchdog for blocking calls, in ms (a step can override).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// MTU of `lo` for this lab (`"${mtu}"`). Applied only inside the lab's
+    /// private network namespace (see `crate::runner::apply_lo_mtu`).
+    #[serde(default)]
+    pub lo_mtu: Option<Tpl>,
     #[serde(default, rename = "knob")]
     pub knobs: Vec<Knob>,
     #[serde(rename = "actor")]
@@ -72,6 +76,9 @@ pub struct LabFile {
 #[serde(deny_unknown_fields)]
 pub struct ActorDef {
     pub name: String,
+    /// Run this actor only when the expression holds (`clients >= 3`).
+    #[serde(default)]
+    pub when: Option<String>,
     pub steps: Vec<Spanned<StepDef>>,
 }
 
@@ -174,6 +181,36 @@ pub struct StepDef {
     pub repeat: Option<Tpl>,
     /// `shutdown`: `write`, `read` or `both`.
     pub how: Option<String>,
+    /// `serve`: the course protocol a server speaks (`echo_upper`,
+    /// `command`, `files`, `auth_echo`, `time`; see `crate::course`).
+    pub protocol: Option<String>,
+    /// `serve`: how many connections (TCP) or datagrams (UDP) to answer
+    /// before the step ends.
+    pub clients: Option<Tpl>,
+    /// `serve`: a thread per connection instead of one client at a time.
+    pub threads: Option<Tpl>,
+    /// How replies are framed: `raw`, `ready`, `fixed` or `json`.
+    pub framing: Option<String>,
+    /// Byte order of a 4-byte length: `native` (struct 'i') or `network`.
+    pub order: Option<String>,
+    /// HMAC key (text) and digest (`sha256` or `md5`).
+    pub key: Option<String>,
+    pub digest: Option<String>,
+    /// File name for `put` and `get`.
+    pub file: Option<String>,
+    /// `put`: send only this many bytes of the file, then stop.
+    pub stop_after: Option<Tpl>,
+    /// `bench`: how many requests to time.
+    pub requests: Option<Tpl>,
+    /// `serve`: after this many requests of one client, its calls are
+    /// counted, not recorded one by one (the server of a benchmark).
+    pub quiet_after: Option<Tpl>,
+    /// `bench`: the actor whose rate to compare with.
+    pub compare: Option<String>,
+    /// `netstat`: the port whose TCP sockets to list.
+    pub port: Option<Tpl>,
+    /// `serve` with `protocol = "files"`: the folder (default: a fresh one).
+    pub dir: Option<String>,
 }
 
 /// One expectation: a fact about the trace that always holds on Linux.
@@ -191,6 +228,9 @@ pub struct ExpectDef {
     pub returned_min: Option<Tpl>,
     pub returned_max: Option<Tpl>,
     pub data: Option<String>,
+    /// The call's bytes contain these bytes (or do not).
+    pub contains: Option<String>,
+    pub excludes: Option<String>,
     /// Errno name, or `none` for success.
     pub error: Option<String>,
     pub truncated: Option<bool>,

@@ -44,6 +44,42 @@ const OPS: &[(&str, &[&str], &[&str])] = &[
     ("sleep", &["ms"], &[]),
     ("signal", &["event"], &[]),
     ("wait", &["event"], &["timeout_ms"]),
+    // The course's protocols (src/course) and probes of kernel state.
+    (
+        "serve",
+        &["on", "protocol"],
+        &[
+            "clients",
+            "threads",
+            "framing",
+            "order",
+            "key",
+            "digest",
+            "size",
+            "dir",
+            "quiet_after",
+        ],
+    ),
+    (
+        "command",
+        &["on", "data", "framing"],
+        &["order", "size", "save"],
+    ),
+    (
+        "bench",
+        &["on", "data", "framing", "requests"],
+        &["order", "size", "save", "compare", "timeout_ms"],
+    ),
+    (
+        "put",
+        &["on", "file", "data|size"],
+        &["order", "stop_after", "save"],
+    ),
+    ("get", &["on", "file"], &["order", "size", "save"]),
+    ("auth", &["on", "key"], &["digest", "save"]),
+    ("netstat", &["port"], &["save"]),
+    ("get_option", &["on", "option"], &["save"]),
+    ("lo_mtu", &[], &["save"]),
 ];
 
 /// Socket options a lab may set, by the name learners know.
@@ -74,7 +110,11 @@ fn present(step: &StepDef) -> Vec<&'static str> {
          to => "to", backlog => "backlog", data => "data", size => "size",
          timeout_ms => "timeout_ms", option => "option", value => "value", options => "options",
          ms => "ms", event => "event", save => "save", repeat_for_ms => "repeat_for_ms",
-         until_eof => "until_eof", until_error => "until_error", how => "how");
+         until_eof => "until_eof", until_error => "until_error", how => "how",
+         protocol => "protocol", clients => "clients", threads => "threads",
+         framing => "framing", order => "order", key => "key", digest => "digest",
+         file => "file", stop_after => "stop_after", requests => "requests",
+         compare => "compare", port => "port", dir => "dir", quiet_after => "quiet_after");
     f
 }
 
@@ -132,6 +172,10 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
             if let Some(n) = &step.get_ref().name {
                 saved.insert(format!("{n}_sent"));
                 saved.insert(format!("{n}_received"));
+                saved.insert(format!("{n}_port"));
+            }
+            if step.get_ref().compare.is_some() {
+                saved.insert("ratio_pct".to_string());
             }
             if let Some(p) = &step.get_ref().publish {
                 published.insert(p.clone());
@@ -151,6 +195,16 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
     for actor in &def.actors {
         if !actor_names.insert(actor.name.clone()) {
             return Err(top(format!("actor `{}` is declared twice", actor.name)));
+        }
+        if let Some(w) = &actor.when {
+            for n in expr::names(w).map_err(|e| top(format!("actor `{}`: {e}", actor.name)))? {
+                if !scope.contains_key(&n) {
+                    return Err(top(format!(
+                        "actor `{}`: `when` may use knobs only, not `{n}`",
+                        actor.name
+                    )));
+                }
+            }
         }
         let mut sockets: BTreeSet<String> = BTreeSet::new();
         for step in &actor.steps {
@@ -209,6 +263,7 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
                 && !published.contains(to)
                 && to.parse::<std::net::SocketAddr>().is_err()
                 && !to.starts_with('/')
+                && to != "@from"
             {
                 return Err(at(format!(
                     "`to = \"{to}\"`: no actor publishes that name, and it is not an address"
@@ -240,11 +295,32 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
                 &s.ms,
                 &s.repeat_for_ms,
                 &s.repeat,
+                &s.clients,
+                &s.threads,
+                &s.stop_after,
+                &s.requests,
+                &s.port,
+                &s.quiet_after,
             ]
             .into_iter()
             .flatten()
             {
                 exprs.extend(t.names().map_err(&at)?);
+            }
+            for t in [
+                &s.addr,
+                &s.framing,
+                &s.order,
+                &s.key,
+                &s.digest,
+                &s.file,
+                &s.protocol,
+                &s.dir,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                exprs.extend(expr::template_names(t).map_err(&at)?);
             }
             if let Some(d) = &s.data {
                 exprs.extend(expr::template_names(d).map_err(&at)?);
@@ -284,7 +360,8 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
         }
         let ops = rest.split_once('#').map_or(rest, |(ops, _)| ops);
         for op in ops.split('|') {
-            if op != "*" && !op_names().any(|o| o == op) && op != "socket" {
+            // `served` is the summary a `serve` step records per client.
+            if op != "*" && !op_names().any(|o| o == op) && op != "socket" && op != "served" {
                 return Err(at(format!("`{target}`: unknown op `{op}`")));
             }
         }
@@ -323,7 +400,10 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
         {
             exprs.extend(t.names().map_err(&at)?);
         }
-        for d in [&e.data, &e.concat].into_iter().flatten() {
+        for d in [&e.data, &e.concat, &e.contains, &e.excludes]
+            .into_iter()
+            .flatten()
+        {
             exprs.extend(expr::template_names(d).map_err(&at)?);
         }
         for n in exprs {

@@ -67,6 +67,7 @@ impl Actor<'_> {
                 self.step(step).map_err(|StepFailed(m)| {
                     StepFailed(format!("step {} (`{}`): {m}", i + 1, step.op))
                 })?;
+                self.save_ports();
             }
         }
         Ok(())
@@ -118,6 +119,12 @@ impl Actor<'_> {
                     WaitError::Aborted(r) => StepFailed(format!("stopped: {r}")),
                 })
             }
+            // The course's protocols and the probes (see course_ops.rs).
+            "serve" => self.serve(s),
+            "command" | "bench" | "put" | "get" | "auth" => self.course_client(s),
+            "netstat" => self.netstat(s),
+            "get_option" => self.get_option(s),
+            "lo_mtu" => self.lo_mtu(s),
             other => Err(StepFailed(format!("unknown op `{other}`"))),
         }
     }
@@ -322,7 +329,8 @@ impl Actor<'_> {
                 SockAddr::unix(self.scratch.join(format!("{}-{on}.sock", self.name)))
             }
             (_, text) => {
-                let text = text.unwrap_or("127.0.0.1:0");
+                // `addr = "127.0.0.1:${srv_port}"`: bind a port seen earlier.
+                let text = expr::expand(text.unwrap_or("127.0.0.1:0"), &self.scope)?.to_string();
                 let a: std::net::SocketAddr = text
                     .parse()
                     .map_err(|_| StepFailed(format!("`{text}` is not an address")))?;
@@ -514,4 +522,7 @@ impl Actor<'_> {
     }
 }
 
+mod course_ops;
 mod io;
+mod probe;
+mod serve;

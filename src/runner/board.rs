@@ -18,6 +18,8 @@ pub enum Address {
 struct State {
     addresses: BTreeMap<String, Address>,
     events: BTreeSet<String>,
+    /// Figures one actor measured for another (a `bench` rate).
+    values: BTreeMap<String, i64>,
     aborted: Option<String>,
     /// Every open socket of the run, so an abort can shut them all down and
     /// wake any actor blocked in a call. Not clones: a duplicated fd would
@@ -91,6 +93,18 @@ impl Board {
     /// Waits until `name` is published.
     pub fn address(&self, name: &str, timeout: Duration) -> Result<Address, WaitError> {
         self.wait_for(timeout, |s| s.addresses.get(name).cloned())
+    }
+
+    /// Shares a figure under `name` (a `bench` rate, for a comparison).
+    pub fn set_value(&self, name: &str, value: i64) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.values.insert(name.to_string(), value);
+        self.changed.notify_all();
+    }
+
+    /// Waits until a figure is shared under `name`.
+    pub fn value(&self, name: &str, timeout: Duration) -> Result<i64, WaitError> {
+        self.wait_for(timeout, |s| s.values.get(name).copied())
     }
 
     /// Waits until `event` is signalled.

@@ -52,6 +52,12 @@ pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> Ru
             .def
             .actors
             .iter()
+            // An actor with `when` joins only for some knob settings.
+            .filter(|def| {
+                def.when
+                    .as_ref()
+                    .is_none_or(|w| crate::expr::eval_bool(w, knobs).unwrap_or(false))
+            })
             .map(|def| {
                 let board = &board;
                 let events = events.clone();

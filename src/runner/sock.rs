@@ -20,6 +20,9 @@ pub struct Sock {
     /// The watchdog: longest time one blocking call may wait.
     pub timeout: Duration,
     pub nonblocking: bool,
+    /// The sender of the last datagram `recv_from` returned: where
+    /// `send_to` with `to = "@from"` answers.
+    pub last_from: Option<SockAddr>,
 }
 
 impl Sock {
@@ -35,6 +38,7 @@ impl Sock {
             received: 0,
             timeout,
             nonblocking: false,
+            last_from: None,
         })
     }
 

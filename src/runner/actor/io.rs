@@ -4,6 +4,8 @@ use std::time::{Duration, Instant};
 
 use super::{Actor, MAX_LOOP_CALLS, StepFailed, StepResult};
 use crate::catalog::StepDef;
+use socket2::SockAddr;
+
 use crate::runner::sock::{as_uninit, show_addr};
 use crate::trace::{Call, Proto};
 
@@ -32,8 +34,7 @@ impl Actor<'_> {
 
     fn send_once(&mut self, s: &StepDef, on: &str) -> Result<Call, StepFailed> {
         let all = s.op == "send_all";
-        let sock = self.sock(on)?;
-        let (offset, proto) = (sock.sent, sock.proto);
+        let offset = self.sock(on)?.sent;
         if let Some(t) = &s.timeout_ms {
             let ms = t.int(&self.scope)?.max(1) as u64;
             let sock = self.sock(on)?;
@@ -41,9 +42,27 @@ impl Actor<'_> {
             let _ = sock.socket.set_write_timeout(Some(sock.timeout));
         }
         let bytes = self.payload(s, offset)?;
+        let (call, _) = self.send_bytes(on, &bytes, all, true)?;
+        self.save(s, call.returned);
+        self.save_offsets(on);
+        Ok(call)
+    }
+
+    /// One `send` of `bytes` on socket `on` (or, with `all`, the
+    /// `send_all` loop), recorded with its stream offsets; emitted when
+    /// `emit` is set. Lab steps and the course's protocols both send
+    /// through here, so their calls look the same in the trace.
+    pub(super) fn send_bytes(
+        &mut self,
+        on: &str,
+        bytes: &[u8],
+        all: bool,
+        emit: bool,
+    ) -> Result<(Call, std::io::Result<usize>), StepFailed> {
         let mut call = self.begin(if all { "send_all" } else { "send" }, on);
         call.len = Some(bytes.len());
         let sock = self.sock(on)?;
+        let (offset, proto) = (sock.sent, sock.proto);
         // send_all is the loop every program needs around send: keep
         // offering the rest until the kernel has taken every byte.
         let mut taken = 0;
@@ -67,31 +86,52 @@ impl Actor<'_> {
         if all && result.is_err() && taken > 0 {
             call.args = format!("{taken} B taken before the error");
         }
-        let call = self.finish(call, result.as_ref().map(|n| *n as i64), on);
-        self.save(s, call.returned);
-        self.save_offsets(on);
-        Ok(call)
+        let call = if emit {
+            self.finish(call, result.as_ref().map(|n| *n as i64), on)
+        } else {
+            self.finish_quiet(call, result.as_ref().map(|n| *n as i64), on)
+        };
+        Ok((call, result))
     }
 
     pub(super) fn send_to(&mut self, s: &StepDef) -> StepResult {
         let on = s.on.as_deref().unwrap_or_default();
         let timeout = self.timeout(s)?;
-        let addr = self.resolve(s.to.as_deref().unwrap_or_default(), timeout)?;
+        let to = s.to.as_deref().unwrap_or_default();
+        // `@from` answers whoever sent the last datagram (one socket, many
+        // peers: the UDP server's loop).
+        let addr = if to == "@from" {
+            self.sock(on)?.last_from.clone().ok_or_else(|| {
+                StepFailed("`to = \"@from\"`: no datagram has arrived on this socket yet".into())
+            })?
+        } else {
+            self.resolve(to, timeout)?
+        };
         let bytes = self.payload(s, 0)?;
+        let call = self.send_to_bytes(on, &addr, &bytes)?;
+        self.save(s, call.returned);
+        Ok(())
+    }
+
+    /// One `sendto` of `bytes` to `addr`, recorded and emitted.
+    pub(super) fn send_to_bytes(
+        &mut self,
+        on: &str,
+        addr: &SockAddr,
+        bytes: &[u8],
+    ) -> Result<Call, StepFailed> {
         let mut call = self.begin("send_to", on);
         call.len = Some(bytes.len());
-        call.args = show_addr(&addr);
+        call.args = show_addr(addr);
         call.peer = addr.as_socket();
         let result = self
             .sock(on)?
             .socket
-            .send_to_with_flags(&bytes, &addr, SEND_FLAGS);
+            .send_to_with_flags(bytes, addr, SEND_FLAGS);
         if let Ok(n) = result {
             call.data = Some(bytes[..n].to_vec());
         }
-        let call = self.finish(call, result.as_ref().map(|n| *n as i64), on);
-        self.save(s, call.returned);
-        Ok(())
+        Ok(self.finish(call, result.as_ref().map(|n| *n as i64), on))
     }
 
     pub(super) fn recv(&mut self, s: &StepDef) -> StepResult {
@@ -171,6 +211,17 @@ impl Actor<'_> {
 
     /// One recv call, recorded but not yet emitted.
     fn recv_once(&mut self, on: &str, size: usize) -> Result<Call, StepFailed> {
+        self.recv_call(on, size).map(|(call, _)| call)
+    }
+
+    /// One recv call, recorded but not yet emitted, with the kernel's
+    /// answer as it was (for the course's protocols, which need the error
+    /// itself, not its name).
+    pub(super) fn recv_call(
+        &mut self,
+        on: &str,
+        size: usize,
+    ) -> Result<(Call, std::io::Result<usize>), StepFailed> {
         let mut call = self.begin("recv", on);
         call.len = Some(size);
         let mut buf = vec![0u8; size];
@@ -191,7 +242,7 @@ impl Actor<'_> {
                 && e.raw_os_error() == Some(libc::EAGAIN)
                 && Duration::from_micros(call.waited_us) >= sock.timeout.mul_f32(0.9);
         }
-        Ok(call)
+        Ok((call, result))
     }
 
     pub(super) fn recv_from(&mut self, s: &StepDef) -> StepResult {
@@ -203,6 +254,19 @@ impl Actor<'_> {
             sock.timeout = Duration::from_millis(ms);
             let _ = sock.socket.set_read_timeout(Some(sock.timeout));
         }
+        let (call, _) = self.recv_from_call(on, size)?;
+        self.save(s, call.returned);
+        Ok(())
+    }
+
+    /// One `recvfrom` of at most `size` bytes, recorded and emitted, with
+    /// the sender's address. The address is also kept on the socket, so a
+    /// later `send_to` with `to = "@from"` can answer that sender.
+    pub(super) fn recv_from_call(
+        &mut self,
+        on: &str,
+        size: usize,
+    ) -> Result<(Call, Option<SockAddr>), StepFailed> {
         let mut call = self.begin("recv_from", on);
         call.len = Some(size);
         let mut buf = vec![0u8; size];
@@ -213,6 +277,7 @@ impl Actor<'_> {
             .sock(on)?
             .socket
             .recv_from_with_flags(as_uninit(&mut buf), libc::MSG_TRUNC);
+        let mut sender = None;
         let result = result.map(|(real, from)| {
             let got = real.min(size);
             call.data = Some(buf[..got].to_vec());
@@ -220,10 +285,13 @@ impl Actor<'_> {
             call.datagram_len = Some(real);
             call.args = format!("from {}", show_addr(&from));
             call.peer = from.as_socket();
+            sender = Some(from);
             got
         });
         let call = self.finish(call, result.as_ref().map(|n| *n as i64), on);
-        self.save(s, call.returned);
-        Ok(())
+        if let Some(from) = &sender {
+            self.sock(on)?.last_from = Some(from.clone());
+        }
+        Ok((call, sender))
     }
 }

@@ -1,0 +1,297 @@
+//! Lab steps that speak the course's protocols (`crate::course`) on an
+//! actor's sockets, and the client side of each.
+//!
+//! An actor's socket becomes a [`Conn`] through [`ActorConn`]: the
+//! protocol code calls `send`, `send_all` and `recv` as any program would,
+//! and each call is recorded exactly like a `send` or `recv` step (same
+//! records, same stream offsets). After the calls, a step adds one summary
+//! record named after the step (`command`, `put`, `auth`, ...) that holds
+//! what the protocol delivered: the message, the file, the verdict. Lab
+//! expectations check those.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use super::{Actor, StepFailed, StepResult};
+use crate::catalog::StepDef;
+use crate::course::command::{self, Framing};
+use crate::course::framing::{self, LengthFormat};
+use crate::course::{Conn, Framed, ProtoError, auth, files};
+use crate::expr::{self, Value};
+use crate::trace::Call;
+
+/// The longest a `bench` step measures before it stops early.
+const BENCH_BUDGET: Duration = Duration::from_secs(2);
+
+/// Default size of each `recv` a protocol makes.
+pub(super) const READ_SIZE: usize = 65_536;
+
+/// An actor's socket seen as a [`Conn`]: every call is recorded.
+pub(super) struct ActorConn<'x, 'b> {
+    pub(super) actor: &'x mut Actor<'b>,
+    on: String,
+    /// Record the calls without emitting them (the bulk of a benchmark).
+    pub(super) quiet: bool,
+}
+
+fn broken(StepFailed(m): StepFailed) -> io::Error {
+    io::Error::other(m)
+}
+
+impl Conn for ActorConn<'_, '_> {
+    fn send(&mut self, b: &[u8]) -> io::Result<usize> {
+        let (_, result) = self
+            .actor
+            .send_bytes(&self.on, b, false, !self.quiet)
+            .map_err(broken)?;
+        result
+    }
+
+    fn send_all(&mut self, b: &[u8]) -> io::Result<()> {
+        let (_, result) = self
+            .actor
+            .send_bytes(&self.on, b, true, !self.quiet)
+            .map_err(broken)?;
+        result.map(|_| ())
+    }
+
+    fn recv(&mut self, max: usize) -> io::Result<Vec<u8>> {
+        let (call, result) = self.actor.recv_call(&self.on, max).map_err(broken)?;
+        let data = call.data.clone().unwrap_or_default();
+        if !self.quiet {
+            self.actor.emit(call);
+        }
+        result.map(|_| data)
+    }
+}
+
+impl<'b> Actor<'b> {
+    /// Socket `on` as a recorded [`Conn`].
+    pub(super) fn conn<'x>(&'x mut self, on: &str) -> ActorConn<'x, 'b> {
+        ActorConn {
+            actor: self,
+            on: on.to_string(),
+            quiet: false,
+        }
+    }
+
+    /// A text field of a step, with its `${...}` expanded.
+    pub(super) fn text(&self, field: Option<&String>, default: &str) -> Result<String, StepFailed> {
+        match field {
+            Some(t) => Ok(expr::expand(t, &self.scope)?.to_string()),
+            None => Ok(default.to_string()),
+        }
+    }
+
+    /// The byte order a step names (default: the course's struct 'i').
+    pub(super) fn order(&self, s: &StepDef) -> Result<LengthFormat, StepFailed> {
+        Ok(LengthFormat::parse(
+            &self.text(s.order.as_ref(), "native")?,
+        )?)
+    }
+
+    /// Emits the summary record of a protocol step: what it delivered
+    /// (`data`, `returned`) or why it stopped (`error`, with the reason
+    /// in `args`).
+    pub(super) fn summary(
+        &self,
+        op: &'static str,
+        on: &str,
+        t0: u64,
+        args: String,
+        outcome: Result<(i64, Vec<u8>), &ProtoError>,
+    ) -> Call {
+        let mut call = Call::new(t0, &self.name, op);
+        call.sock = Some(on.to_string());
+        call.args = args;
+        match outcome {
+            Ok((n, data)) => {
+                call.returned = Some(n);
+                call.data = Some(data);
+            }
+            Err(e) => {
+                call.error = Some(e.name());
+                call.args = if call.args.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{}: {e}", call.args)
+                };
+            }
+        }
+        if let Some(sock) = self.sockets.get(on) {
+            call.proto = Some(sock.proto);
+            call.local = sock.local();
+            call.peer = sock.peer();
+        }
+        call.waited_us = self.clock.now_us().saturating_sub(t0);
+        self.emit(call.clone());
+        call
+    }
+
+    /// The client steps: `command`, `bench`, `put`, `get`, `auth`.
+    pub(super) fn course_client(&mut self, s: &StepDef) -> StepResult {
+        let on = s.on.as_deref().unwrap_or_default().to_string();
+        let read_size = match &s.size {
+            Some(t) if s.op != "put" => t.int(&self.scope)?.max(1) as usize,
+            _ => READ_SIZE,
+        };
+        let order = self.order(s)?;
+        let t0 = self.clock.now_us();
+        let call = match s.op.as_str() {
+            "command" => {
+                let cmd = self.text(s.data.as_ref(), "")?;
+                let framing = Framing::parse(&self.text(s.framing.as_ref(), "raw")?, order)?;
+                let mut framed = Framed::new(self.conn(&on), read_size);
+                let reply =
+                    command::request(&mut framed, cmd.as_bytes(), framing, framing::DEFAULT_LIMIT);
+                let args = format!("{cmd:?}, {}", describe(framing));
+                self.summary(
+                    "command",
+                    &on,
+                    t0,
+                    args,
+                    reply.as_ref().map(|r| (r.len() as i64, r.clone())),
+                )
+            }
+            "bench" => return self.bench(s, &on, order, read_size),
+            "put" => {
+                let name = self.text(s.file.as_ref(), "upload.bin")?;
+                let content = self.payload(s, 0)?;
+                let stop = match &s.stop_after {
+                    Some(t) => Some(t.int(&self.scope)?.max(0) as usize),
+                    None => None,
+                };
+                let mut framed = Framed::new(self.conn(&on), read_size);
+                let answer = files::client_put(&mut framed, &name, &content, order, stop);
+                let args = match stop {
+                    Some(n) => {
+                        format!("{name:?}, {} B announced, stops after {n} B", content.len())
+                    }
+                    None => format!("{name:?}, {} B", content.len()),
+                };
+                let shown = answer.as_ref().map(|a| {
+                    let json = a
+                        .as_ref()
+                        .map(|h| serde_json::to_vec(h).unwrap_or_default());
+                    (
+                        content.len().min(stop.unwrap_or(usize::MAX)) as i64,
+                        json.unwrap_or_default(),
+                    )
+                });
+                self.summary("put", &on, t0, args, shown)
+            }
+            "get" => {
+                let name = self.text(s.file.as_ref(), "upload.bin")?;
+                let mut framed = Framed::new(self.conn(&on), read_size);
+                let got = files::client_get(&mut framed, &name, order, files::DEFAULT_LIMIT);
+                let shown = got.as_ref().map(|d| (d.len() as i64, d.clone()));
+                self.summary("get", &on, t0, format!("{name:?}"), shown)
+            }
+            "auth" => {
+                let key = self.text(s.key.as_ref(), "")?;
+                let digest = auth::Digest::parse(&self.text(s.digest.as_ref(), "sha256")?)?;
+                let mut framed = Framed::new(self.conn(&on), read_size);
+                let answer = auth::client(&mut framed, key.as_bytes(), digest);
+                let args = format!("key {key:?}, HMAC-{digest:?}");
+                self.summary(
+                    "auth",
+                    &on,
+                    t0,
+                    args,
+                    answer.as_ref().map(|a| (a.len() as i64, a.clone())),
+                )
+            }
+            other => return Err(StepFailed(format!("not a client step: {other}"))),
+        };
+        self.save(s, call.returned);
+        Ok(())
+    }
+
+    /// `bench`: the same request `requests` times in a row, timed. The
+    /// first exchange is recorded call by call, the rest only counted, so
+    /// the trace stays readable; the summary gives the rate in messages
+    /// per second and, with `compare`, the ratio to another actor's rate.
+    fn bench(
+        &mut self,
+        s: &StepDef,
+        on: &str,
+        order: LengthFormat,
+        read_size: usize,
+    ) -> StepResult {
+        let cmd = self.text(s.data.as_ref(), "whoami")?;
+        let framing = Framing::parse(&self.text(s.framing.as_ref(), "fixed")?, order)?;
+        let requests = match &s.requests {
+            Some(t) => t.int(&self.scope)?.max(1) as u64,
+            None => 200,
+        };
+        let t0 = self.clock.now_us();
+        let started = Instant::now();
+        let mut framed = Framed::new(self.conn(on), read_size);
+        let mut outcome = Ok(0usize);
+        let mut done = 0u64;
+        for i in 0..requests {
+            // A bounded measurement: a slow exchange (Nagle meeting a
+            // delayed ACK) would otherwise keep a lab busy for minutes.
+            if started.elapsed() >= BENCH_BUDGET {
+                break;
+            }
+            done += 1;
+            framed.conn.quiet = i > 0;
+            match command::request(&mut framed, cmd.as_bytes(), framing, framing::DEFAULT_LIMIT) {
+                Ok(reply) => outcome = outcome.map(|n| n + reply.len()),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        let elapsed = started.elapsed().max(Duration::from_micros(1));
+        let rate = (done as f64 / elapsed.as_secs_f64()).round() as i64;
+        let mut args = format!(
+            "{done} × {cmd:?}, {}: {:.1} ms, {rate} msg/s",
+            describe(framing),
+            elapsed.as_secs_f64() * 1000.0
+        );
+        if outcome.is_ok() {
+            self.board.set_value(&self.name, rate);
+            if let Some(other) = &s.compare {
+                let timeout = self.timeout(s)?;
+                if let Ok(theirs) = self.board.value(other, timeout) {
+                    let ratio = rate as f64 / theirs.max(1) as f64;
+                    args.push_str(&if ratio >= 1.0 {
+                        format!("; {ratio:.2}× the rate of {other} ({theirs} msg/s)")
+                    } else {
+                        format!("; {:.0}× slower than {other} ({theirs} msg/s)", 1.0 / ratio)
+                    });
+                    self.scope
+                        .insert("ratio_pct".into(), Value::Int(rate * 100 / theirs.max(1)));
+                    self.saved
+                        .insert("ratio_pct".into(), Value::Int(rate * 100 / theirs.max(1)));
+                }
+            }
+        }
+        let call = self.summary(
+            "bench",
+            on,
+            t0,
+            args,
+            outcome.as_ref().map(|_| (rate, Vec::new())),
+        );
+        self.save(s, call.returned);
+        Ok(())
+    }
+}
+
+/// How a framing is named in the trace.
+pub(super) fn describe(framing: Framing) -> String {
+    match framing {
+        Framing::Raw => "no framing".into(),
+        Framing::Ready => "length, recv_ready, data".into(),
+        Framing::Fixed(o) => format!("4-byte length, {}", o.python()),
+        Framing::FixedTwoWrites(o) => format!(
+            "4-byte length, {}, header and body in two writes",
+            o.python()
+        ),
+        Framing::Json(o) => format!("JSON header, {}", o.python()),
+    }
+}
