@@ -80,7 +80,9 @@ impl Flows {
         let isn = *self.isn.entry((src, dst)).or_insert(seq.wrapping_sub(1));
         let rel_seq = seq.wrapping_sub(isn);
         let rel_ack = if tcp.flags.contains(TcpFlags::ACK) {
-            self.isn.get(&(dst, src)).map(|peer| tcp.ack.0.wrapping_sub(*peer))
+            self.isn
+                .get(&(dst, src))
+                .map(|peer| tcp.ack.0.wrapping_sub(*peer))
         } else {
             None
         };
@@ -132,7 +134,10 @@ pub fn same_endpoint(socket: SocketAddr, packet: SocketAddr) -> bool {
 }
 
 /// [`same_endpoint`] for both ends of a direction.
-fn same_direction(call: (SocketAddr, SocketAddr), packet: Option<(SocketAddr, SocketAddr)>) -> bool {
+fn same_direction(
+    call: (SocketAddr, SocketAddr),
+    packet: Option<(SocketAddr, SocketAddr)>,
+) -> bool {
     packet.is_some_and(|(a, b)| same_endpoint(call.0, a) && same_endpoint(call.1, b))
 }
 
@@ -163,7 +168,8 @@ pub fn map(calls: &[Call], packets: &[Packet], infos: &[PacketInfo]) -> Vec<MapE
             (Some(Proto::Tcp), Some(range)) => {
                 entry.packets = (0..packets.len())
                     .filter(|&j| {
-                        same_direction(dir, endpoints[j]) && infos[j].stream.is_some_and(|s| overlap(s, range).is_some())
+                        same_direction(dir, endpoints[j])
+                            && infos[j].stream.is_some_and(|s| overlap(s, range).is_some())
                     })
                     .collect();
                 if c.is_recv() {
@@ -183,7 +189,9 @@ pub fn map(calls: &[Call], packets: &[Packet], infos: &[PacketInfo]) -> Vec<MapE
                 if c.is_recv() {
                     // The send whose datagram this receive returned.
                     if let Some(first) = entry.packets.first()
-                        && let Some((k, _)) = udp_matches.iter().find(|(k, ps)| calls[**k].is_send() && ps.first() == Some(first))
+                        && let Some((k, _)) = udp_matches
+                            .iter()
+                            .find(|(k, ps)| calls[**k].is_send() && ps.first() == Some(first))
                     {
                         entry.sources.push((*k, 0, c.returned.unwrap_or(0) as u64));
                     }
@@ -204,17 +212,26 @@ fn match_datagrams(calls: &[Call], packets: &[Packet]) -> HashMap<usize, Vec<usi
     let mut by_send: Vec<bool> = vec![false; packets.len()];
     let mut by_recv: Vec<bool> = vec![false; packets.len()];
     let mut out = HashMap::new();
-    let mut order: Vec<usize> = (0..calls.len()).filter(|&i| calls[i].proto == Some(Proto::Udp)).collect();
+    let mut order: Vec<usize> = (0..calls.len())
+        .filter(|&i| calls[i].proto == Some(Proto::Udp))
+        .collect();
     order.sort_by_key(|&i| calls[i].t_us);
     for i in order {
         let c = &calls[i];
-        let (Some(dir), Some(n)) = (direction(c), c.returned) else { continue };
-        let claimed = if c.is_send() { &mut by_send } else { &mut by_recv };
+        let (Some(dir), Some(n)) = (direction(c), c.returned) else {
+            continue;
+        };
+        let claimed = if c.is_send() {
+            &mut by_send
+        } else {
+            &mut by_recv
+        };
         let found = packets.iter().enumerate().position(|(j, p)| {
             !claimed[j]
                 && p.frame.as_ref().ok().is_some_and(|f| {
                     same_direction(dir, f.endpoints())
-                        && f.udp().is_some_and(|u| !c.is_send() || u.length as i64 - 8 == n)
+                        && f.udp()
+                            .is_some_and(|u| !c.is_send() || u.length as i64 - 8 == n)
                 })
         });
         let Some(j) = found else { continue };
@@ -227,7 +244,9 @@ fn match_datagrams(calls: &[Call], packets: &[Packet]) -> HashMap<usize, Vec<usi
                 if let Ok(g) = &p.frame
                     && g.ip.src == f.ip.src
                     && g.ip.dst == f.ip.dst
-                    && g.ip.fragment.is_some_and(|x| x.ident == frag.ident && x.offset > 0)
+                    && g.ip
+                        .fragment
+                        .is_some_and(|x| x.ident == frag.ident && x.offset > 0)
                 {
                     group.push(k);
                 }
@@ -242,7 +261,12 @@ fn match_datagrams(calls: &[Call], packets: &[Packet]) -> HashMap<usize, Vec<usi
 /// call is covered by captured segments, every UDP send has its datagram,
 /// and every connection shows its handshake and its end. Returns the
 /// problems found (empty when the map is complete).
-pub fn completeness(calls: &[Call], packets: &[Packet], infos: &[PacketInfo], map: &[MapEntry]) -> Vec<String> {
+pub fn completeness(
+    calls: &[Call],
+    packets: &[Packet],
+    infos: &[PacketInfo],
+    map: &[MapEntry],
+) -> Vec<String> {
     let mut problems = Vec::new();
     for e in map {
         let c = &calls[e.call];
@@ -269,14 +293,24 @@ pub fn completeness(calls: &[Call], packets: &[Packet], infos: &[PacketInfo], ma
                 }
             }
             (Some(Proto::Udp), _) if c.is_send() && e.packets.is_empty() => {
-                problems.push(format!("{} {} of {} B: no datagram captured", c.actor, c.op, c.returned.unwrap_or(0)));
+                problems.push(format!(
+                    "{} {} of {} B: no datagram captured",
+                    c.actor,
+                    c.op,
+                    c.returned.unwrap_or(0)
+                ));
             }
             _ => {}
         }
     }
     // Handshake and end of every connection a connect() opened.
-    for c in calls.iter().filter(|c| c.op == "connect" && c.returned == Some(0) && c.proto == Some(Proto::Tcp)) {
-        let (Some(client), Some(server)) = (c.local, c.peer) else { continue };
+    for c in calls
+        .iter()
+        .filter(|c| c.op == "connect" && c.returned == Some(0) && c.proto == Some(Proto::Tcp))
+    {
+        let (Some(client), Some(server)) = (c.local, c.peer) else {
+            continue;
+        };
         let flags_of = |src: SocketAddr, dst: SocketAddr| -> Vec<TcpFlags> {
             packets
                 .iter()
@@ -288,15 +322,47 @@ pub fn completeness(calls: &[Call], packets: &[Packet], infos: &[PacketInfo], ma
         let up = flags_of(client, server);
         let down = flags_of(server, client);
         let has = |v: &[TcpFlags], f: TcpFlags| v.iter().any(|x| x.contains(f));
-        if !up.iter().any(|f| f.contains(TcpFlags::SYN) && !f.contains(TcpFlags::ACK)) {
+        if !up
+            .iter()
+            .any(|f| f.contains(TcpFlags::SYN) && !f.contains(TcpFlags::ACK))
+        {
             problems.push(format!("connection {client} -> {server}: no SYN captured"));
         }
-        if !down.iter().any(|f| f.contains(TcpFlags::SYN) && f.contains(TcpFlags::ACK)) {
-            problems.push(format!("connection {client} -> {server}: no SYN-ACK captured"));
+        if !down
+            .iter()
+            .any(|f| f.contains(TcpFlags::SYN) && f.contains(TcpFlags::ACK))
+        {
+            problems.push(format!(
+                "connection {client} -> {server}: no SYN-ACK captured"
+            ));
         }
         let reset = has(&up, TcpFlags::RST) || has(&down, TcpFlags::RST);
         if !reset && !(has(&up, TcpFlags::FIN) && has(&down, TcpFlags::FIN)) {
             problems.push(format!("connection {client} -> {server}: teardown (FIN from both sides, or RST) not captured"));
+        } else if !reset {
+            // The last packet of an orderly teardown is the ACK of the
+            // second FIN: a capture stopped too early loses it.
+            let conn: Vec<(SocketAddr, TcpFlags)> = packets
+                .iter()
+                .filter_map(|p| p.frame.as_ref().ok())
+                .filter_map(|f| {
+                    let (src, dst) = f.endpoints()?;
+                    let ours = (src, dst) == (client, server) || (src, dst) == (server, client);
+                    ours.then(|| f.tcp().map(|t| (src, t.flags))).flatten()
+                })
+                .collect();
+            let last_fin = conn.iter().rposition(|(_, f)| f.contains(TcpFlags::FIN));
+            let acked = last_fin.is_some_and(|i| {
+                let from = conn[i].0;
+                conn[i + 1..]
+                    .iter()
+                    .any(|(src, f)| *src != from && f.contains(TcpFlags::ACK))
+            });
+            if !acked {
+                problems.push(format!(
+                    "connection {client} -> {server}: the ACK of the last FIN was not captured"
+                ));
+            }
         }
     }
     problems

@@ -55,7 +55,9 @@ impl Streams {
         match &frame.transport {
             Transport::Tcp(t) => {
                 let s = self.tcp.entry(dir).or_default();
-                let Some((start, end)) = p.info.stream else { return };
+                let Some((start, end)) = p.info.stream else {
+                    return;
+                };
                 s.segments += 1;
                 if end <= s.end {
                     s.repeats += 1;
@@ -71,7 +73,9 @@ impl Streams {
                     let from = (have - start) as usize;
                     let room = KEEP - s.bytes.len();
                     let take = t.payload.len().saturating_sub(from).min(room);
-                    s.bytes.extend_from_slice(&t.payload[from.min(t.payload.len())..from.min(t.payload.len()) + take]);
+                    s.bytes.extend_from_slice(
+                        &t.payload[from.min(t.payload.len())..from.min(t.payload.len()) + take],
+                    );
                 } else if start > have {
                     s.gap = true;
                 }

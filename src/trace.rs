@@ -126,7 +126,12 @@ impl Packet {
     }
 
     /// Decodes a frame of any supported link type (pcap files).
-    pub fn decode_link(link: crate::wire::LinkType, t_us: u64, raw: Vec<u8>, orig_len: usize) -> Packet {
+    pub fn decode_link(
+        link: crate::wire::LinkType,
+        t_us: u64,
+        raw: Vec<u8>,
+        orig_len: usize,
+    ) -> Packet {
         let frame = crate::wire::decode_frame(link, &raw);
         Packet {
             t_us,

@@ -30,7 +30,10 @@ fn temp_lab(name: &str, body: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("socket-lab-cli-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.toml"));
-    std::fs::File::create(&path).unwrap().write_all(body.as_bytes()).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
     path
 }
 
@@ -72,12 +75,23 @@ fn list_shows_every_lab_as_table_and_json() {
     let out = lab(&["list", "--json"]);
     let all: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     let labs = all.as_array().expect("an array");
-    let sticky = labs.iter().find(|l| l["id"] == "09-sticky-packet").expect("09 listed");
+    let sticky = labs
+        .iter()
+        .find(|l| l["id"] == "09-sticky-packet")
+        .expect("09 listed");
     for field in ["title", "chapter", "summary"] {
         assert!(sticky[field].is_string(), "{field}");
     }
-    let knob = sticky["knobs"].as_array().unwrap().iter().find(|k| k["name"] == "nodelay").unwrap();
-    assert_eq!((knob["type"].as_str(), knob["default"].as_bool()), (Some("bool"), Some(false)));
+    let knob = sticky["knobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "nodelay")
+        .unwrap();
+    assert_eq!(
+        (knob["type"].as_str(), knob["default"].as_bool()),
+        (Some("bool"), Some(false))
+    );
     assert!(knob["help"].is_string());
 }
 
@@ -86,40 +100,73 @@ fn show_describes_knobs_without_running() {
     let out = lab(&["show", "09", "--color=never"]);
     let s = text(&out.stdout);
     assert!(out.status.success());
-    assert!(s.contains("delay_ms") && s.contains("0..=5000 ms") && s.contains("Watch for"), "{s}");
+    assert!(
+        s.contains("delay_ms") && s.contains("0..=5000 ms") && s.contains("Watch for"),
+        "{s}"
+    );
     assert!(!s.contains("recv(conn"), "show must not run the lab");
 }
 
 #[test]
 fn unknown_lab_suggests_the_closest_ids() {
-    assert_usage_error(&lab(&["run", "09-stiky-packet"]), "did you mean 09-sticky-packet");
+    assert_usage_error(
+        &lab(&["run", "09-stiky-packet"]),
+        "did you mean 09-sticky-packet",
+    );
     assert_usage_error(&lab(&["show", "sticky-pakcet"]), "09-sticky-packet");
 }
 
 #[test]
 fn bad_knobs_name_what_they_accept() {
-    assert_usage_error(&lab(&["run", "09", "--set", "nope=1"]), "its knobs are: delay_ms");
-    assert_usage_error(&lab(&["run", "09", "--set", "delay_ms=soon"]), "whole number");
-    assert_usage_error(&lab(&["run", "09", "--set", "delay_ms=99999"]), "from 0 to 5000 ms");
-    assert_usage_error(&lab(&["run", "09", "--set", "nodelay=perhaps"]), "true or false");
+    assert_usage_error(
+        &lab(&["run", "09", "--set", "nope=1"]),
+        "its knobs are: delay_ms",
+    );
+    assert_usage_error(
+        &lab(&["run", "09", "--set", "delay_ms=soon"]),
+        "whole number",
+    );
+    assert_usage_error(
+        &lab(&["run", "09", "--set", "delay_ms=99999"]),
+        "from 0 to 5000 ms",
+    );
+    assert_usage_error(
+        &lab(&["run", "09", "--set", "nodelay=perhaps"]),
+        "true or false",
+    );
     assert_usage_error(&lab(&["run", "09", "--set", "nodelay"]), "name=value");
 }
 
 #[test]
 fn malformed_lab_files_are_reported_with_file_and_line() {
-    let bad_op = MINIMAL.replace(r#"op = "recv", on = "conn""#, r#"op = "recieve", on = "conn""#);
+    let bad_op = MINIMAL.replace(
+        r#"op = "recv", on = "conn""#,
+        r#"op = "recieve", on = "conn""#,
+    );
     let path = temp_lab("bad-op", &bad_op);
-    assert_usage_error(&lab(&["run", path.to_str().unwrap()]), &format!("{}:12: unknown op `recieve`", path.display()));
+    assert_usage_error(
+        &lab(&["run", path.to_str().unwrap()]),
+        &format!("{}:12: unknown op `recieve`", path.display()),
+    );
 
     let bad_toml = MINIMAL.replace("title = \"ping\"", "title = ping");
     let path = temp_lab("bad-toml", &bad_toml);
-    assert_usage_error(&lab(&["run", path.to_str().unwrap()]), &format!("{}:2:", path.display()));
+    assert_usage_error(
+        &lab(&["run", path.to_str().unwrap()]),
+        &format!("{}:2:", path.display()),
+    );
 
     let bad_socket = MINIMAL.replace(r#"on = "conn", size"#, r#"on = "con", size"#);
     let path = temp_lab("bad-socket", &bad_socket);
-    assert_usage_error(&lab(&["run", path.to_str().unwrap()]), "socket `con` is not created");
+    assert_usage_error(
+        &lab(&["run", path.to_str().unwrap()]),
+        "socket `con` is not created",
+    );
 
-    assert_usage_error(&lab(&["run", "./no-such-lab.toml"]), "cannot read the lab file");
+    assert_usage_error(
+        &lab(&["run", "./no-such-lab.toml"]),
+        "cannot read the lab file",
+    );
 }
 
 #[test]
@@ -150,7 +197,10 @@ fn json_lines_follow_the_contract() {
     let last = lines.last().unwrap();
     assert_eq!(last["kind"], "summary");
     assert_eq!(last["passed"], true);
-    assert!(last["capture"].as_str().unwrap().starts_with("o"), "on or off: reason");
+    assert!(
+        last["capture"].as_str().unwrap().starts_with("o"),
+        "on or off: reason"
+    );
     let calls: Vec<_> = lines.iter().filter(|l| l["kind"] == "call").collect();
     assert_eq!(last["calls"].as_u64(), Some(calls.len() as u64));
     for c in &calls {
@@ -163,10 +213,17 @@ fn json_lines_follow_the_contract() {
     assert_eq!(sends[0]["stream"], serde_json::json!([0, 5]));
     assert_eq!(sends[1]["stream"], serde_json::json!([5, 9]));
     let recv = calls.iter().find(|c| c["op"] == "recv").unwrap();
-    assert_eq!((recv["returned"].as_i64(), recv["data"].as_str()), (Some(9), Some("hellofeng")));
+    assert_eq!(
+        (recv["returned"].as_i64(), recv["data"].as_str()),
+        (Some(9), Some("hellofeng"))
+    );
     let t: Vec<u64> = calls.iter().map(|c| c["t_us"].as_u64().unwrap()).collect();
     assert!(t.iter().all(|&x| x < 10_000_000));
-    assert!(lines.iter().any(|l| l["kind"] == "check" && l["passed"] == true));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["kind"] == "check" && l["passed"] == true)
+    );
     // JSON never carries colour.
     assert!(!text(&out.stdout).contains('\u{1b}'));
 }
@@ -174,13 +231,19 @@ fn json_lines_follow_the_contract() {
 #[test]
 fn json_previews_long_data_and_escapes_binary() {
     let out = lab(&["run", "10", "--json"]);
-    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let big = lines.iter().find(|l| l["op"] == "send_to").unwrap();
     assert_eq!(big["len"], 3000);
     assert_eq!(big["data_truncated"], true);
     assert_eq!(big["data"].as_str().unwrap().len(), 256);
     let cut = lines.iter().find(|l| l["op"] == "recv_from").unwrap();
-    assert_eq!((cut["truncated"].as_bool(), cut["datagram_len"].as_u64()), (Some(true), Some(3000)));
+    assert_eq!(
+        (cut["truncated"].as_bool(), cut["datagram_len"].as_u64()),
+        (Some(true), Some(3000))
+    );
 }
 
 #[test]

@@ -9,7 +9,10 @@ use socket_lab::catalog;
 use socket_lab::wire::TcpFlags;
 
 fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("run lab")
+    Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .output()
+        .expect("run lab")
 }
 
 /// Says why a test skips, on the real stderr: the test harness captures
@@ -31,7 +34,10 @@ fn privileged(test: &str) -> bool {
 }
 
 fn temp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("socket-lab-inspector-{}-{name}", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "socket-lab-inspector-{}-{name}",
+        std::process::id()
+    ))
 }
 
 #[test]
@@ -43,11 +49,21 @@ fn sticky_packet_capture_shows_handshake_data_and_teardown_once_each() {
     let lab = catalog::find(&labs, "09").unwrap();
     let knobs = lab.knob_values(&[]).unwrap();
     let done = execute(lab, &knobs, &CaptureMode::detect(true), None, |_| Ok(())).unwrap();
-    let tcp: Vec<_> = done.packets.iter().filter_map(|p| p.frame.as_ref().ok()?.tcp().cloned()).collect();
+    let tcp: Vec<_> = done
+        .packets
+        .iter()
+        .filter_map(|p| p.frame.as_ref().ok()?.tcp().cloned())
+        .collect();
     let count = |f: TcpFlags| tcp.iter().filter(|t| t.flags.contains(f)).count();
     // Exactly one SYN and one SYN-ACK: a capture that sees lo's packets twice
     // (outgoing and incoming copy) would show two of each.
-    assert_eq!(tcp.iter().filter(|t| t.flags.contains(TcpFlags::SYN)).count(), 2, "SYN + SYN-ACK");
+    assert_eq!(
+        tcp.iter()
+            .filter(|t| t.flags.contains(TcpFlags::SYN))
+            .count(),
+        2,
+        "SYN + SYN-ACK"
+    );
     assert_eq!(count(TcpFlags::FIN), 2, "one FIN from each side");
     let data: usize = tcp.iter().map(|t| t.payload_len).sum();
     assert_eq!(data, 9, "hello + feng, each byte once");
@@ -76,11 +92,24 @@ fn udp_fragments_map_to_their_send() {
     let labs = catalog::builtin().unwrap();
     let lab = catalog::find(&labs, "10").unwrap();
     // 65507 B over lo (MTU 65536) fits one packet; the datagram map holds.
-    let knobs = lab.knob_values(&["big=65507".into(), "buf=65507".into()]).unwrap();
+    let knobs = lab
+        .knob_values(&["big=65507".into(), "buf=65507".into()])
+        .unwrap();
     let done = execute(lab, &knobs, &CaptureMode::detect(true), None, |_| Ok(())).unwrap();
-    let udp: Vec<_> = done.packets.iter().filter_map(|p| p.frame.as_ref().ok()?.udp().cloned()).collect();
-    assert_eq!(udp.len(), 4, "three small datagrams and the big one, each once");
-    let big = udp.iter().find(|u| u.length as usize == 65507 + 8).expect("the largest datagram, whole");
+    let udp: Vec<_> = done
+        .packets
+        .iter()
+        .filter_map(|p| p.frame.as_ref().ok()?.udp().cloned())
+        .collect();
+    assert_eq!(
+        udp.len(),
+        4,
+        "three small datagrams and the big one, each once"
+    );
+    let big = udp
+        .iter()
+        .find(|u| u.length as usize == 65507 + 8)
+        .expect("the largest datagram, whole");
     assert_eq!(big.payload.len(), 65507, "no truncation");
     assert!(done.passed(), "{:?}", done.verdicts);
 }
@@ -92,19 +121,36 @@ fn json_packet_and_map_lines_join_the_calls() {
     }
     let out = lab(&["run", "09", "--json"]);
     assert!(out.status.success());
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let calls: Vec<_> = lines.iter().filter(|l| l["kind"] == "call").collect();
     let packets: Vec<_> = lines.iter().filter(|l| l["kind"] == "packet").collect();
-    let syn = packets.iter().find(|p| p["flags"] == "SYN").expect("a SYN line");
-    assert_eq!((syn["proto"].as_str(), syn["seq"].as_u64()), (Some("tcp"), Some(0)));
-    let hello = packets.iter().find(|p| p["data"] == "hello").expect("hello's segment");
+    let syn = packets
+        .iter()
+        .find(|p| p["flags"] == "SYN")
+        .expect("a SYN line");
+    assert_eq!(
+        (syn["proto"].as_str(), syn["seq"].as_u64()),
+        (Some("tcp"), Some(0))
+    );
+    let hello = packets
+        .iter()
+        .find(|p| p["data"] == "hello")
+        .expect("hello's segment");
     assert_eq!(hello["stream"], serde_json::json!([0, 5]));
     assert_eq!(hello["len"], 5);
     let send = calls.iter().position(|c| c["op"] == "send").unwrap();
-    let map = lines.iter().find(|l| l["kind"] == "map" && l["call"] == send).expect("map line for send #1");
+    let map = lines
+        .iter()
+        .find(|l| l["kind"] == "map" && l["call"] == send)
+        .expect("map line for send #1");
     let j = map["packets"][0].as_u64().unwrap() as usize;
-    assert_eq!(packets[j]["data"], "hello", "map indices point at packet lines");
+    assert_eq!(
+        packets[j]["data"], "hello",
+        "map indices point at packet lines"
+    );
     let summary = lines.last().unwrap();
     assert_eq!(summary["capture"], "on");
     assert_eq!(summary["dropped"], 0);
@@ -119,28 +165,59 @@ fn pcap_written_by_run_reads_back_in_tshark_and_inspect() {
     }
     let path = temp("09.pcap");
     let out = lab(&["run", "09", "--json", "--pcap", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ours: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let packets: Vec<_> = ours.iter().filter(|l| l["kind"] == "packet").collect();
     let payload: u64 = packets.iter().filter_map(|p| p["len"].as_u64()).sum();
 
     // lab inspect shows the same packets.
     let inspected = lab(&["inspect", path.to_str().unwrap(), "--json"]);
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&inspected.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&inspected.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let again: Vec<_> = lines.iter().filter(|l| l["kind"] == "packet").collect();
     assert_eq!(again.len(), packets.len());
-    let stream = lines.iter().find(|l| l["kind"] == "stream" && l["bytes"] == 9).expect("the client's stream");
+    let stream = lines
+        .iter()
+        .find(|l| l["kind"] == "stream" && l["bytes"] == 9)
+        .expect("the client's stream");
     assert_eq!(stream["data"], "hellofeng");
 
-    match Command::new("tshark").args(["-r", path.to_str().unwrap(), "-T", "fields", "-e", "tcp.len"]).output() {
+    match Command::new("tshark")
+        .args([
+            "-r",
+            path.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "tcp.len",
+        ])
+        .output()
+    {
         Ok(t) if t.status.success() => {
-            let lens: Vec<u64> = String::from_utf8_lossy(&t.stdout).lines().map(|l| l.trim().parse().unwrap_or(0)).collect();
+            let lens: Vec<u64> = String::from_utf8_lossy(&t.stdout)
+                .lines()
+                .map(|l| l.trim().parse().unwrap_or(0))
+                .collect();
             assert_eq!(lens.len(), packets.len(), "tshark counts the same packets");
-            assert_eq!(lens.iter().sum::<u64>(), payload, "and the same TCP payload");
+            assert_eq!(
+                lens.iter().sum::<u64>(),
+                payload,
+                "and the same TCP payload"
+            );
         }
-        _ => skip("pcap_round_trip (tshark check)", "tshark is not installed (apt-get install tshark)"),
+        _ => skip(
+            "pcap_round_trip (tshark check)",
+            "tshark is not installed (apt-get install tshark)",
+        ),
     }
     let _ = std::fs::remove_file(&path);
 }
@@ -153,7 +230,14 @@ fn capture_watches_a_programs_port_and_reassembles_its_stream() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(["capture", "--port", &port.to_string(), "--seconds", "1.5", "--json"])
+        .args([
+            "capture",
+            "--port",
+            &port.to_string(),
+            "--seconds",
+            "1.5",
+            "--json",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -170,9 +254,14 @@ fn capture_watches_a_programs_port_and_reassembles_its_stream() {
         assert_eq!(got, b"hellofeng");
     }
     let out = child.wait_with_output().unwrap();
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let stream = lines.iter().find(|l| l["kind"] == "stream" && l["bytes"] == 9).expect("client stream");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stream = lines
+        .iter()
+        .find(|l| l["kind"] == "stream" && l["bytes"] == 9)
+        .expect("client stream");
     assert_eq!(stream["data"], "hellofeng");
     let summary = lines.last().unwrap();
     assert_eq!(summary["kind"], "summary");
@@ -183,7 +272,12 @@ fn capture_watches_a_programs_port_and_reassembles_its_stream() {
 fn capture_without_privilege_says_how_to_get_it() {
     // As root, drop CAP_NET_RAW for the child to see the user's view.
     let Ok(out) = Command::new("capsh")
-        .args(["--drop=cap_net_raw", "--", "-c", &format!("{} capture --port 9", env!("CARGO_BIN_EXE_lab"))])
+        .args([
+            "--drop=cap_net_raw",
+            "--",
+            "-c",
+            &format!("{} capture --port 9", env!("CARGO_BIN_EXE_lab")),
+        ])
         .output()
     else {
         skip("capture_without_privilege", "capsh is not installed");
@@ -191,19 +285,100 @@ fn capture_without_privilege_says_how_to_get_it() {
     };
     let err = String::from_utf8_lossy(&out.stderr);
     if !err.contains("lab:") {
-        skip("capture_without_privilege", &format!("capsh could not drop the capability here ({err})"));
+        skip(
+            "capture_without_privilege",
+            &format!("capsh could not drop the capability here ({err})"),
+        );
         return;
     }
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("CAP_NET_RAW") && err.contains("setcap cap_net_raw+ep"), "{err}");
+    assert!(
+        err.contains("CAP_NET_RAW") && err.contains("setcap cap_net_raw+ep"),
+        "{err}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1);
 
     // lab run still runs the lab, without the wire view, and says why.
     let out = Command::new("capsh")
-        .args(["--drop=cap_net_raw", "--", "-c", &format!("{} run 09 --color=never", env!("CARGO_BIN_EXE_lab"))])
+        .args([
+            "--drop=cap_net_raw",
+            "--",
+            "-c",
+            &format!("{} run 09 --color=never", env!("CARGO_BIN_EXE_lab")),
+        ])
         .output()
         .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{s}");
     assert!(s.contains("capture off:") && s.contains("hellofeng"), "{s}");
+}
+
+#[test]
+fn inspect_reads_a_tcpdump_capture() {
+    if !privileged("inspect_tcpdump") {
+        return;
+    }
+    let Ok(probe) = Command::new("tcpdump").arg("--version").output() else {
+        skip(
+            "inspect_tcpdump",
+            "tcpdump is not installed (apt-get install tcpdump)",
+        );
+        return;
+    };
+    assert!(probe.status.success());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let path = temp("tcpdump.pcap");
+    let mut dump = Command::new("tcpdump")
+        // Immediate mode: without it, packets still in tcpdump's ring when
+        // SIGINT arrives never reach the file.
+        .args([
+            "-i",
+            "lo",
+            "--immediate-mode",
+            "-U",
+            "-w",
+            path.to_str().unwrap(),
+            "tcp",
+            "port",
+            &port.to_string(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // tcpdump says "listening on lo" once its capture is open.
+    {
+        use std::io::{BufRead, BufReader};
+        let mut err = BufReader::new(dump.stderr.take().unwrap());
+        let mut line = String::new();
+        while err.read_line(&mut line).unwrap() > 0 && !line.contains("listening") {
+            line.clear();
+        }
+    }
+    {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        c.write_all(b"ping").unwrap();
+        drop(c);
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SIGINT lets tcpdump flush and close the file.
+    unsafe { libc::kill(dump.id() as i32, libc::SIGINT) };
+    dump.wait().unwrap();
+    let out = lab(&["inspect", path.to_str().unwrap(), "--color=never"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.contains("SYN") && s.contains("\"ping\""), "{s}");
+    assert!(
+        s.contains(&format!("→ 127.0.0.1:{port}: 4 B in 1 segment")),
+        "{s}"
+    );
+    let _ = std::fs::remove_file(&path);
 }

@@ -35,7 +35,11 @@ fn run(lab: &Lab, settings: &[String]) -> Result<Vec<Call>, String> {
         .filter(|v| !v.passed)
         .map(|v| format!("{} {settings:?}: ✗ {}: {}", lab.id(), v.name, v.detail))
         .collect();
-    if failed.is_empty() { Ok(done.calls) } else { Err(failed.join("\n")) }
+    if failed.is_empty() {
+        Ok(done.calls)
+    } else {
+        Err(failed.join("\n"))
+    }
 }
 
 fn lab(id: &str) -> Lab {
@@ -66,10 +70,16 @@ fn every_lab_holds_at_defaults_and_at_each_try_value() {
             .iter()
             .map(|(l, set)| s.spawn(move || run(l, set).err()))
             .collect();
-        handles.into_iter().filter_map(|h| h.join().expect("no panic")).collect()
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().expect("no panic"))
+            .collect()
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(cases.len() >= labs.len() * 2, "most labs have a knob worth trying");
+    assert!(
+        cases.len() >= labs.len() * 2,
+        "most labs have a knob worth trying"
+    );
 }
 
 fn data(c: &Call) -> &[u8] {
@@ -77,7 +87,9 @@ fn data(c: &Call) -> &[u8] {
 }
 
 fn calls<'a>(all: &'a [Call], actor: &str, op: &str) -> Vec<&'a Call> {
-    all.iter().filter(|c| c.actor == actor && c.op == op).collect()
+    all.iter()
+        .filter(|c| c.actor == actor && c.op == op)
+        .collect()
 }
 
 #[test]
@@ -91,7 +103,11 @@ fn sticky_packet_one_recv_gets_both_sends() {
 #[test]
 fn sticky_packet_short_recv_leaves_the_rest_for_the_next() {
     // The course's recv(2) then recv(10): "he", then "llofeng".
-    let trace = run(&lab("09-sticky-packet"), &["recv1=2".into(), "recv2=10".into()]).unwrap();
+    let trace = run(
+        &lab("09-sticky-packet"),
+        &["recv1=2".into(), "recv2=10".into()],
+    )
+    .unwrap();
     let recvs = calls(&trace, "server", "recv");
     assert_eq!(data(recvs[0]), b"he");
     assert_eq!(data(recvs[1]), b"llofeng");
@@ -105,7 +121,11 @@ fn blocking_recv_both_ends_wait_for_the_watchdog() {
         let r = calls(&trace, actor, "recv")[0];
         assert!(r.timed_out, "{actor} recv should time out: {r:?}");
         assert_eq!(r.error.as_deref(), Some("EAGAIN"));
-        assert!(r.waited_us >= 90_000, "{actor} waited only {} µs", r.waited_us);
+        assert!(
+            r.waited_us >= 90_000,
+            "{actor} waited only {} µs",
+            r.waited_us
+        );
     }
 }
 
@@ -124,14 +144,27 @@ fn client_disconnect_orderly_spins_and_abortive_resets() {
 fn udp_truncation_cuts_and_keeps_boundaries() {
     let trace = run(&lab("10-udp-truncation"), &[]).unwrap();
     let r = calls(&trace, "server", "recv_from");
-    assert_eq!((r[0].returned, r[0].truncated, r[0].datagram_len), (Some(1024), Some(true), Some(3000)));
+    assert_eq!(
+        (r[0].returned, r[0].truncated, r[0].datagram_len),
+        (Some(1024), Some(true), Some(3000))
+    );
     let rest: Vec<&[u8]> = r[1..].iter().map(|c| data(c)).collect();
     assert_eq!(rest, [&b"hello"[..], b"feng", b"!"]);
 
     let too_big = run(&lab("10-udp-truncation"), &["big=65508".into()]).unwrap();
-    assert_eq!(calls(&too_big, "client", "send_to")[0].error.as_deref(), Some("EMSGSIZE"));
-    let largest = run(&lab("10-udp-truncation"), &["big=65507".into(), "buf=65507".into()]).unwrap();
-    assert_eq!(calls(&largest, "server", "recv_from")[0].returned, Some(65507));
+    assert_eq!(
+        calls(&too_big, "client", "send_to")[0].error.as_deref(),
+        Some("EMSGSIZE")
+    );
+    let largest = run(
+        &lab("10-udp-truncation"),
+        &["big=65507".into(), "buf=65507".into()],
+    )
+    .unwrap();
+    assert_eq!(
+        calls(&largest, "server", "recv_from")[0].returned,
+        Some(65507)
+    );
 }
 
 #[test]

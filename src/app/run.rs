@@ -1,8 +1,8 @@
 //! `lab run`: one lab with its timeline and verdicts, or `--all`.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -101,7 +101,9 @@ pub fn execute(
 ) -> Result<Finished, Failure> {
     let clock = Clock::start();
     let mut writer = match pcap {
-        Some(path) => Some(PcapWriter::create(path, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
+        Some(path) => {
+            Some(PcapWriter::create(path, &clock).map_err(|e| Failure::Usage(e.to_string()))?)
+        }
         None => None,
     };
     let (tx, rx) = mpsc::channel();
@@ -127,12 +129,16 @@ pub fn execute(
         let n = held.partition_point(|e| e.timeline_us() <= cutoff);
         for mut event in held.drain(..n) {
             match &mut event {
-                Event::Call(c) => ports.extend(c.local.iter().chain(c.peer.iter()).map(|a| a.port())),
+                Event::Call(c) => {
+                    ports.extend(c.local.iter().chain(c.peer.iter()).map(|a| a.port()))
+                }
                 Event::Packet(p) => {
                     // On the host's lo, other programs' traffic shares the
                     // interface: keep the packets of the lab's ports.
                     let ours = match &p.frame {
-                        Ok(f) => f.endpoints().is_none_or(|(a, b)| ports.contains(&a.port()) || ports.contains(&b.port())),
+                        Ok(f) => f.endpoints().is_none_or(|(a, b)| {
+                            ports.contains(&a.port()) || ports.contains(&b.port())
+                        }),
                         Err(_) => false,
                     };
                     if host && !ours {
@@ -143,14 +149,19 @@ pub fn execute(
                         // A wildcard-bound socket (0.0.0.0:port) owns its
                         // port on every address.
                         let owner = |x: SocketAddr| {
-                            let any = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), x.port());
+                            let any =
+                                SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), x.port());
                             owners.get(&x).or_else(|| owners.get(&any)).cloned()
                         };
                         p.info.from = owner(a);
                         p.info.to = owner(b);
                     }
                     if let Some(w) = writer.as_mut() {
-                        let frame = CapturedFrame { t_us: p.t_us, data: std::mem::take(&mut p.raw), orig_len: p.orig_len };
+                        let frame = CapturedFrame {
+                            t_us: p.t_us,
+                            data: std::mem::take(&mut p.raw),
+                            orig_len: p.orig_len,
+                        };
                         if let Err(e) = w.write(&frame) {
                             write_error.get_or_insert(std::io::Error::other(e.to_string()));
                         }
@@ -191,7 +202,9 @@ pub fn execute(
             flush(&mut held, cutoff, &mut calls, &mut packets, &owners);
         }
         flush(&mut held, u64::MAX, &mut calls, &mut packets, &owners);
-        worker.join().map_err(|_| Failure::Usage("the runner panicked".into()))
+        worker
+            .join()
+            .map_err(|_| Failure::Usage("the runner panicked".into()))
     })?;
     if let Some(e) = write_error {
         return Err(e.into());
@@ -201,7 +214,11 @@ pub fn execute(
     }
 
     let infos: Vec<_> = packets.iter().map(|p| p.info.clone()).collect();
-    let map = if stats.is_some() { correlate::map(&calls, &packets, &infos) } else { Vec::new() };
+    let map = if stats.is_some() {
+        correlate::map(&calls, &packets, &infos)
+    } else {
+        Vec::new()
+    };
     let mut scope = knobs.clone();
     scope.extend(result.saved.clone());
     let mut verdicts = check::check_all(lab, &scope, &calls, &result.failures);
@@ -211,14 +228,24 @@ pub fn execute(
             name: "the capture accounts for every byte of every call".into(),
             passed: problems.is_empty() && st.dropped == 0 && st.truncated == 0,
             detail: if problems.is_empty() {
-                format!("{} packets, {} dropped, {} truncated; every data call mapped", st.packets, st.dropped, st.truncated)
+                format!(
+                    "{} packets, {} dropped, {} truncated; every data call mapped",
+                    st.packets, st.dropped, st.truncated
+                )
             } else {
                 problems.join("; ")
             },
             explain: None,
         });
     }
-    Ok(Finished { calls, packets, map, verdicts, capture: status, stats })
+    Ok(Finished {
+        calls,
+        packets,
+        map,
+        verdicts,
+        capture: status,
+        stats,
+    })
 }
 
 /// The run thread: enters a private network namespace when it can, opens
@@ -238,7 +265,8 @@ fn run_isolated(
     };
     // A private namespace whenever the process may make one, capture or
     // not: the lab's ports then never meet anyone else's.
-    let isolate = matches!(mode, CaptureMode::Isolated) || (matches!(mode, CaptureMode::Off(_)) && netns::can_unshare());
+    let isolate = matches!(mode, CaptureMode::Isolated)
+        || (matches!(mode, CaptureMode::Off(_)) && netns::can_unshare());
     let mut capturing = !matches!(mode, CaptureMode::Off(_));
     if isolate && let Err(e) = netns::enter_private_netns() {
         if matches!(mode, CaptureMode::Isolated) {
@@ -270,19 +298,31 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     let knobs = lab.knob_values(args.set)?;
     let mode = CaptureMode::detect(args.capture);
     if args.pcap.is_some() && !matches!(mode, CaptureMode::Isolated | CaptureMode::Host) {
-        let CaptureMode::Off(reason) = &mode else { unreachable!() };
-        return Err(Failure::Usage(format!("--pcap needs the capture, which is off: {reason}")));
+        let CaptureMode::Off(reason) = &mode else {
+            unreachable!()
+        };
+        return Err(Failure::Usage(format!(
+            "--pcap needs the capture, which is off: {reason}"
+        )));
     }
     if args.json {
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
-        let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| json::event_line(out, e))?;
+        let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
+            json::event_line(out, e)
+        })?;
         for m in &done.map {
             json::map_line(out, m)?;
         }
         for v in &done.verdicts {
             json::check_line(out, v)?;
         }
-        json::summary_line(out, done.passed(), done.calls.len(), &done.capture, done.stats.as_ref())?;
+        json::summary_line(
+            out,
+            done.passed(),
+            done.calls.len(),
+            &done.capture,
+            done.stats.as_ref(),
+        )?;
         out.flush()?;
         return Ok(done.passed());
     }
@@ -301,7 +341,14 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     view.verdicts(out, &done.verdicts)?;
     view.explanation(out, &lab)?;
     if let Some(st) = &done.stats {
-        writeln!(out, "{} capture on: {} packets, {} dropped, {} truncated", "·".dimmed(), st.packets, st.dropped, st.truncated)?;
+        writeln!(
+            out,
+            "{} capture on: {} packets, {} dropped, {} truncated",
+            "·".dimmed(),
+            st.packets,
+            st.dropped,
+            st.truncated
+        )?;
     }
     if let Some(p) = &args.pcap {
         writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
@@ -323,8 +370,15 @@ pub fn run_all(out: &mut dyn Write, capture: bool) -> Outcome {
         let t0 = Instant::now();
         let done = execute(lab, &knobs, &mode, None, |_| Ok(()))?;
         let held = done.verdicts.iter().filter(|v| v.passed).count();
-        let mark = if done.passed() { "✓".green().bold() } else { "✗".red().bold() };
-        let packets = done.stats.as_ref().map_or(String::new(), |s| format!("  {:>4} packets", s.packets));
+        let mark = if done.passed() {
+            "✓".green().bold()
+        } else {
+            "✗".red().bold()
+        };
+        let packets = done
+            .stats
+            .as_ref()
+            .map_or(String::new(), |s| format!("  {:>4} packets", s.packets));
         writeln!(
             out,
             "{mark} {:<24} {held}/{} checks  {:>5} ms{packets}",
@@ -337,6 +391,11 @@ pub fn run_all(out: &mut dyn Write, capture: bool) -> Outcome {
         }
         all_passed &= done.passed();
     }
-    writeln!(out, "{} labs in {} ms", labs.len(), started.elapsed().as_millis())?;
+    writeln!(
+        out,
+        "{} labs in {} ms",
+        labs.len(),
+        started.elapsed().as_millis()
+    )?;
     Ok(all_passed)
 }

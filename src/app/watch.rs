@@ -39,7 +39,12 @@ struct Watcher {
 
 impl Watcher {
     fn new(json: bool) -> Self {
-        Watcher { flows: Flows::default(), streams: Streams::default(), shown: 0, json }
+        Watcher {
+            flows: Flows::default(),
+            streams: Streams::default(),
+            shown: 0,
+            json,
+        }
     }
 
     fn packet(&mut self, out: &mut dyn Write, mut p: Packet) -> std::io::Result<()> {
@@ -50,7 +55,13 @@ impl Watcher {
             return json::event_line(out, &crate::trace::Event::Packet(p));
         }
         let palette = |_: &str| Color::White;
-        writeln!(out, "{}  {:<6}  {}", time(p.t_us), format!("#{}", self.shown).dimmed(), describe(&p, &palette))
+        writeln!(
+            out,
+            "{}  {:<6}  {}",
+            time(p.t_us),
+            format!("#{}", self.shown).dimmed(),
+            describe(&p, &palette)
+        )
     }
 
     fn summary(&self, out: &mut dyn Write) -> std::io::Result<()> {
@@ -78,34 +89,82 @@ impl Watcher {
             if s.end == 0 {
                 continue;
             }
-            writeln!(out, "  {src} → {dst}: {} B in {} segment{}{}", s.end, s.segments, if s.segments == 1 { "" } else { "s" },
-                if s.repeats > 0 { format!(", {} retransmitted", s.repeats) } else { String::new() })?;
+            writeln!(
+                out,
+                "  {src} → {dst}: {} B in {} segment{}{}",
+                s.end,
+                s.segments,
+                if s.segments == 1 { "" } else { "s" },
+                if s.repeats > 0 {
+                    format!(", {} retransmitted", s.repeats)
+                } else {
+                    String::new()
+                }
+            )?;
             // The kept bytes, with a bar at every packet boundary: the
             // boundaries the sender's send() calls made are not there.
             let mut text = String::new();
             let mut last = 0usize;
-            let mut cuts: Vec<u64> = s.cuts.iter().copied().filter(|&c| c > 0 && c < s.bytes.len() as u64).collect();
+            let mut cuts: Vec<u64> = s
+                .cuts
+                .iter()
+                .copied()
+                .filter(|&c| c > 0 && c < s.bytes.len() as u64)
+                .collect();
             cuts.sort_unstable();
             for c in cuts {
-                text.push_str(&preview(&s.bytes[last..c as usize], KEEP).0.green().to_string());
+                text.push_str(
+                    &preview(&s.bytes[last..c as usize], KEEP)
+                        .0
+                        .green()
+                        .to_string(),
+                );
                 text.push_str(&"│".yellow().to_string());
                 last = c as usize;
             }
             text.push_str(&preview(&s.bytes[last..], KEEP).0.green().to_string());
             let more = (s.bytes.len() as u64) < s.end;
-            writeln!(out, "    \"{text}\"{}", if more { format!(" … ({} more bytes)", s.end - s.bytes.len() as u64) } else { String::new() })?;
+            writeln!(
+                out,
+                "    \"{text}\"{}",
+                if more {
+                    format!(" … ({} more bytes)", s.end - s.bytes.len() as u64)
+                } else {
+                    String::new()
+                }
+            )?;
             if s.gap {
-                writeln!(out, "    {}", "(a hole: the capture started late or missed a segment)".yellow())?;
+                writeln!(
+                    out,
+                    "    {}",
+                    "(a hole: the capture started late or missed a segment)".yellow()
+                )?;
             }
         }
         if !self.streams.udp.is_empty() {
             writeln!(out)?;
-            writeln!(out, "{}", "Datagram flows (UDP): one recvfrom() returns one of these, never two".bold())?;
+            writeln!(
+                out,
+                "{}",
+                "Datagram flows (UDP): one recvfrom() returns one of these, never two".bold()
+            )?;
             for ((src, dst), f) in &self.streams.udp {
-                writeln!(out, "  {src} → {dst}: {} datagram{}, {} B", f.count, if f.count == 1 { "" } else { "s" }, f.bytes)?;
+                writeln!(
+                    out,
+                    "  {src} → {dst}: {} datagram{}, {} B",
+                    f.count,
+                    if f.count == 1 { "" } else { "s" },
+                    f.bytes
+                )?;
                 for d in &f.datagrams {
                     let (text, cut) = preview(d, 64);
-                    writeln!(out, "    [{} B] \"{}{}\"", d.len(), text.green(), if cut { "…" } else { "" })?;
+                    writeln!(
+                        out,
+                        "    [{} B] \"{}{}\"",
+                        d.len(),
+                        text.green(),
+                        if cut { "…" } else { "" }
+                    )?;
                 }
                 if (f.datagrams.len() as u64) < f.count {
                     writeln!(out, "    … {} more", f.count - f.datagrams.len() as u64)?;
@@ -119,7 +178,9 @@ impl Watcher {
 /// `lab capture --port P ...`: until Ctrl-C, N packets or S seconds.
 pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     if args.ports.is_empty() {
-        return Err(Failure::Usage("say which traffic to watch: `lab capture --port 8080` (repeatable)".into()));
+        return Err(Failure::Usage(
+            "say which traffic to watch: `lab capture --port 8080` (repeatable)".into(),
+        ));
     }
     capture::privilege().map_err(|e| Failure::Usage(e.to_string()))?;
     let clock = Clock::start();
@@ -139,10 +200,17 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let ports: Vec<String> = args.ports.iter().map(u16::to_string).collect();
     if !args.json {
-        writeln!(out, "{} on lo, ports {} — Ctrl-C to stop", "capturing".bold(), ports.join(", "))?;
+        writeln!(
+            out,
+            "{} on lo, ports {} — Ctrl-C to stop",
+            "capturing".bold(),
+            ports.join(", ")
+        )?;
         out.flush()?;
     }
-    let deadline = args.seconds.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let deadline = args
+        .seconds
+        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let mut w = Watcher::new(args.json);
     let mut result: Result<(), Failure> = Ok(());
     let mut cap = Some(cap);
@@ -182,7 +250,12 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     if let Some(wr) = writer {
         let n = wr.finish().map_err(|e| Failure::Usage(e.to_string()))?;
         if !args.json && result.is_ok() {
-            writeln!(out, "{} {n} packets written to {}", "·".dimmed(), args.pcap.as_ref().expect("writer implies path").display())?;
+            writeln!(
+                out,
+                "{} {n} packets written to {}",
+                "·".dimmed(),
+                args.pcap.as_ref().expect("writer implies path").display()
+            )?;
         }
     }
     result?;
@@ -192,7 +265,15 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         writeln!(out, "{o}")?;
     } else {
         writeln!(out)?;
-        writeln!(out, "{} {} packets shown; kernel: {} captured, {} dropped; {} truncated", "·".dimmed(), w.shown, stats.packets, stats.dropped, stats.truncated)?;
+        writeln!(
+            out,
+            "{} {} packets shown; kernel: {} captured, {} dropped; {} truncated",
+            "·".dimmed(),
+            w.shown,
+            stats.packets,
+            stats.dropped,
+            stats.truncated
+        )?;
     }
     Ok(true)
 }

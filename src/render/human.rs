@@ -64,7 +64,6 @@ impl Human {
             .to_string()
     }
 
-
     pub fn header(&self, out: &mut dyn Write, lab: &Lab, knobs: &Scope) -> io::Result<()> {
         let d = &lab.def;
         writeln!(
@@ -98,7 +97,13 @@ impl Human {
             Event::Packet(p) => {
                 self.packets += 1;
                 let number = format!("{:<w$}", format!("#{}", self.packets), w = self.width);
-                writeln!(out, "{}  {}  {}", time(p.t_us), number.dimmed(), describe(p, &|a| self.color_of(a)))
+                writeln!(
+                    out,
+                    "{}  {}  {}",
+                    time(p.t_us),
+                    number.dimmed(),
+                    describe(p, &|a| self.color_of(a))
+                )
             }
             Event::ActorFailed {
                 t_us,

@@ -38,10 +38,10 @@ use serde_json::{Value as Json, json};
 use crate::capture::CaptureStats;
 use crate::check::Verdict;
 use crate::correlate::MapEntry;
-use crate::wire::Transport;
 use crate::escape::{PREVIEW_BYTES, preview};
 use crate::expr::{Scope, Value};
 use crate::trace::{Call, Event, Packet};
+use crate::wire::Transport;
 
 pub fn lab_line(out: &mut dyn Write, id: &str, title: &str, knobs: &Scope) -> io::Result<()> {
     let knobs: serde_json::Map<String, Json> =
@@ -134,7 +134,10 @@ pub fn packet(p: &Packet) -> Json {
             m.insert("seq".into(), p.info.rel_seq.into());
             m.insert("ack".into(), p.info.rel_ack.into());
             m.insert("len".into(), t.payload_len.into());
-            m.insert("window".into(), p.info.window.unwrap_or(u32::from(t.window)).into());
+            m.insert(
+                "window".into(),
+                p.info.window.unwrap_or(u32::from(t.window)).into(),
+            );
             if let Some((a, b)) = p.info.stream {
                 m.insert("stream".into(), json!([a, b]));
             }
@@ -150,7 +153,10 @@ pub fn packet(p: &Packet) -> Json {
             m.insert("len".into(), (*payload_len).into());
             &[]
         }
-        Transport::Other { protocol, payload_len } => {
+        Transport::Other {
+            protocol,
+            payload_len,
+        } => {
             m.insert("proto".into(), format!("ip-{protocol}").into());
             m.insert("len".into(), (*payload_len).into());
             &[]
@@ -162,7 +168,10 @@ pub fn packet(p: &Packet) -> Json {
         m.insert("data_truncated".into(), true.into());
     }
     if let Some(f) = frame.ip.fragment {
-        m.insert("fragment".into(), json!({"id": f.ident, "offset": f.offset, "more": f.more}));
+        m.insert(
+            "fragment".into(),
+            json!({"id": f.ident, "offset": f.offset, "more": f.more}),
+        );
     }
     if frame.truncated {
         m.insert("truncated".into(), true.into());

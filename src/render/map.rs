@@ -16,7 +16,10 @@ use crate::trace::Call;
 /// actor's calls of the same op (as in `call = "client.send#2"`).
 pub fn call_name(calls: &[Call], i: usize) -> String {
     let c = &calls[i];
-    let n = calls[..=i].iter().filter(|o| o.actor == c.actor && o.op == c.op).count();
+    let n = calls[..=i]
+        .iter()
+        .filter(|o| o.actor == c.actor && o.op == c.op)
+        .count();
     format!("{} {} #{n}", c.actor, c.op)
 }
 
@@ -24,7 +27,11 @@ fn packet_list(packets: &[usize]) -> String {
     if packets.is_empty() {
         return "—".to_string();
     }
-    packets.iter().map(|j| format!("#{}", j + 1)).collect::<Vec<_>>().join(", ")
+    packets
+        .iter()
+        .map(|j| format!("#{}", j + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Writes the map as a table.
@@ -40,7 +47,11 @@ pub fn write(out: &mut dyn Write, calls: &[Call], map: &[MapEntry]) -> io::Resul
     for e in map {
         let c = &calls[e.call];
         let (text, cut) = preview(c.data.as_deref().unwrap_or_default(), 24);
-        let what = format!("{}  \"{text}{}\"", call_name(calls, e.call), if cut { "…" } else { "" });
+        let what = format!(
+            "{}  \"{text}{}\"",
+            call_name(calls, e.call),
+            if cut { "…" } else { "" }
+        );
         let bytes = match c.stream {
             Some((a, b)) => format!("{} B [{a}, {b})", b - a),
             None => format!("{} B", c.returned.unwrap_or(0)),
@@ -54,6 +65,10 @@ pub fn write(out: &mut dyn Write, calls: &[Call], map: &[MapEntry]) -> io::Resul
         table.add_row(vec![what, bytes, packet_list(&e.packets), from]);
     }
     writeln!(out)?;
-    writeln!(out, "{}", "Message map: which bytes rode in which packet".bold())?;
+    writeln!(
+        out,
+        "{}",
+        "Message map: which bytes rode in which packet".bold()
+    )?;
     writeln!(out, "{table}")
 }

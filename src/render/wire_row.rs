@@ -57,7 +57,11 @@ pub fn describe(p: &Packet, palette: Palette) -> String {
             }
             if !t.payload.is_empty() {
                 let (text, cut) = preview(&t.payload, PACKET_PREVIEW);
-                s.push_str(&format!(" \"{}{}\"", text.green(), if cut { "…" } else { "" }));
+                s.push_str(&format!(
+                    " \"{}{}\"",
+                    text.green(),
+                    if cut { "…" } else { "" }
+                ));
             }
             if let Some((a, b)) = p.info.stream {
                 s.push_str(&format!("  {}", format!("[{a}, {b})").dimmed()));
@@ -66,24 +70,50 @@ pub fn describe(p: &Packet, palette: Palette) -> String {
         }
         Transport::Udp(u) => {
             let (src, dst) = frame.endpoints().expect("UDP has ports");
-            let mut s = format!("{}  {:<8} len={}", arrow(src, dst), "UDP".bold(), u.length.saturating_sub(8));
+            let mut s = format!(
+                "{}  {:<8} len={}",
+                arrow(src, dst),
+                "UDP".bold(),
+                u.length.saturating_sub(8)
+            );
             if !u.payload.is_empty() {
                 let (text, cut) = preview(&u.payload, PACKET_PREVIEW);
-                s.push_str(&format!(" \"{}{}\"", text.green(), if cut { "…" } else { "" }));
+                s.push_str(&format!(
+                    " \"{}{}\"",
+                    text.green(),
+                    if cut { "…" } else { "" }
+                ));
             }
             s
         }
         Transport::Fragment { payload_len } => {
-            format!("{} → {}  {:<8} {payload_len} B of a larger datagram", frame.ip.src, frame.ip.dst, "IP-FRAG".bold())
+            format!(
+                "{} → {}  {:<8} {payload_len} B of a larger datagram",
+                frame.ip.src,
+                frame.ip.dst,
+                "IP-FRAG".bold()
+            )
         }
-        Transport::Other { protocol, payload_len } => {
-            format!("{} → {}  protocol {protocol}, {payload_len} B", frame.ip.src, frame.ip.dst)
+        Transport::Other {
+            protocol,
+            payload_len,
+        } => {
+            format!(
+                "{} → {}  protocol {protocol}, {payload_len} B",
+                frame.ip.src, frame.ip.dst
+            )
         }
     };
     if let Some(f) = frame.ip.fragment {
         out.push_str(&format!(
             "  {}",
-            format!("fragment id={} offset={}{}", f.ident, f.offset, if f.more { " more" } else { "" }).yellow()
+            format!(
+                "fragment id={} offset={}{}",
+                f.ident,
+                f.offset,
+                if f.more { " more" } else { "" }
+            )
+            .yellow()
         ));
     }
     if frame.truncated {
