@@ -194,8 +194,9 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
     // A bounded queue: if the terminal cannot keep up, the capture thread
     // waits and the kernel's buffer (then its drop counter) takes the load,
-    // instead of our memory.
-    let (tx, rx) = mpsc::sync_channel::<CapturedFrame>(4096);
+    // instead of our memory. Frames on lo reach 64 KiB: 256 of them are at
+    // most 16 MiB.
+    let (tx, rx) = mpsc::sync_channel::<CapturedFrame>(256);
     let cap = Capture::start(&Filter::ports(args.ports.iter().copied()), clock, tx)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let ports: Vec<String> = args.ports.iter().map(u16::to_string).collect();
