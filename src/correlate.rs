@@ -337,9 +337,12 @@ pub fn completeness(
             ));
         }
         let reset = has(&up, TcpFlags::RST) || has(&down, TcpFlags::RST);
-        if !reset && !(has(&up, TcpFlags::FIN) && has(&down, TcpFlags::FIN)) {
+        let both_fins = has(&up, TcpFlags::FIN) && has(&down, TcpFlags::FIN);
+        if reset {
+            // An abortive end: one RST is the whole teardown.
+        } else if !both_fins {
             problems.push(format!("connection {client} -> {server}: teardown (FIN from both sides, or RST) not captured"));
-        } else if !reset {
+        } else {
             // The last packet of an orderly teardown is the ACK of the
             // second FIN: a capture stopped too early loses it.
             let conn: Vec<(SocketAddr, TcpFlags)> = packets

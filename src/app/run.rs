@@ -268,13 +268,14 @@ fn run_isolated(
     let isolate = matches!(mode, CaptureMode::Isolated)
         || (matches!(mode, CaptureMode::Off(_)) && netns::can_unshare());
     let mut capturing = !matches!(mode, CaptureMode::Off(_));
-    if isolate && let Err(e) = netns::enter_private_netns() {
-        if matches!(mode, CaptureMode::Isolated) {
-            // Without the namespace, "everything on lo" would include other
-            // programs' traffic: better no capture than a wrong one.
-            status = format!("off: cannot enter a private network namespace: {e}");
-            capturing = false;
-        }
+    if isolate
+        && let Err(e) = netns::enter_private_netns()
+        && matches!(mode, CaptureMode::Isolated)
+    {
+        // Without the namespace, "everything on lo" would include other
+        // programs' traffic: better no capture than a wrong one.
+        status = format!("off: cannot enter a private network namespace: {e}");
+        capturing = false;
     }
     let capture = match capturing {
         false => None,
