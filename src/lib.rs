@@ -6,18 +6,42 @@
 //!
 //! # Layout
 //!
+//! Data flows one way: a lab file becomes a [`catalog::Lab`]; the [`runner`]
+//! runs its actors on real sockets and emits [`trace::Event`]s (calls); the
+//! [`capture`] adds packets on the same [`clock`]; [`correlate`] maps bytes of
+//! calls to packets; [`check`] judges the lab's expectations; [`render`]
+//! shows it all.
+//!
+//! - [`catalog`]: lab files (`labs/*.toml`, embedded): parsing, validation
+//!   with file:line errors, lookup by id; [`knob`] and [`expr`] for the
+//!   values and expressions they hold.
+//! - [`runner`]: actors as threads on instrumented sockets, events between
+//!   them, a watchdog on every blocking call.
+//! - [`course`]: the course's wire formats (framing, JSON header, file
+//!   transfer, HMAC auth, ...) written once for lab steps and `lab serve`.
+//! - [`trace`]: what a run records: calls and packets.
 //! - [`clock`]: the one monotonic clock that stamps calls and packets.
-//! - [`wire`]: decoders for the frames seen on loopback (IPv4, IPv6, TCP, UDP).
-//! - [`capture`]: an AF_PACKET capture on `lo`, read through pnet.
+//! - [`netns`]: a private network namespace per lab, when privileged.
+//! - [`capture`]: an AF_PACKET capture on `lo` through pnet, without
+//!   duplicates, truncation or foreign traffic.
+//! - [`wire`]: decoders for the frames seen on loopback (IPv4, IPv6, TCP,
+//!   UDP), which never panic.
+//! - [`correlate`]: relative sequence numbers, stream offsets and the
+//!   message map; [`streams`]: byte streams put back together.
+//! - [`check`]: expectations against the trace.
+//! - [`render`]: the terminal timeline, the message map, JSON Lines;
+//!   [`escape`] shows bytes as text.
 //! - [`pcap`]: reading and writing pcap files.
+//! - [`cli`] and [`app`]: the `lab` commands.
 
 pub mod app;
 pub mod capture;
 pub mod catalog;
 pub mod check;
 pub mod cli;
-pub mod course;
 pub mod clock;
+pub mod correlate;
+pub mod course;
 pub mod escape;
 pub mod expr;
 pub mod knob;
@@ -25,7 +49,6 @@ pub mod netns;
 pub mod pcap;
 pub mod render;
 pub mod runner;
+pub mod streams;
 pub mod trace;
 pub mod wire;
-pub mod correlate;
-pub mod streams;

@@ -210,11 +210,6 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// A knob value as TOML-ish text (`true`, `100`, `network`).
-pub fn show_value(v: &Value) -> String {
-    v.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
