@@ -10,7 +10,7 @@ mod validate;
 use std::fmt;
 use std::path::Path;
 
-use crate::expr::{Scope, Value};
+use crate::expr::Scope;
 pub use schema::{ActorDef, ExpectDef, LabFile, StepDef, Tpl};
 
 include!(concat!(env!("OUT_DIR"), "/labs.rs"));
