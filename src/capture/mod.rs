@@ -121,25 +121,26 @@
 //!
 //! Measured with `benches/capture_flood.sh` (figures and method in
 //! `benches/README.md`): 500,000 64-byte UDP datagrams flooded over `lo`,
-//! CPU of the capturing process only, medians of 3 runs on 2 busy cores.
+//! CPU of the capturing process only, medians of 3 runs on 2 cores.
 //!
-//! | read path                                   | CPU per packet | vs tcpdump | drops        |
-//! |---------------------------------------------|---------------:|-----------:|--------------|
-//! | tcpdump (libpcap, TPACKET_V3 ring)          |         224 ns |       1x   | none         |
-//! | [`ReadPath::Ring`], frames sent in batches  |         315 ns |     1.4x   | none         |
-//! | [`ReadPath::Ring`], one message per frame   |    600-1200 ns |   2.6-5.4x | none         |
-//! | [`ReadPath::Pnet`]: `poll` + `recvfrom`     |        4000 ns |      18x   | up to 46%    |
+//! | read path                                   | CPU per packet | vs tcpdump | drops         |
+//! |---------------------------------------------|---------------:|-----------:|---------------|
+//! | tcpdump (libpcap, TPACKET_V3 ring)          |         148 ns |       1x   | none          |
+//! | [`ReadPath::Ring`], frames sent in batches  |         214 ns |     1.45x  | none          |
+//! | [`ReadPath::Ring`], one message per frame   |         677 ns |     4.6x   | none          |
+//! | [`ReadPath::Pnet`]: `poll` + `recvfrom`     |        3819 ns |      26x   | up to 46%     |
 //!
-//! pnet's receiver makes two system calls per frame and copies each frame
-//! out of a socket buffer; on a loaded machine that cost 18 to 23 times
-//! tcpdump's CPU and could not keep up, 8 MiB queue or not. tcpdump reads a
-//! TPACKET_V3 ring: memory shared with the kernel, cut into blocks that the
-//! kernel fills and hands over whole, one `poll()` per block. The ring path
-//! (`ring.rs`) does the same and meets the goal of 3 times tcpdump's CPU
-//! per packet, so it is the default. pnet still finds the interface, binds
-//! the socket and owns its descriptor, and its receiver remains available as
-//! [`ReadPath::Pnet`], the shorter code to read and the baseline to measure
-//! against.
+//! pnet's receiver makes two system calls per frame, copies each frame out
+//! of a socket buffer, and sleeps in `poll()` to be woken for nearly every
+//! frame; it cost 18 to 26 times tcpdump's CPU, and on a busy machine it
+//! could not keep up, 8 MiB queue or not. tcpdump reads a TPACKET_V3 ring:
+//! memory shared with the kernel, cut into blocks that the kernel fills and
+//! hands over whole, one `poll()` per block. The ring path (`ring.rs`) does
+//! the same and meets the goal of 3 times tcpdump's CPU per packet (1.4x to
+//! 1.5x in every set of runs), so it is the default. pnet still finds the
+//! interface, binds the socket and owns its descriptor, and its receiver
+//! remains available as [`ReadPath::Pnet`], the shorter code to read and the
+//! baseline to measure against.
 //!
 //! What is left above tcpdump is ours to pay: an owned `Vec<u8>` per frame
 //! and a hand-over to another thread. The hand-over is why [`FrameSink`]
