@@ -23,15 +23,19 @@ mod pcap_files;
 #[path = "capture/privilege.rs"]
 mod privilege;
 
+/// Says why (part of) a test is skipped, on the real stderr: the harness
+/// hides `eprintln!` of passing tests, and a skip must not look like a pass.
+fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
+}
+
 /// Whether packet capture is possible here; says why not if it is not.
 fn can_capture() -> bool {
     match capture::privilege() {
         Ok(()) => true,
         Err(e) => {
-            // The real stderr: the harness hides `eprintln!` of passing
-            // tests, and a skip must not look like a pass.
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "skipped: {e}");
+            skip(&e.to_string());
             false
         }
     }

@@ -8,7 +8,7 @@ use socket_lab::capture::{Capture, CaptureStats, CapturedFrame, Filter};
 use socket_lab::clock::Clock;
 use socket_lab::netns;
 
-use super::can_capture;
+use super::{can_capture, skip};
 
 /// The identity of the calling thread's network namespace.
 fn namespace() -> std::path::PathBuf {
@@ -22,7 +22,7 @@ fn namespace() -> std::path::PathBuf {
 #[test]
 fn labs_in_private_namespaces_do_not_meet() {
     if !netns::can_unshare() {
-        eprintln!("skipped: cannot create network namespaces (needs CAP_SYS_ADMIN)");
+        skip("cannot create network namespaces (needs CAP_SYS_ADMIN)");
         return;
     }
     let capture_too = can_capture();

@@ -9,7 +9,7 @@ use socket_lab::capture::CapturedFrame;
 use socket_lab::clock::Clock;
 use socket_lab::pcap::{self, LinkType, PcapWriter};
 
-use super::can_capture;
+use super::{can_capture, skip};
 
 /// Five UDP/IPv4 frames of growing size, 250 µs apart.
 fn udp_frames() -> Vec<CapturedFrame> {
@@ -71,7 +71,7 @@ fn pcap_round_trip_and_other_tools_agree() {
                 .collect();
             assert_eq!(lens, frames.iter().map(|f| f.orig_len).collect::<Vec<_>>());
         }
-        _ => eprintln!("skipped: tshark check (tshark not installed)"),
+        _ => skip("tshark check (tshark not installed)"),
     }
     match Command::new("tcpdump")
         .args(["-nn", "-r"])
@@ -81,7 +81,7 @@ fn pcap_round_trip_and_other_tools_agree() {
         Ok(out) if out.status.success() => {
             assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 5);
         }
-        _ => eprintln!("skipped: tcpdump -r check (tcpdump not installed)"),
+        _ => skip("tcpdump -r check (tcpdump not installed)"),
     }
 
     // A writer dropped before finish() leaves no file, not even a partial one.
@@ -113,7 +113,7 @@ fn reads_what_tcpdump_writes() {
         return;
     }
     if Command::new("tcpdump").arg("--version").output().is_err() {
-        eprintln!("skipped: tcpdump not installed (apt-get install -y tcpdump)");
+        skip("tcpdump not installed (apt-get install -y tcpdump)");
         return;
     }
     let server = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -165,7 +165,7 @@ fn reads_what_tcpdump_writes() {
 #[test]
 fn pcapng_and_nanosecond_files_read_the_same() {
     if Command::new("editcap").arg("-h").output().is_err() {
-        return eprintln!("skipped: editcap not installed (apt-get install -y tshark)");
+        return skip("editcap not installed (apt-get install -y tshark)");
     }
     let dir = std::env::temp_dir().join(format!("socket-lab-editcap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -5,7 +5,7 @@ use std::process::Command;
 use socket_lab::capture::{self, Capture, CaptureError, CapturedFrame, Filter};
 use socket_lab::clock::Clock;
 
-use super::can_capture;
+use super::{can_capture, skip};
 
 /// Set in the environment of the unprivileged copy of this test.
 const CHILD: &str = "SOCKET_LAB_UNPRIVILEGED_CHILD";
@@ -40,11 +40,11 @@ fn without_cap_net_raw_the_error_names_the_fix() {
         .output();
     let out = match child {
         Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
-        Err(e) => return eprintln!("skipped: setpriv not available ({e})"),
+        Err(e) => return skip(&format!("setpriv not available ({e})")),
     };
     if !out.contains("CHILD") {
         // For example the test binary is not readable by `nobody`.
-        return eprintln!("skipped: could not run the test as nobody: {out}");
+        return skip(&format!("could not run the test as nobody: {out}"));
     }
     assert!(out.contains("CHILD no_privilege=true"), "{out}");
     let line = out.lines().find(|l| l.starts_with("CHILD says: ")).unwrap();
