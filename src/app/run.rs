@@ -338,6 +338,7 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         view.event(out, e)?;
         out.flush()
     })?;
+    view.finish(out)?;
     map::write(out, &done.calls, &done.map)?;
     view.verdicts(out, &done.verdicts)?;
     view.explanation(out, &lab)?;

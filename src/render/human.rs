@@ -31,6 +31,23 @@ pub struct Human {
     width: usize,
     /// Packets shown so far: rows are numbered `#1`, `#2`, ...
     packets: usize,
+    /// A run of the same call repeated (a bulk transfer): after a few
+    /// rows, the rest are counted instead of shown.
+    run: Run,
+}
+
+/// How many times one call may repeat in a row before rows are folded.
+const FOLD_AFTER: usize = 4;
+
+/// The current run of repeated calls, and what it has hidden so far.
+#[derive(Debug, Default)]
+struct Run {
+    key: Option<(String, &'static str, Option<String>)>,
+    seen: usize,
+    hidden_calls: usize,
+    hidden_bytes: i64,
+    hidden_packets: usize,
+    last_t_us: u64,
 }
 
 impl Human {
@@ -46,6 +63,7 @@ impl Human {
             actors,
             width,
             packets: 0,
+            run: Run::default(),
         }
     }
 
@@ -93,9 +111,43 @@ impl Human {
 
     pub fn event(&mut self, out: &mut dyn Write, event: &Event) -> io::Result<()> {
         match event {
-            Event::Call(c) => self.call(out, c),
+            Event::Call(c) => {
+                let key = (c.actor.clone(), c.op, c.sock.clone());
+                if self.run.key.as_ref() == Some(&key) {
+                    self.run.seen += 1;
+                } else {
+                    self.finish(out)?;
+                    self.run.key = Some(key);
+                    self.run.seen = 1;
+                }
+                if self.run.seen > FOLD_AFTER && c.error.is_none() {
+                    self.run.hidden_calls += 1;
+                    self.run.hidden_bytes += c.returned.unwrap_or(0);
+                    self.run.last_t_us = c.t_us + c.waited_us;
+                    return Ok(());
+                }
+                self.call(out, c)
+            }
             Event::Packet(p) => {
                 self.packets += 1;
+                // Inside a folded run, data segments and their ACKs fold
+                // too; a SYN, FIN or RST always shows.
+                let control = p
+                    .frame
+                    .as_ref()
+                    .ok()
+                    .and_then(|f| f.tcp())
+                    .is_some_and(|t| {
+                        use crate::wire::TcpFlags;
+                        t.flags.contains(TcpFlags::SYN)
+                            || t.flags.contains(TcpFlags::FIN)
+                            || t.flags.contains(TcpFlags::RST)
+                    });
+                if self.run.seen >= FOLD_AFTER && !control {
+                    self.run.hidden_packets += 1;
+                    self.run.last_t_us = p.t_us;
+                    return Ok(());
+                }
                 let number = format!("{:<w$}", format!("#{}", self.packets), w = self.width);
                 writeln!(
                     out,
@@ -118,6 +170,33 @@ impl Human {
                 message
             ),
         }
+    }
+
+    /// Ends a folded run with one line saying what it hid. Call it after
+    /// the last event too.
+    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let run = std::mem::take(&mut self.run);
+        if run.hidden_calls == 0 && run.hidden_packets == 0 {
+            return Ok(());
+        }
+        let (actor, op, _) = run.key.unwrap_or_default();
+        let mut what = Vec::new();
+        if run.hidden_calls > 0 {
+            what.push(format!(
+                "{} more {op} calls ({} B)",
+                run.hidden_calls, run.hidden_bytes
+            ));
+        }
+        if run.hidden_packets > 0 {
+            what.push(format!("{} packets", run.hidden_packets));
+        }
+        writeln!(
+            out,
+            "{}  {}  {}",
+            time(run.last_t_us),
+            self.actor(&actor),
+            format!("… {} (all in --json and the map below)", what.join(" and ")).dimmed()
+        )
     }
 
     fn call(&self, out: &mut dyn Write, c: &Call) -> io::Result<()> {

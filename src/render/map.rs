@@ -12,6 +12,10 @@ use crate::correlate::MapEntry;
 use crate::escape::preview;
 use crate::trace::Call;
 
+/// Rows of one call repeated more than this (a bulk transfer) fold into
+/// one summary row, as in the timeline.
+const FOLD_AFTER: usize = 4;
+
 /// `client send #2`: the call's actor, op and its number among that
 /// actor's calls of the same op (as in `call = "client.send#2"`).
 pub fn call_name(calls: &[Call], i: usize) -> String {
@@ -23,15 +27,41 @@ pub fn call_name(calls: &[Call], i: usize) -> String {
     format!("{} {} #{n}", c.actor, c.op)
 }
 
+/// Packets by their timeline numbers; a long list keeps its ends.
 fn packet_list(packets: &[usize]) -> String {
-    if packets.is_empty() {
-        return "—".to_string();
+    match packets {
+        [] => "—".to_string(),
+        [first, .., last] if packets.len() > 6 => {
+            format!("#{} … #{} ({} packets)", first + 1, last + 1, packets.len())
+        }
+        _ => packets
+            .iter()
+            .map(|j| format!("#{}", j + 1))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
-    packets
+}
+
+/// One table row: the call and its bytes, the packets, the sources.
+fn row(calls: &[Call], e: &MapEntry) -> Vec<String> {
+    let c = &calls[e.call];
+    let (text, cut) = preview(c.data.as_deref().unwrap_or_default(), 24);
+    let what = format!(
+        "{}  \"{text}{}\"",
+        call_name(calls, e.call),
+        if cut { "…" } else { "" }
+    );
+    let bytes = match c.stream {
+        Some((a, b)) => format!("{} B [{a}, {b})", b - a),
+        None => format!("{} B", c.returned.unwrap_or(0)),
+    };
+    let from = e
+        .sources
         .iter()
-        .map(|j| format!("#{}", j + 1))
+        .map(|(k, s, t)| format!("{} [{s}..{t})", call_name(calls, *k)))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(" + ");
+    vec![what, bytes, packet_list(&e.packets), from]
 }
 
 /// Writes the map as a table.
@@ -44,25 +74,38 @@ pub fn write(out: &mut dyn Write, calls: &[Call], map: &[MapEntry]) -> io::Resul
         .load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(vec!["call", "bytes", "rode in", "came from"]);
-    for e in map {
-        let c = &calls[e.call];
-        let (text, cut) = preview(c.data.as_deref().unwrap_or_default(), 24);
-        let what = format!(
-            "{}  \"{text}{}\"",
-            call_name(calls, e.call),
-            if cut { "…" } else { "" }
-        );
-        let bytes = match c.stream {
-            Some((a, b)) => format!("{} B [{a}, {b})", b - a),
-            None => format!("{} B", c.returned.unwrap_or(0)),
-        };
-        let from = e
-            .sources
+    let mut i = 0;
+    while i < map.len() {
+        // A run of entries for the same actor and op.
+        let key = |e: &MapEntry| (calls[e.call].actor.as_str(), calls[e.call].op);
+        let run = map[i..]
             .iter()
-            .map(|(k, s, t)| format!("{} [{s}..{t})", call_name(calls, *k)))
-            .collect::<Vec<_>>()
-            .join(" + ");
-        table.add_row(vec![what, bytes, packet_list(&e.packets), from]);
+            .take_while(|e| key(e) == key(&map[i]))
+            .count();
+        let shown = if run > FOLD_AFTER + 1 {
+            FOLD_AFTER
+        } else {
+            run
+        };
+        for e in &map[i..i + shown] {
+            table.add_row(row(calls, e));
+        }
+        if shown < run {
+            let rest = &map[i + shown..i + run];
+            let bytes: i64 = rest.iter().filter_map(|e| calls[e.call].returned).sum();
+            let packets: Vec<usize> = rest
+                .iter()
+                .flat_map(|e| e.packets.iter().copied())
+                .collect();
+            let (actor, op) = key(&map[i]);
+            table.add_row(vec![
+                format!("… {} more {actor} {op}", rest.len()),
+                format!("{bytes} B"),
+                packet_list(&packets),
+                String::new(),
+            ]);
+        }
+        i += run;
     }
     writeln!(out)?;
     writeln!(
