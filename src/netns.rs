@@ -71,6 +71,20 @@ pub fn lo_mtu() -> io::Result<u32> {
     Ok(unsafe { req.ifr_ifru.ifru_mtu } as u32)
 }
 
+/// Whether the calling thread runs in a network namespace other than the
+/// process's first thread: one made by [`enter_private_netns`]. Settings
+/// such as [`set_lo_mtu`] are safe to change only then.
+pub fn in_private_netns() -> bool {
+    // `self` is the process (its first thread), `thread-self` this thread.
+    match (
+        std::fs::read_link("/proc/thread-self/ns/net"),
+        std::fs::read_link("/proc/self/ns/net"),
+    ) {
+        (Ok(mine), Ok(process)) => mine != process,
+        _ => false,
+    }
+}
+
 /// Whether this process may make network namespaces.
 ///
 /// Tried once, on a scratch thread that exits right after (taking its

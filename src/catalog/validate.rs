@@ -355,7 +355,9 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
                 "`{target}`: write actor.op (select) or actor.op#n (call)"
             ))
         })?;
-        if !actor_names.contains(actor) {
+        // `server/conn2`: the thread a `serve` step started for a connection.
+        let declared = actor.split_once('/').map_or(actor, |(parent, _)| parent);
+        if !actor_names.contains(declared) {
             return Err(at(format!("`{target}`: no actor `{actor}`")));
         }
         let ops = rest.split_once('#').map_or(rest, |(ops, _)| ops);

@@ -122,7 +122,7 @@ const FILES: [(&str, u64); 4] = [
 ];
 
 fn usr_bin() -> Vec<(String, u64)> {
-    // About 40 KB of listing: far more than one recv(1024) takes.
+    // About 32 KB of listing: far more than one recv(1024) takes.
     (0..600)
         .map(|i| (format!("tool-{i:03}"), 10_000 + (i as u64 * 7919) % 900_000))
         .collect()

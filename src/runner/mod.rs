@@ -21,7 +21,7 @@ use board::Board;
 use crate::catalog::Lab;
 use crate::clock::Clock;
 use crate::expr::Scope;
-use crate::trace::Event;
+use crate::trace::{Call, Event};
 
 pub use errno::name as errno_name;
 
@@ -37,9 +37,50 @@ pub struct RunResult {
     pub failures: Vec<(String, String)>,
 }
 
+/// Sets the MTU of `lo` a lab asks for (`lo_mtu = "${mtu}"`), when the
+/// calling thread is in a private network namespace; on the host's `lo`
+/// it would change every program's loopback, so it is never done there.
+/// `None` when the lab does not ask; otherwise what happened, as a call
+/// record for the trace (op `set_lo_mtu`, actor `lab`).
+pub fn apply_lo_mtu(lab: &Lab, knobs: &Scope, clock: Clock) -> Option<Call> {
+    let wanted = lab.def.lo_mtu.as_ref()?;
+    let mut call = Call::new(clock.now_us(), "lab", "set_lo_mtu");
+    let mtu = match wanted.int(knobs) {
+        Ok(n) => n,
+        Err(e) => {
+            call.error = Some("EINVAL".into());
+            call.args = e;
+            return Some(call);
+        }
+    };
+    call.args = format!("lo mtu {mtu}");
+    if crate::netns::lo_mtu().is_ok_and(|now| i64::from(now) == mtu) {
+        call.args.push_str(" (already)");
+        call.returned = Some(0);
+        return Some(call);
+    }
+    if !crate::netns::in_private_netns() {
+        call.error = Some("not_isolated".into());
+        call.args.push_str(
+            ": not in a private network namespace (run as root), so lo keeps its MTU",
+        );
+        return Some(call);
+    }
+    match u32::try_from(mtu).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+        .and_then(crate::netns::set_lo_mtu)
+    {
+        Ok(()) => call.returned = Some(0),
+        Err(e) => call.error = Some(errno_name(&e)),
+    }
+    Some(call)
+}
+
 /// Runs `lab` with `knobs` on the current thread's network namespace,
 /// sending every event to `events` as it happens.
 pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> RunResult {
+    if let Some(call) = apply_lo_mtu(lab, knobs, clock) {
+        let _ = events.send(Event::Call(call));
+    }
     let board = Board::default();
     let timeout = lab
         .def

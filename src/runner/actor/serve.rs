@@ -273,31 +273,25 @@ impl Actor<'_> {
             }
             Protocol::Files { store, order } => {
                 let mut framed = Framed::new(self.conn(conn), super::course_ops::READ_SIZE);
-                loop {
+                let mut requests = 0i64;
+                let ended = loop {
                     let t = framed.conn.actor.clock.now_us();
                     match files::serve_one(&mut framed, store, *order) {
                         Ok(Some(done)) => {
+                            requests += 1;
                             let op = if done.cmd == "put" { "put" } else { "get" };
                             let answer = serde_json::to_vec(&done.answer).unwrap_or_default();
                             let args = format!("{:?}, {} B", done.filename, done.size);
-                            framed.conn.actor.summary(
-                                op,
-                                conn,
-                                t,
-                                args,
-                                Ok((done.size as i64, answer)),
-                            );
+                            let actor = &framed.conn.actor;
+                            actor.summary(op, conn, t, args, Ok((done.size as i64, answer)));
                         }
-                        Ok(None) => break,
-                        Err(e) => {
-                            framed
-                                .conn
-                                .actor
-                                .summary("served", conn, t, String::new(), Err(&e));
-                            break;
-                        }
+                        Ok(None) => break Ok(requests),
+                        Err(e) => break Err(e),
                     }
-                }
+                };
+                let shown = ended.as_ref().map(|n| (*n, Vec::new()));
+                let args = "requests answered".to_string();
+                framed.conn.actor.summary("served", conn, t0, args, shown);
             }
             Protocol::AuthEcho {
                 key,
