@@ -79,4 +79,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the server side of a lab for your own clients (the course's
+    /// Python programs), printing every call, until Ctrl-C.
+    Serve {
+        /// Lab id, number or slug: 01, 02, 06, 07, 08, 13, 14, 15, 16, 17 or 18.
+        lab: String,
+        /// The port to listen on; 0 lets the OS pick one (printed first).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The address to listen on. Without it, 127.0.0.1 only.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::IpAddr>,
+        /// Lab 16: where uploads go (default: a fresh temporary folder).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Change a knob: `--set order=network` (repeatable).
+        #[arg(long = "set", value_name = "KNOB=VALUE")]
+        set: Vec<String>,
+    },
 }

@@ -33,6 +33,22 @@ fn main() -> ExitCode {
             },
         ),
         Command::Inspect { file, json } => app::inspect(&mut out, file, *json),
+        Command::Serve {
+            lab,
+            port,
+            bind,
+            dir,
+            set,
+        } => app::serve(
+            &mut out,
+            lab,
+            &app::ServeArgs {
+                set,
+                port: *port,
+                bind: *bind,
+                dir: dir.clone(),
+            },
+        ),
         Command::Run {
             all: true,
             no_capture,

@@ -2,12 +2,14 @@
 
 mod catalog_views;
 mod run;
+mod serve;
 mod watch;
 
 use std::io::Write;
 
 pub use catalog_views::{list, show};
 pub use watch::{CaptureArgs, capture, inspect};
+pub use serve::{ServeArgs, serve};
 pub use run::{CaptureMode, Finished, RunArgs, execute, run_all, run_one};
 
 use crate::catalog::{self, Lab};

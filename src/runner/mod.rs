@@ -10,6 +10,7 @@
 mod actor;
 mod board;
 mod errno;
+mod session;
 mod sock;
 
 use std::sync::mpsc::Sender;
@@ -24,6 +25,7 @@ use crate::expr::Scope;
 use crate::trace::{Call, Event};
 
 pub use errno::name as errno_name;
+pub use session::serve_forever;
 
 /// Default watchdog for one blocking call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -61,12 +63,12 @@ pub fn apply_lo_mtu(lab: &Lab, knobs: &Scope, clock: Clock) -> Option<Call> {
     }
     if !crate::netns::in_private_netns() {
         call.error = Some("not_isolated".into());
-        call.args.push_str(
-            ": not in a private network namespace (run as root), so lo keeps its MTU",
-        );
+        call.args
+            .push_str(": not in a private network namespace (run as root), so lo keeps its MTU");
         return Some(call);
     }
-    match u32::try_from(mtu).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    match u32::try_from(mtu)
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
         .and_then(crate::netns::set_lo_mtu)
     {
         Ok(()) => call.returned = Some(0),
@@ -156,7 +158,7 @@ pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> Ru
 }
 
 /// A fresh folder for AF_UNIX socket files of one run.
-fn scratch_dir() -> std::path::PathBuf {
+pub(crate) fn scratch_dir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(

@@ -1,0 +1,238 @@
+//! `lab serve ID`: the server side of a lab, for the learner's own clients.
+//!
+//! The server speaks the lab's protocol in the course's own wire format, so
+//! the course's Python clients can talk to it, and prints every call as
+//! clients come and go. It listens on 127.0.0.1 unless `--bind` names
+//! another address, and runs until Ctrl-C.
+//!
+//! Every connection has a thread of its own (except in lab 18 with
+//! `threads=false`, whose lesson is the one-at-a-time server), so a client
+//! that sends garbage, claims a 10 GB header, says nothing or vanishes
+//! mid-file ends its own connection with a logged error and nobody else's.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use socket2::{Domain, Socket, Type};
+
+use super::{Failure, Outcome, resolve};
+use crate::catalog::{Lab, StepDef, Tpl};
+use crate::clock::Clock;
+use crate::render::human::Human;
+use crate::runner;
+use crate::trace::{Event, Proto};
+
+/// How long a client may stay silent in the middle of an exchange.
+const IDLE: Duration = Duration::from_secs(60);
+
+/// Options of one `lab serve`.
+pub struct ServeArgs<'a> {
+    pub set: &'a [String],
+    /// 0: a port the OS picks (printed on the first line).
+    pub port: u16,
+    pub bind: Option<IpAddr>,
+    pub dir: Option<PathBuf>,
+}
+
+/// What `lab serve` runs for a lab: the transport and the `serve` step.
+fn server_for(lab: &Lab, dir: &str) -> Option<(Proto, StepDef, &'static str)> {
+    let knob = |name: &str, fallback: &str| -> Option<String> {
+        let has = lab.def.knobs.iter().any(|k| k.name == name);
+        Some(if has {
+            format!("${{{name}}}")
+        } else {
+            fallback.to_string()
+        })
+    };
+    let tcp = |protocol: &str| StepDef {
+        op: "serve".into(),
+        on: Some("srv".into()),
+        protocol: Some(protocol.into()),
+        threads: Some(Tpl::Bool(true)),
+        ..StepDef::default()
+    };
+    let number: u32 = lab.id().get(..2)?.parse().ok()?;
+    Some(match number {
+        1 | 2 => (
+            Proto::Tcp,
+            tcp("echo_upper"),
+            "upper-cases what it receives",
+        ),
+        6 => (
+            Proto::Udp,
+            StepDef {
+                protocol: Some("echo_upper".into()),
+                threads: None,
+                ..tcp("")
+            },
+            "answers each datagram upper-cased",
+        ),
+        7 => (
+            Proto::Udp,
+            StepDef {
+                protocol: Some("time".into()),
+                threads: None,
+                ..tcp("")
+            },
+            "answers each datagram with the time in its strftime format",
+        ),
+        8 => (
+            Proto::Tcp,
+            StepDef {
+                framing: knob("framing", "raw"),
+                ..tcp("command")
+            },
+            "answers allow-listed commands (send `help`) with built-in output; nothing is ever run",
+        ),
+        13 => (
+            Proto::Tcp,
+            StepDef {
+                framing: Some("ready".into()),
+                ..tcp("command")
+            },
+            "answers commands: length as text, waits for recv_ready, then the output",
+        ),
+        14 => (
+            Proto::Tcp,
+            StepDef {
+                framing: Some("fixed".into()),
+                order: knob("order", "native"),
+                ..tcp("command")
+            },
+            "answers commands with a 4-byte length (struct 'i') and the output",
+        ),
+        15 => (
+            Proto::Tcp,
+            StepDef {
+                framing: Some("json".into()),
+                order: knob("order", "native"),
+                ..tcp("command")
+            },
+            "answers commands with a 4-byte length, a JSON header with data_size, and the output",
+        ),
+        16 => (
+            Proto::Tcp,
+            StepDef {
+                dir: Some(dir.to_string()),
+                ..tcp("files")
+            },
+            "stores uploads (put) and serves downloads (get): 4-byte length, JSON header, file",
+        ),
+        17 => (
+            Proto::Tcp,
+            StepDef {
+                key: knob("key", "socket-lab shared key"),
+                digest: knob("digest", "sha256"),
+                ..tcp("auth_echo")
+            },
+            "sends a 32-byte challenge, checks the HMAC answer, then upper-cases",
+        ),
+        18 => (
+            Proto::Tcp,
+            StepDef {
+                threads: Some(Tpl::Str("${threads}".into())),
+                ..tcp("echo_upper")
+            },
+            "upper-cases what it receives; --set threads=true for a thread per connection",
+        ),
+        _ => return None,
+    })
+}
+
+/// Labs `lab serve` knows, for the error message.
+const SERVED: &str = "01, 02, 06, 07, 08, 13, 14, 15, 16, 17 and 18";
+
+/// `lab serve ID`.
+pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
+    let lab = resolve(query)?;
+    let knobs = lab.knob_values(args.set)?;
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => fresh_dir()?,
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::Usage(format!("cannot use {}: {e}", dir.display())))?;
+    let Some((proto, step, what)) = server_for(&lab, &dir.display().to_string()) else {
+        return Err(Failure::Usage(format!(
+            "lab {} has no server to run; `lab serve` works for labs {SERVED}",
+            lab.id()
+        )));
+    };
+    let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let socket = listen(SocketAddr::new(ip, args.port), proto)?;
+    let local = socket
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .ok_or_else(|| Failure::Usage("the socket has no address".into()))?;
+    // The first line is for scripts too: `listening on ADDR (...)`.
+    writeln!(out, "listening on {local} ({}, {})", proto.name(), lab.id())?;
+    writeln!(out, "{}: {what}", lab.def.title)?;
+    if step.protocol.as_deref() == Some("files") {
+        writeln!(out, "files are stored in {}", dir.display())?;
+    }
+    if !ip.is_loopback() {
+        writeln!(out, "warning: reachable from other machines on {ip}")?;
+    }
+    writeln!(out, "Ctrl-C stops the server.")?;
+    out.flush()?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
+
+    let mut view = Human::new(&lab);
+    let clock = Clock::start();
+    let (tx, rx) = mpsc::channel::<Event>();
+    let result = std::thread::scope(|s| {
+        let server =
+            s.spawn(|| runner::serve_forever(socket, proto, &step, &knobs, clock, tx, IDLE, stop));
+        // The channel closes when the server has finished.
+        for event in rx {
+            view.event(out, &event)?;
+            out.flush()?;
+        }
+        server
+            .join()
+            .map_err(|_| Failure::Usage("the server panicked".into()))
+    })?;
+    result.map_err(Failure::Usage)?;
+    writeln!(out, "stopped")?;
+    Ok(true)
+}
+
+/// A listening TCP socket or a bound UDP socket. SO_REUSEADDR, so a
+/// restart does not meet EADDRINUSE (lab 05).
+fn listen(addr: SocketAddr, proto: Proto) -> Result<Socket, Failure> {
+    let ty = if proto == Proto::Udp {
+        Type::DGRAM
+    } else {
+        Type::STREAM
+    };
+    let fail = |e: std::io::Error| Failure::Usage(format!("cannot listen on {addr}: {e}"));
+    let socket = Socket::new(Domain::for_address(addr), ty, None).map_err(fail)?;
+    socket.set_reuse_address(true).map_err(fail)?;
+    socket.bind(&addr.into()).map_err(fail)?;
+    if proto != Proto::Udp {
+        socket.listen(128).map_err(fail)?;
+    }
+    Ok(socket)
+}
+
+/// A new folder under the system's temporary directory.
+fn fresh_dir() -> Result<PathBuf, Failure> {
+    let mut r = [0u8; 4];
+    getrandom::fill(&mut r).map_err(|e| Failure::Usage(format!("no randomness: {e}")))?;
+    let name = format!(
+        "lab-serve-{}-{}",
+        std::process::id(),
+        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    Ok(std::env::temp_dir().join(name))
+}
