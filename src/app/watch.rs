@@ -192,11 +192,13 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
-    // A bounded queue: if the terminal cannot keep up, the capture thread
-    // waits and the kernel's buffer (then its drop counter) takes the load,
-    // instead of our memory. Frames on lo reach 64 KiB: 256 of them are at
-    // most 16 MiB.
-    let (tx, rx) = mpsc::sync_channel::<CapturedFrame>(256);
+    // Frames come a ring block at a time (one message per batch is what
+    // keeps the capture's CPU per packet near tcpdump's). The queue is
+    // bounded: if the terminal cannot keep up, the capture thread waits and
+    // the kernel's buffer (then its drop counter) takes the load, instead
+    // of our memory. A batch holds at most one 256 KiB block: 64 of them
+    // are 16 MiB.
+    let (tx, rx) = mpsc::sync_channel::<Vec<CapturedFrame>>(64);
     let cap = Capture::start(&Filter::ports(args.ports.iter().copied()), clock, tx)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let ports: Vec<String> = args.ports.iter().map(u16::to_string).collect();
@@ -226,23 +228,33 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             // only this loop makes. It drains into the queue until quiet.
             stopping = Some(std::thread::spawn(move || c.stop()));
         }
-        let frame = match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(f) => f,
+        let batch = match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(b) => b,
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
-        if args.count.is_some_and(|n| w.shown >= n) {
-            continue; // past the count: drain, do not show
+        for frame in batch {
+            if args.count.is_some_and(|n| w.shown >= n) || result.is_err() {
+                continue; // past the count, or the output is gone: drain only
+            }
+            if let Some(wr) = writer.as_mut()
+                && let Err(e) = wr.write(&frame)
+            {
+                result = Err(Failure::Usage(e.to_string()));
+                stop.store(true, Ordering::SeqCst);
+            }
+            let p = Packet::decode(frame.t_us, frame.data, frame.orig_len);
+            if let Err(e) = w.packet(out, p) {
+                // The reader went away (`| head`): stop capturing, quietly.
+                stop.store(true, Ordering::SeqCst);
+                result = Err(e.into());
+            }
         }
-        if let Some(wr) = writer.as_mut()
-            && let Err(e) = wr.write(&frame)
+        // Once per batch: rows appear within a few ms, at a syscall per
+        // block rather than per packet.
+        if result.is_ok()
+            && let Err(e) = out.flush()
         {
-            result = Err(Failure::Usage(e.to_string()));
-            stop.store(true, Ordering::SeqCst);
-        }
-        let p = Packet::decode(frame.t_us, frame.data, frame.orig_len);
-        if let Err(e) = w.packet(out, p).and_then(|()| out.flush()) {
-            // The reader went away (`| head`): stop capturing, quietly.
             stop.store(true, Ordering::SeqCst);
             result = Err(e.into());
         }
