@@ -11,8 +11,10 @@ use socket_lab::render;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     render::set_color(cli.color);
+    // Buffered: a timeline of thousands of rows must not cost a write(2)
+    // per line. Every command flushes where a person waits for output.
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let outcome = match &cli.command {
         Command::List { json } => app::list(&mut out, *json),
         Command::Show { id } => app::show(&mut out, id),
@@ -47,6 +49,13 @@ fn main() -> ExitCode {
                 port: *port,
                 bind: *bind,
                 dir: dir.clone(),
+            },
+        ),
+        Command::Book { check, dir } => app::book(
+            &mut out,
+            &app::BookArgs {
+                dir,
+                check: *check,
             },
         ),
         Command::Run {
