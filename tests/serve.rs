@@ -1,0 +1,405 @@
+//! `lab serve` driven by small Python clients that speak the course's wire
+//! formats (python3's standard library only), checking what arrived byte
+//! for byte, and that hostile clients end only their own connection.
+//!
+//! Each test starts its own server on a port the OS picks (`--port 0`;
+//! the first line of output names it), so the tests run in parallel.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running `lab serve`, with everything it printed so far.
+struct Server {
+    child: Child,
+    port: u16,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+            .arg("serve")
+            .args(args)
+            .args(["--port", "0", "--color=never"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start lab serve");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        lines.read_line(&mut first).expect("first line");
+        // "listening on 127.0.0.1:PORT (tcp, 14-fixed-header)"
+        let port = first
+            .strip_prefix("listening on 127.0.0.1:")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"));
+        let log = Arc::new(Mutex::new(first));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut rest = String::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = lines.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                rest.push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.lock().unwrap().push_str(&rest);
+                rest.clear();
+            }
+        });
+        Server { child, port, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `text` (the server prints as it goes).
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(text) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "no {text:?} in:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Ctrl-C, then the whole log; the server must stop cleanly.
+    fn stop(mut self) -> String {
+        // SAFETY: plain syscall on our own child's pid.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "lab serve ignored Ctrl-C");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        let log = self.log();
+        assert!(status.success(), "lab serve exited with {status}:\n{log}");
+        assert!(log.trim_end().ends_with("stopped"), "{log}");
+        log
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn have_python() -> bool {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: python3 is not installed; the course's clients are Python");
+    }
+    ok
+}
+
+/// Runs a Python client with the port as `sys.argv[1]`; returns its stdout.
+fn python(port: u16, script: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", script, &port.to_string()])
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+const PRELUDE: &str = r#"
+import socket, struct, json, sys, hashlib, hmac, os, time
+port = int(sys.argv[1])
+def connect():
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(min(65536, n - len(data)))
+        if not chunk:
+            raise EOFError("closed after %d of %d bytes" % (len(data), n))
+        data += chunk
+    return data
+"#;
+
+#[test]
+fn fixed_header_answers_the_courses_client_byte_for_byte() {
+    if !have_python() {
+        return;
+    }
+    let server = Server::start(&["14"]);
+    // The course's client: send the command, read struct 'i', read n bytes.
+    let out = python(
+        server.port,
+        &format!(
+            "{PRELUDE}
+s = connect()
+for cmd in [b'whoami', b'true', b'echo -n x', b'cat big.log']:
+    s.send(cmd)
+    n = struct.unpack('i', recv_exact(s, 4))[0]
+    data = recv_exact(s, n)
+    print(cmd.decode(), n, hashlib.sha256(data).hexdigest()[:16], repr(data[:12]))
+s.close()
+"
+        ),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let lab = format!("{:x}", sha2_of(b"lab\n"));
+    assert_eq!(lines[0], format!("whoami 4 {} b'lab\\n'", &lab[..16]));
+    assert!(lines[1].starts_with("true 0 "), "{out}");
+    assert!(
+        lines[2].starts_with("echo -n x 1 ") && lines[2].ends_with("b'x'"),
+        "{out}"
+    );
+    let big = socket_lab::course::command::output(b"cat big.log");
+    let want = format!("{:x}", sha2_of(&big));
+    assert!(
+        lines[3].starts_with(&format!("cat big.log 1048576 {}", &want[..16])),
+        "{out}"
+    );
+    let log = server.stop();
+    assert!(
+        log.contains("command(conn1, \"cat big.log\" → 1048576 B"),
+        "{log}"
+    );
+}
+
+fn sha2_of(data: &[u8]) -> impl std::fmt::LowerHex {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+}
+
+#[test]
+fn a_silent_client_does_not_stop_the_others() {
+    if !have_python() {
+        return;
+    }
+    let server = Server::start(&["14", "--set", "order=network"]);
+    let out = python(
+        server.port,
+        &format!(
+            "{PRELUDE}
+silent = connect()          # connects and never says a word
+time.sleep(0.1)
+s = connect()
+s.send(b'pwd')
+n = struct.unpack('!I', recv_exact(s, 4))[0]
+print(recv_exact(s, n))
+s.close(); silent.close()
+"
+        ),
+    );
+    assert_eq!(out.trim(), "b'/home/lab\\n'");
+    server.stop();
+}
+
+#[test]
+fn json_header_is_the_courses_layout() {
+    if !have_python() {
+        return;
+    }
+    let server = Server::start(&["15"]);
+    let out = python(
+        server.port,
+        &format!(
+            "{PRELUDE}
+s = connect()
+for cmd in [b'ls', b'rm -rf /']:
+    s.send(cmd)
+    head_len = struct.unpack('i', recv_exact(s, 4))[0]
+    head = json.loads(recv_exact(s, head_len).decode('utf-8'))
+    body = recv_exact(s, head['data_size'])
+    print(head['cmd'], head['data_size'], body)
+s.close()
+"
+        ),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "ls 43 b'big.log\\nnotes.txt\\nphotos\\nsocket-course.txt\\n'"
+    );
+    assert!(
+        lines[1].starts_with("rm -rf / ") && lines[1].contains("rm: not found"),
+        "{out}"
+    );
+    server.stop();
+}
+
+#[test]
+fn file_server_stores_uploads_and_refuses_hostile_clients() {
+    if !have_python() {
+        return;
+    }
+    let root = tempfile::tempdir().expect("temp dir");
+    let dir = root.path().join("files");
+    let server = Server::start(&["16", "--dir", dir.to_str().unwrap()]);
+    server.wait_for("files are stored in");
+    let out = python(
+        server.port,
+        &format!(
+            "{PRELUDE}
+def put(s, name, data, announce=None, send=None):
+    # The course's client: struct 'i' + JSON {{cmd, filename, filesize}}, then the bytes.
+    head = json.dumps({{'cmd': 'put', 'filename': name, 'filesize': announce if announce is not None else len(data)}}).encode()
+    s.send(struct.pack('i', len(head))); s.send(head)
+    s.sendall(data if send is None else data[:send])
+def answer(s):
+    n = struct.unpack('i', recv_exact(s, 4))[0]
+    return json.loads(recv_exact(s, n))
+
+content = bytes(range(256)) * 4000 + '文件'.encode()
+s = connect()
+put(s, 'notes.bin', content)
+a = answer(s)
+print('put', a['ok'], a['filesize'], a['sha256'] == hashlib.sha256(content).hexdigest())
+put(s, '../evil.txt', b'owned')
+a = answer(s)
+print('evil', a['ok'], 'refused' in a['error'])
+head = json.dumps({{'cmd': 'get', 'filename': 'notes.bin'}}).encode()
+s.send(struct.pack('i', len(head)) + head)
+a = answer(s)
+got = recv_exact(s, a['filesize'])
+print('get', got == content)
+s.close()
+
+# A header that claims 10 GB: refused before any byte is stored.
+s = connect()
+put(s, 'huge.bin', b'x' * 1000, announce=10 * 1024**3)
+print('huge', s.recv(100))
+s.close()
+
+# Garbage instead of a header.
+s = connect()
+s.send(struct.pack('i', 5) + b'nope!')
+print('garbage', s.recv(100))
+s.close()
+
+# Gone halfway through a file.
+s = connect()
+put(s, 'half.bin', b'y' * 50000, send=20000)
+time.sleep(0.1)
+s.close()
+time.sleep(0.3)
+
+# And the server still serves.
+s = connect()
+put(s, 'after.txt', b'still here')
+print('after', answer(s)['ok'])
+s.close()
+"
+        ),
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "put True 1024006 True",
+            "evil False True",
+            "get True",
+            "huge b''",
+            "garbage b''",
+            "after True",
+        ]
+    );
+    let mut want = Vec::new();
+    for _ in 0..4000 {
+        want.extend(0..=255u8);
+    }
+    want.extend("文件".as_bytes());
+    assert_eq!(std::fs::read(dir.join("notes.bin")).unwrap(), want);
+    assert_eq!(std::fs::read(dir.join("after.txt")).unwrap(), b"still here");
+    // Nothing outside the folder, no half file, no leftover temporary file.
+    assert!(!root.path().join("evil.txt").exists());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["after.txt", "notes.bin"]);
+    // A 10 GB claim never turned into 10 GB of memory.
+    assert!(server.rss_kib() < 200_000, "RSS {} KiB", server.rss_kib());
+    let log = server.wait_for("after.txt");
+    assert!(log.contains("too_big"), "{log}");
+    assert!(log.contains("bad_header"), "{log}");
+    assert!(log.contains("closed_mid_frame"), "{log}");
+    server.stop();
+}
+
+#[test]
+fn hmac_handshake_lets_in_only_the_key() {
+    if !have_python() {
+        return;
+    }
+    for digest in ["sha256", "md5"] {
+        let server = Server::start(&["17", "--set", &format!("digest={digest}")]);
+        let out = python(
+            server.port,
+            &format!(
+                "{PRELUDE}
+def client(key):
+    s = connect()
+    challenge = recv_exact(s, 32)
+    s.sendall(hmac.new(key, challenge, '{digest}').digest())
+    s.sendall(b'hello')
+    try:
+        reply = s.recv(1024)
+    except ConnectionResetError:
+        # Refused with 'hello' still unread: the server's close sends RST.
+        reply = b''
+    s.close()
+    return reply
+print(client(b'socket-lab shared key'))
+print(client(b'not the key'))
+"
+            ),
+        );
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            ["b'HELLO'", "b''"],
+            "{digest}"
+        );
+        let log = server.wait_for("refused");
+        assert!(log.contains("auth(conn1, HMAC-"), "{log}");
+        server.stop();
+    }
+}
+
+#[test]
+fn serve_refuses_a_lab_without_a_server() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["serve", "09", "--port", "0"])
+        .output()
+        .expect("run lab");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("lab: lab 09-sticky-packet has no server"),
+        "{err}"
+    );
+}
