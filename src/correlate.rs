@@ -147,7 +147,7 @@ fn overlap(a: (u64, u64), b: (u64, u64)) -> Option<(u64, u64)> {
 }
 
 /// Builds the message map for every call that moved bytes.
-pub fn map(calls: &[Call], packets: &[Packet], infos: &[PacketInfo]) -> Vec<MapEntry> {
+pub fn map(calls: &[Call], packets: &[Packet]) -> Vec<MapEntry> {
     let endpoints: Vec<Option<(SocketAddr, SocketAddr)>> = packets
         .iter()
         .map(|p| p.frame.as_ref().ok().and_then(|f| f.endpoints()))
@@ -169,7 +169,10 @@ pub fn map(calls: &[Call], packets: &[Packet], infos: &[PacketInfo]) -> Vec<MapE
                 entry.packets = (0..packets.len())
                     .filter(|&j| {
                         same_direction(dir, endpoints[j])
-                            && infos[j].stream.is_some_and(|s| overlap(s, range).is_some())
+                            && packets[j]
+                                .info
+                                .stream
+                                .is_some_and(|s| overlap(s, range).is_some())
                     })
                     .collect();
                 if c.is_recv() {
@@ -261,12 +264,7 @@ fn match_datagrams(calls: &[Call], packets: &[Packet]) -> HashMap<usize, Vec<usi
 /// call is covered by captured segments, every UDP send has its datagram,
 /// and every connection shows its handshake and its end. Returns the
 /// problems found (empty when the map is complete).
-pub fn completeness(
-    calls: &[Call],
-    packets: &[Packet],
-    infos: &[PacketInfo],
-    map: &[MapEntry],
-) -> Vec<String> {
+pub fn completeness(calls: &[Call], packets: &[Packet], map: &[MapEntry]) -> Vec<String> {
     let mut problems = Vec::new();
     for e in map {
         let c = &calls[e.call];
@@ -275,7 +273,7 @@ pub fn completeness(
                 let mut covered: Vec<(u64, u64)> = e
                     .packets
                     .iter()
-                    .filter_map(|&j| infos[j].stream.and_then(|s| overlap(s, (a, b))))
+                    .filter_map(|&j| packets[j].info.stream.and_then(|s| overlap(s, (a, b))))
                     .collect();
                 covered.sort();
                 let mut at = a;

@@ -19,11 +19,13 @@
 //!   them, a watchdog on every blocking call.
 //! - [`course`]: the course's wire formats (framing, JSON header, file
 //!   transfer, HMAC auth, ...) written once for lab steps and `lab serve`.
-//! - [`trace`]: what a run records: calls and packets.
+//! - [`trace`]: what a run records: calls and packets; [`timeline`] puts
+//!   the two streams in the order things happened.
 //! - [`clock`]: the one monotonic clock that stamps calls and packets.
 //! - [`netns`]: a private network namespace per lab, when privileged.
-//! - [`capture`]: an AF_PACKET capture on `lo` through pnet, without
-//!   duplicates, truncation or foreign traffic.
+//! - [`capture`]: an AF_PACKET capture on `lo` (bound through pnet, read
+//!   from a TPACKET_V3 ring), without duplicates, truncation or foreign
+//!   traffic.
 //! - [`wire`]: decoders for the frames seen on loopback (IPv4, IPv6, TCP,
 //!   UDP), which never panic.
 //! - [`correlate`]: relative sequence numbers, stream offsets and the
@@ -50,5 +52,6 @@ pub mod pcap;
 pub mod render;
 pub mod runner;
 pub mod streams;
+pub mod timeline;
 pub mod trace;
 pub mod wire;

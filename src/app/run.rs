@@ -1,8 +1,6 @@
 //! `lab run`: one lab with its timeline and verdicts, or `--all`.
 
-use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -14,12 +12,13 @@ use crate::capture::{self, Capture, CapturedFrame, Filter, FrameSink};
 use crate::catalog::Lab;
 use crate::check::{self, Verdict};
 use crate::clock::Clock;
-use crate::correlate::{self, Flows, MapEntry};
+use crate::correlate::{self, MapEntry};
 use crate::expr::Scope;
 use crate::netns;
 use crate::pcap::PcapWriter;
 use crate::render::{human::Human, json, map};
 use crate::runner;
+use crate::timeline::Timeline;
 use crate::trace::{Call, Event, Packet};
 
 /// How long events wait before they are shown, so that a packet read a
@@ -107,78 +106,23 @@ pub fn execute(
         None => None,
     };
     let (tx, rx) = mpsc::channel();
-    let mut calls: Vec<Call> = Vec::new();
-    let mut packets: Vec<Packet> = Vec::new();
-    let mut flows = Flows::default();
-    let mut ports: HashSet<u16> = HashSet::new();
-    // Which actor owns which address, learnt as calls arrive (before they
-    // are shown), so that a SYN can name the client whose connect() has
-    // not returned yet.
-    let mut owners: HashMap<SocketAddr, String> = HashMap::new();
-    let mut held: Vec<Event> = Vec::new();
+    let mut timeline = Timeline::new(matches!(mode, CaptureMode::Host));
     let mut write_error: Option<std::io::Error> = None;
-    let host = matches!(mode, CaptureMode::Host);
-
-    // Shows every held event older than `cutoff`, in timeline order.
-    let mut flush = |held: &mut Vec<Event>,
-                     cutoff: u64,
-                     calls: &mut Vec<Call>,
-                     packets: &mut Vec<Packet>,
-                     owners: &HashMap<SocketAddr, String>| {
-        held.sort_by_key(Event::timeline_us);
-        let n = held.partition_point(|e| e.timeline_us() <= cutoff);
-        for mut event in held.drain(..n) {
-            match &mut event {
-                Event::Call(c) => {
-                    ports.extend(c.local.iter().chain(c.peer.iter()).map(|a| a.port()))
-                }
-                Event::Packet(p) => {
-                    // On the host's lo, other programs' traffic shares the
-                    // interface: keep the packets of the lab's ports.
-                    let ours = match &p.frame {
-                        Ok(f) => f.endpoints().is_none_or(|(a, b)| {
-                            ports.contains(&a.port()) || ports.contains(&b.port())
-                        }),
-                        Err(_) => false,
-                    };
-                    if host && !ours {
-                        continue;
-                    }
-                    p.info = flows.observe(p);
-                    if let Some((a, b)) = p.frame.as_ref().ok().and_then(|f| f.endpoints()) {
-                        // A wildcard-bound socket (0.0.0.0:port) owns its
-                        // port on every address.
-                        let owner = |x: SocketAddr| {
-                            let any =
-                                SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), x.port());
-                            owners.get(&x).or_else(|| owners.get(&any)).cloned()
-                        };
-                        p.info.from = owner(a);
-                        p.info.to = owner(b);
-                    }
-                    if let Some(w) = writer.as_mut() {
-                        let frame = CapturedFrame {
-                            t_us: p.t_us,
-                            data: std::mem::take(&mut p.raw),
-                            orig_len: p.orig_len,
-                        };
-                        if let Err(e) = w.write(&frame) {
-                            write_error.get_or_insert(std::io::Error::other(e.to_string()));
-                        }
-                    }
-                }
-                Event::ActorFailed { .. } => {}
+    let mut show = |event: &Event| {
+        if let (Some(w), Event::Packet(p)) = (writer.as_mut(), event) {
+            let frame = CapturedFrame {
+                t_us: p.t_us,
+                data: p.raw.clone(),
+                orig_len: p.orig_len,
+            };
+            if let Err(e) = w.write(&frame) {
+                write_error.get_or_insert(std::io::Error::other(e.to_string()));
             }
-            if write_error.is_none()
-                && let Err(e) = on_event(&event)
-            {
-                write_error = Some(e);
-            }
-            match event {
-                Event::Call(c) => calls.push(c),
-                Event::Packet(p) => packets.push(p),
-                Event::ActorFailed { .. } => {}
-            }
+        }
+        if write_error.is_none()
+            && let Err(e) = on_event(event)
+        {
+            write_error = Some(e);
         }
     };
 
@@ -186,22 +130,15 @@ pub fn execute(
         let worker = s.spawn(|| run_isolated(lab, knobs, clock, mode, tx));
         loop {
             match rx.recv_timeout(Duration::from_millis(10)) {
-                Ok(event) => {
-                    if let Event::Call(c) = &event
-                        && let Some(local) = c.local
-                    {
-                        owners.entry(local).or_insert_with(|| c.actor.clone());
-                    }
-                    held.push(event);
-                }
+                Ok(event) => timeline.push(event),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 // Every sender is gone: the runner and the capture are done.
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
             let cutoff = clock.now_us().saturating_sub(REORDER.as_micros() as u64);
-            flush(&mut held, cutoff, &mut calls, &mut packets, &owners);
+            timeline.release(cutoff, &mut show);
         }
-        flush(&mut held, u64::MAX, &mut calls, &mut packets, &owners);
+        timeline.release(u64::MAX, &mut show);
         worker
             .join()
             .map_err(|_| Failure::Usage("the runner panicked".into()))
@@ -212,10 +149,10 @@ pub fn execute(
     if let Some(w) = writer {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    let Timeline { calls, packets, .. } = timeline;
 
-    let infos: Vec<_> = packets.iter().map(|p| p.info.clone()).collect();
     let map = if stats.is_some() {
-        correlate::map(&calls, &packets, &infos)
+        correlate::map(&calls, &packets)
     } else {
         Vec::new()
     };
@@ -223,7 +160,7 @@ pub fn execute(
     scope.extend(result.saved.clone());
     let mut verdicts = check::check_all(lab, &scope, &calls, &result.failures);
     if let Some(st) = &stats {
-        let problems = correlate::completeness(&calls, &packets, &infos, &map);
+        let problems = correlate::completeness(&calls, &packets, &map);
         verdicts.push(Verdict {
             name: "the capture accounts for every byte of every call".into(),
             passed: problems.is_empty() && st.dropped == 0 && st.truncated == 0,

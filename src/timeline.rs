@@ -1,0 +1,104 @@
+//! One timeline from two sources: calls from the runner's actors and
+//! packets from the capture arrive on one channel, a little out of order
+//! (a call is reported when it returns; the capture hands frames over a
+//! block at a time). The timeline holds each event briefly, then releases
+//! events in the order they happened, with each packet's place in its flow
+//! worked out and its endpoints named after the actors that own them.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{Ipv4Addr, SocketAddr};
+
+use crate::correlate::Flows;
+use crate::trace::{Call, Event, Packet};
+
+/// Events in arrival order become events in timeline order.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    held: Vec<Event>,
+    flows: Flows,
+    /// Ports the lab's sockets used, known once their calls are released.
+    ports: HashSet<u16>,
+    /// Which actor owns which address, learnt as calls arrive (before they
+    /// are released), so that a SYN can name the client whose connect()
+    /// has not returned yet.
+    owners: HashMap<SocketAddr, String>,
+    /// On the host's `lo` other programs' traffic shares the interface:
+    /// then only packets to or from the lab's ports are kept.
+    only_lab_ports: bool,
+    /// Everything released so far.
+    pub calls: Vec<Call>,
+    pub packets: Vec<Packet>,
+}
+
+impl Timeline {
+    pub fn new(only_lab_ports: bool) -> Self {
+        Timeline {
+            only_lab_ports,
+            ..Timeline::default()
+        }
+    }
+
+    /// Takes an event as it arrives.
+    pub fn push(&mut self, event: Event) {
+        if let Event::Call(c) = &event
+            && let Some(local) = c.local
+        {
+            self.owners.entry(local).or_insert_with(|| c.actor.clone());
+        }
+        self.held.push(event);
+    }
+
+    /// Releases, in timeline order, every held event that happened at or
+    /// before `cutoff` (µs), handing each to `show` before keeping it.
+    pub fn release(&mut self, cutoff: u64, mut show: impl FnMut(&Event)) {
+        self.held.sort_by_key(Event::timeline_us);
+        let n = self.held.partition_point(|e| e.timeline_us() <= cutoff);
+        let ready: Vec<Event> = self.held.drain(..n).collect();
+        for mut event in ready {
+            match &mut event {
+                Event::Call(c) => {
+                    self.ports
+                        .extend(c.local.iter().chain(c.peer.iter()).map(|a| a.port()));
+                }
+                Event::Packet(p) => {
+                    if self.only_lab_ports && !self.is_ours(p) {
+                        continue;
+                    }
+                    p.info = self.flows.observe(p);
+                    if let Some((a, b)) = p.frame.as_ref().ok().and_then(|f| f.endpoints()) {
+                        p.info.from = self.owner(a);
+                        p.info.to = self.owner(b);
+                    }
+                }
+                Event::ActorFailed { .. } => {}
+            }
+            show(&event);
+            match event {
+                Event::Call(c) => self.calls.push(c),
+                Event::Packet(p) => self.packets.push(p),
+                Event::ActorFailed { .. } => {}
+            }
+        }
+    }
+
+    fn is_ours(&self, p: &Packet) -> bool {
+        match &p.frame {
+            // A later IP fragment has no ports: keep it, it belongs to a
+            // datagram whose first fragment was judged.
+            Ok(f) => f.endpoints().is_none_or(|(a, b)| {
+                self.ports.contains(&a.port()) || self.ports.contains(&b.port())
+            }),
+            Err(_) => false,
+        }
+    }
+
+    /// The actor owning `addr`; a wildcard-bound socket (`0.0.0.0:port`)
+    /// owns its port on every address.
+    fn owner(&self, addr: SocketAddr) -> Option<String> {
+        let any = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port());
+        self.owners
+            .get(&addr)
+            .or_else(|| self.owners.get(&any))
+            .cloned()
+    }
+}
