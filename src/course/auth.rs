@@ -36,7 +36,7 @@ impl Digest {
     }
 
     /// Length of the answer: 32 bytes for SHA-256, 16 for MD5.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Digest::Sha256 => 32,
             Digest::Md5 => 16,
@@ -89,7 +89,7 @@ pub fn server<C: Conn>(
 ) -> Result<(), ProtoError> {
     let challenge = challenge()?;
     framed.conn.send_all(&challenge)?;
-    let response = framed.read_exact("the HMAC answer", digest.len())?;
+    let response = framed.read_exact("the HMAC answer", digest.output_len())?;
     if verify(key, &challenge, &response, digest) {
         Ok(())
     } else {

@@ -91,9 +91,13 @@ pub fn output(command: &[u8]) -> Vec<u8> {
         "cat notes.txt" => NOTES.as_bytes().to_vec(),
         "cat big.log" => big_log(),
         "ipconfig" | "ifconfig" => IFCONFIG.as_bytes().to_vec(),
-        _ if cmd.starts_with("echo -n ") => cmd["echo -n ".len()..].as_bytes().to_vec(),
-        _ if cmd.starts_with("echo ") => format!("{}\n", &cmd["echo ".len()..]).into_bytes(),
         _ => {
+            if let Some(text) = cmd.strip_prefix("echo -n ") {
+                return text.as_bytes().to_vec();
+            }
+            if let Some(text) = cmd.strip_prefix("echo ") {
+                return format!("{text}\n").into_bytes();
+            }
             let name: String = cmd
                 .split_whitespace()
                 .next()
