@@ -32,6 +32,16 @@
 //! data = "hellofeng"
 //! ```
 //!
+//! Ops (the fields each takes are listed in `validate.rs`): the socket
+//! calls (`socket`, `bind`, `listen`, `accept`, `connect`, `send`,
+//! `send_all`, `recv`, `send_to`, `recv_from`, `shutdown`, `close`,
+//! `set_option`, `set_nonblocking`), coordination (`sleep`, `signal`,
+//! `wait`), the course's protocols from `crate::course` (`serve` for a
+//! server's loops, `command`, `bench`, `put`, `get`, `auth` for clients) and
+//! probes of kernel state (`netstat`, `get_option`, `lo_mtu`). A socket
+//! named `srv` publishes its local port as `${srv_port}`; `send_to` with
+//! `to = "@from"` answers the sender of the last datagram.
+//!
 //! Values that depend on knobs are templates: `"${expr}"` (see
 //! [`crate::expr`]). Steps and expectations take `when = "expr"` to apply
 //! only for some knob settings.
