@@ -97,4 +97,14 @@ pub enum Command {
         #[arg(long = "set", value_name = "KNOB=VALUE")]
         set: Vec<String>,
     },
+    /// Regenerate the book's transcripts and command reference from real runs.
+    Book {
+        /// Write nothing: fail if a transcript is stale, a lab has no chapter,
+        /// or a chapter names a lab, knob or link that does not exist.
+        #[arg(long)]
+        check: bool,
+        /// The book's folder (with book.toml and src/).
+        #[arg(long, value_name = "DIR", default_value = "book")]
+        dir: PathBuf,
+    },
 }

@@ -1,5 +1,6 @@
 //! The commands of `lab`, on top of the library's modules.
 
+mod book;
 mod catalog_views;
 mod run;
 mod serve;
@@ -7,10 +8,11 @@ mod watch;
 
 use std::io::Write;
 
+pub use book::{BookArgs, book};
 pub use catalog_views::{list, show};
-pub use watch::{CaptureArgs, capture, inspect};
-pub use serve::{ServeArgs, serve};
 pub use run::{CaptureMode, Finished, RunArgs, execute, run_all, run_one};
+pub use serve::{ServeArgs, serve};
+pub use watch::{CaptureArgs, capture, inspect};
 
 use crate::catalog::{self, Lab};
 
