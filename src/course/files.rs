@@ -27,7 +27,7 @@
 //!   before any byte is written.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -223,16 +223,56 @@ fn get<C: Conn>(
         return refuse(framed, refusal);
     }
     let path = store.dir.join(filename);
-    let Ok(data) = fs::read(&path) else {
+    // Two passes over the file, a piece at a time: the checksum goes in the
+    // header, before the bytes; memory stays one piece, whatever the size.
+    let Ok((size, sha256)) = hash_file(&path) else {
         return refuse(framed, format!("no file named {filename:?}"));
     };
     let answer = answer_ok(&[
         ("filename", filename.into()),
-        ("filesize", data.len().into()),
-        ("sha256", sha256_hex(&data).into()),
+        ("filesize", size.into()),
+        ("sha256", sha256.into()),
     ]);
-    json_header::write(&mut framed.conn, &answer, &data, format)?;
-    Ok((data.len() as u64, answer))
+    json_header::write(&mut framed.conn, &answer, b"", format)?;
+    let mut file = fs::File::open(&path)?;
+    let mut piece = vec![0u8; PIECE];
+    let mut sent = 0u64;
+    // Exactly the announced size, even if the file grew in between.
+    while sent < size {
+        let want = (size - sent).min(PIECE as u64) as usize;
+        let n = file.read(&mut piece[..want])?;
+        if n == 0 {
+            return Err(ProtoError::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{filename:?} shrank while it was being sent"),
+            )));
+        }
+        framed.conn.send_all(&piece[..n])?;
+        sent += n as u64;
+    }
+    Ok((size, answer))
+}
+
+/// How much of a file is read and sent at a time.
+const PIECE: usize = 64 << 10;
+
+/// The size and SHA-256 of a file, read a piece at a time.
+fn hash_file(path: &Path) -> io::Result<(u64, String)> {
+    let mut file = fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let mut hasher = Sha256::new();
+    let mut piece = vec![0u8; PIECE];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut piece)?;
+        if n == 0 {
+            return Ok((size, hex(&hasher.finalize())));
+        }
+        hasher.update(&piece[..n]);
+        size += n as u64;
+    }
 }
 
 /// The client's upload. With `stop_after`, only that many bytes of the

@@ -109,7 +109,11 @@ impl Actor<'_> {
             Some(t) => t.bool(&self.scope)?,
             None => false,
         };
-        if self.sock(&on)?.proto == Proto::Udp {
+        let udp = self.sock(&on)?.proto == Proto::Udp;
+        if matches!(protocol, Protocol::Time { .. }) && !udp {
+            return Err(StepFailed("the time server speaks UDP only".into()));
+        }
+        if udp {
             self.serve_datagrams(&on, &protocol, clients)
         } else {
             self.serve_streams(&on, &protocol, clients, threads)
@@ -234,6 +238,7 @@ impl Actor<'_> {
     fn handle(&mut self, conn: &str, protocol: &Protocol) {
         let t0 = self.clock.now_us();
         match protocol {
+            // `serve` refuses the time protocol on a stream socket.
             Protocol::EchoUpper { bufsize } | Protocol::Time { bufsize } => {
                 let served = echo::serve(&mut self.conn(conn), *bufsize);
                 let shown = served.as_ref().map(|n| (*n as i64, Vec::new()));
