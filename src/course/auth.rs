@@ -35,6 +35,14 @@ impl Digest {
         }
     }
 
+    /// `HMAC-SHA256` or `HMAC-MD5`, as the trace shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Digest::Sha256 => "HMAC-SHA256",
+            Digest::Md5 => "HMAC-MD5",
+        }
+    }
+
     /// Length of the answer: 32 bytes for SHA-256, 16 for MD5.
     pub fn output_len(self) -> usize {
         match self {

@@ -192,7 +192,7 @@ impl<'b> Actor<'b> {
                 let digest = auth::Digest::parse(&self.text(s.digest.as_ref(), "sha256")?)?;
                 let mut framed = Framed::new(self.conn(&on), read_size);
                 let answer = auth::client(&mut framed, key.as_bytes(), digest);
-                let args = format!("key {key:?}, HMAC-{digest:?}");
+                let args = format!("key {key:?}, {}", digest.name());
                 self.summary(
                     "auth",
                     &on,

@@ -306,7 +306,7 @@ impl Actor<'_> {
                 let mut framed = Framed::new(self.conn(conn), *bufsize);
                 let verdict = auth::server(&mut framed, key, *digest);
                 let shown = verdict.as_ref().map(|()| (1, b"accepted".to_vec()));
-                let args = format!("HMAC-{digest:?}");
+                let args = digest.name().to_string();
                 framed.conn.actor.summary("auth", conn, t0, args, shown);
                 if verdict.is_ok() {
                     let t = framed.conn.actor.clock.now_us();
