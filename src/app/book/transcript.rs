@@ -261,6 +261,11 @@ fn dropped(row: &Row, n: usize) -> String {
         format!("({dir}: {n} more ACK{plural})")
     } else if row.packet {
         let dir = row.stream.trim_start_matches("pkt ");
+        let what = if row.shape.ends_with(" data") {
+            "data"
+        } else {
+            what
+        };
         format!("({dir}: {n} more {what} packet{plural})")
     } else {
         format!("({}: {n} more {what} call{plural})", row.stream)
