@@ -20,6 +20,7 @@
 //! exist, or when a link points to no chapter or heading.
 
 mod chapters;
+mod diagram;
 mod transcript;
 
 use std::collections::BTreeMap;
@@ -176,8 +177,19 @@ fn transcripts(
 ) -> Result<Written, Failure> {
     // Each transcript, with the first chapter that includes it.
     let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+    let mut diagrams: BTreeMap<String, String> = BTreeMap::new();
     for ch in chapters {
         for file in chapters::transcript_includes(ch) {
+            // `ID.diagram.txt` is drawn from the transcript `ID.txt`.
+            if let Some(stem) = file.strip_suffix(".diagram.txt") {
+                wanted
+                    .entry(format!("{stem}.txt"))
+                    .or_insert_with(|| ch.name.clone());
+                diagrams
+                    .entry(file.clone())
+                    .or_insert_with(|| ch.name.clone());
+                continue;
+            }
             wanted.entry(file).or_insert_with(|| ch.name.clone());
         }
     }
@@ -186,7 +198,7 @@ fn transcripts(
         std::fs::create_dir_all(&dir)?;
     }
     let mut written = Written {
-        total: wanted.len(),
+        total: wanted.len() + diagrams.len(),
         changed: 0,
         without_capture: false,
     };
@@ -229,11 +241,37 @@ fn transcripts(
             writeln!(out, "wrote transcripts/{file}")?;
         }
     }
+    // Diagrams, drawn from the transcripts as they now stand.
+    for (file, chapter) in &diagrams {
+        let source = file.replace(".diagram.txt", ".txt");
+        let Ok(text) = std::fs::read_to_string(dir.join(&source)) else {
+            continue; // reported above as missing
+        };
+        let Some(drawn) = diagram::render(&text) else {
+            problems.push(format!(
+                "{chapter}: transcripts/{file}: only a run with two actors makes a diagram"
+            ));
+            continue;
+        };
+        let path = dir.join(file);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(drawn.as_str()) {
+            continue;
+        }
+        if check {
+            problems.push(format!(
+                "{chapter}: transcripts/{file} is not drawn from transcripts/{source}; run `lab book`"
+            ));
+        } else {
+            std::fs::write(&path, drawn)?;
+            written.changed += 1;
+            writeln!(out, "wrote transcripts/{file}")?;
+        }
+    }
     // Transcripts no chapter includes.
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if wanted.contains_key(&name) {
+            if wanted.contains_key(&name) || diagrams.contains_key(&name) {
                 continue;
             }
             if check {
