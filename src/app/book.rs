@@ -21,6 +21,7 @@
 
 mod chapters;
 mod diagram;
+mod key;
 mod transcript;
 
 use std::collections::BTreeMap;
@@ -217,7 +218,7 @@ fn transcripts(
                 continue;
             }
         };
-        let fresh_key = transcript::key(&fresh);
+        let fresh_key = key::key(&fresh);
         if spec.runs_lab() && !spec.no_capture && !fresh_key.captured {
             written.without_capture = true;
         }
@@ -226,7 +227,7 @@ fn transcripts(
         let stale = match &stored {
             None => Some("missing".to_string()),
             Some(text) => {
-                let stored_key = transcript::key(text);
+                let stored_key = key::key(text);
                 (!stored_key.same(&fresh_key)).then(|| stored_key.first_difference(&fresh_key))
             }
         };
