@@ -51,13 +51,7 @@ fn main() -> ExitCode {
                 dir: dir.clone(),
             },
         ),
-        Command::Book { check, dir } => app::book(
-            &mut out,
-            &app::BookArgs {
-                dir,
-                check: *check,
-            },
-        ),
+        Command::Book { check, dir } => app::book(&mut out, &app::BookArgs { dir, check: *check }),
         Command::Run {
             all: true,
             no_capture,
