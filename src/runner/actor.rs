@@ -381,11 +381,17 @@ impl Actor<'_> {
         if result.is_ok()
             && let Some(name) = &s.publish
         {
-            let published = match self.sockets.get(&on).and_then(|k| k.socket.local_addr().ok()) {
+            let published = match self
+                .sockets
+                .get(&on)
+                .and_then(|k| k.socket.local_addr().ok())
+            {
                 Some(a) => match (a.as_pathname(), call.local) {
                     (Some(p), _) => Address::Unix(p.to_path_buf()),
                     (None, Some(inet)) => Address::Inet(inet),
-                    (None, None) => return Err(StepFailed("listening socket has no address".into())),
+                    (None, None) => {
+                        return Err(StepFailed("listening socket has no address".into()));
+                    }
                 },
                 None => return Err(StepFailed("listening socket has no address".into())),
             };
