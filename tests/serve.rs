@@ -403,3 +403,17 @@ fn serve_refuses_a_lab_without_a_server() {
         "{err}"
     );
 }
+
+#[test]
+fn ctrl_c_stops_at_once_even_with_a_client_connected() {
+    let server = Server::start(&["15"]);
+    // A client that connects, sends half a command's worth of nothing,
+    // and stays: the server must not wait for it to leave.
+    let idle = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    server.wait_for("accept(srv, -> conn1)");
+    let started = Instant::now();
+    let log = server.stop();
+    assert!(started.elapsed() < Duration::from_secs(2), "{log}");
+    assert!(log.contains("served(conn1"), "{log}");
+    drop(idle);
+}
