@@ -96,6 +96,9 @@ pub enum Command {
         /// Change a knob: `--set order=network` (repeatable).
         #[arg(long = "set", value_name = "KNOB=VALUE")]
         set: Vec<String>,
+        /// Do not capture packets, even when privileged.
+        #[arg(long)]
+        no_capture: bool,
     },
     /// Regenerate the book's transcripts and command reference from real runs.
     Book {

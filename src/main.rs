@@ -41,6 +41,7 @@ fn main() -> ExitCode {
             bind,
             dir,
             set,
+            no_capture,
         } => app::serve(
             &mut out,
             lab,
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
                 port: *port,
                 bind: *bind,
                 dir: dir.clone(),
+                capture: !no_capture,
             },
         ),
         Command::Book { check, dir } => app::book(&mut out, &app::BookArgs { dir, check: *check }),

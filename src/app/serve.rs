@@ -21,11 +21,15 @@ use std::time::Duration;
 use socket2::{Domain, Socket, Type};
 
 use super::{Failure, Outcome, resolve};
+use crate::capture::{self, Capture, CapturedFrame, Filter, FrameSink};
 use crate::catalog::{Lab, StepDef, Tpl};
 use crate::clock::Clock;
 use crate::render::human::Human;
 use crate::runner;
-use crate::trace::{Event, Proto};
+use crate::trace::{Event, Packet, Proto};
+
+/// How long an event waits for earlier packets before it is printed.
+const REORDER: Duration = Duration::from_millis(30);
 
 /// How long a client may stay silent in the middle of an exchange.
 const IDLE: Duration = Duration::from_secs(60);
@@ -37,6 +41,8 @@ pub struct ServeArgs<'a> {
     pub port: u16,
     pub bind: Option<IpAddr>,
     pub dir: Option<PathBuf>,
+    /// Capture the port's packets on `lo` when privileged.
+    pub capture: bool,
 }
 
 /// What `lab serve` runs for a lab: the transport and the `serve` step.
@@ -182,21 +188,68 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     writeln!(out, "Ctrl-C stops the server.")?;
     out.flush()?;
 
+    let clock = Clock::start();
+    let (tx, rx) = mpsc::channel::<Event>();
+    // The packets of this port, on the same clock, where we may capture:
+    // only on loopback (the capture watches `lo`).
+    let capture = match (args.capture, ip.is_loopback(), capture::privilege()) {
+        (false, _, _) => Err("off: --no-capture".to_string()),
+        (true, false, _) => Err(format!("off: the capture watches lo, not {ip}")),
+        (true, true, Err(e)) => Err(format!("off: {e}")),
+        (true, true, Ok(())) => Capture::start(
+            &Filter::ports([local.port()]),
+            clock,
+            PacketSink(tx.clone()),
+        )
+        .map_err(|e| format!("off: {e}")),
+    };
+    match &capture {
+        Ok(_) => writeln!(out, "capture on: packets of port {} on lo", local.port())?,
+        Err(why) => writeln!(out, "capture {why}")?,
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
 
     let mut view = Human::new(&lab);
-    let clock = Clock::start();
-    let (tx, rx) = mpsc::channel::<Event>();
     let result = std::thread::scope(|s| {
-        let server =
-            s.spawn(|| runner::serve_forever(socket, proto, &step, &knobs, clock, tx, IDLE, stop));
-        // The channel closes when the server has finished.
-        for event in rx {
-            view.event(out, &event)?;
+        let server = s.spawn(|| {
+            let done = runner::serve_forever(socket, proto, &step, &knobs, clock, tx, IDLE, stop);
+            // The capture holds a sender too: stop it, so the channel closes.
+            if let Ok(c) = capture {
+                c.stop();
+            }
+            done
+        });
+        // Packets reach us a few ms after the calls that sent them (the
+        // capture hands them over a ring block at a time): hold every event
+        // for REORDER, then print in timeline order.
+        let mut pending: Vec<Event> = Vec::new();
+        loop {
+            let closed = match rx.recv_timeout(Duration::from_millis(10)) {
+                Ok(event) => {
+                    pending.push(event);
+                    false
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => false,
+                // Every sender is gone: the server and the capture are done.
+                Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            };
+            let cutoff = if closed {
+                u64::MAX
+            } else {
+                clock.now_us().saturating_sub(REORDER.as_micros() as u64)
+            };
+            pending.sort_by_key(Event::timeline_us);
+            let ready = pending.partition_point(|e| e.timeline_us() <= cutoff);
+            for event in pending.drain(..ready) {
+                view.event(out, &event)?;
+            }
             out.flush()?;
+            if closed {
+                break;
+            }
         }
         server
             .join()
@@ -205,6 +258,18 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     result.map_err(Failure::Usage)?;
     writeln!(out, "stopped")?;
     Ok(true)
+}
+
+/// Hands captured frames to the event stream, decoded.
+struct PacketSink(mpsc::Sender<Event>);
+
+impl FrameSink for PacketSink {
+    fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool {
+        frames.drain(..).all(|f| {
+            let packet = Packet::decode(f.t_us, f.data, f.orig_len);
+            self.0.send(Event::Packet(packet)).is_ok()
+        })
+    }
 }
 
 /// A listening TCP socket or a bound UDP socket. SO_REUSEADDR, so a
