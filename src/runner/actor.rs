@@ -214,28 +214,26 @@ impl Actor<'_> {
         call
     }
 
+    /// Applies a step's `timeout_ms` to the watchdog of socket `on`, for
+    /// receiving (SO_RCVTIMEO) or sending (SO_SNDTIMEO).
+    fn arm_timeout(&mut self, on: &str, s: &StepDef, receiving: bool) -> StepResult {
+        let Some(t) = &s.timeout_ms else {
+            return Ok(());
+        };
+        let ms = t.int(&self.scope)?.max(1) as u64;
+        let sock = self.sock(on)?;
+        sock.timeout = Duration::from_millis(ms);
+        let armed = if receiving {
+            sock.socket.set_read_timeout(Some(sock.timeout))
+        } else {
+            sock.socket.set_write_timeout(Some(sock.timeout))
+        };
+        armed.map_err(|e| StepFailed(format!("cannot set the watchdog: {e}")))
+    }
+
     /// Completes a call record with the result and emits it.
-    fn finish(&self, mut call: Call, result: Result<i64, &std::io::Error>, on: &str) -> Call {
-        call.waited_us = self.clock.now_us().saturating_sub(call.t_us);
-        match result {
-            Ok(n) => call.returned = Some(n),
-            Err(e) => {
-                call.error = Some(errno::name(e));
-                if let Some(sock) = self.sockets.get(on) {
-                    // EAGAIN from a blocking socket means SO_RCVTIMEO or
-                    // SO_SNDTIMEO ran out: the watchdog ended the wait.
-                    call.timed_out = !sock.nonblocking
-                        && e.raw_os_error() == Some(libc::EAGAIN)
-                        && Duration::from_micros(call.waited_us) >= sock.timeout.mul_f32(0.9);
-                }
-            }
-        }
-        if let Some(sock) = self.sockets.get(on) {
-            call.local = sock.local();
-            // An unconnected datagram socket has no peer: keep the address
-            // the call sent to or received from.
-            call.peer = sock.peer().or(call.peer);
-        }
+    fn finish(&self, call: Call, result: Result<i64, &std::io::Error>, on: &str) -> Call {
+        let call = self.finish_quiet(call, result, on);
         self.emit(call.clone());
         call
     }
@@ -441,7 +439,16 @@ impl Actor<'_> {
         call.waited_us = self.clock.now_us().saturating_sub(call.t_us);
         match result {
             Ok(n) => call.returned = Some(n),
-            Err(e) => call.error = Some(errno::name(e)),
+            Err(e) => {
+                call.error = Some(errno::name(e));
+                if let Some(sock) = self.sockets.get(on) {
+                    // EAGAIN from a blocking socket means SO_RCVTIMEO or
+                    // SO_SNDTIMEO ran out: the watchdog ended the wait.
+                    call.timed_out = !sock.nonblocking
+                        && e.raw_os_error() == Some(libc::EAGAIN)
+                        && Duration::from_micros(call.waited_us) >= sock.timeout.mul_f32(0.9);
+                }
+            }
         }
         if let Some(sock) = self.sockets.get(on) {
             call.local = sock.local();

@@ -35,12 +35,7 @@ impl Actor<'_> {
     fn send_once(&mut self, s: &StepDef, on: &str) -> Result<Call, StepFailed> {
         let all = s.op == "send_all";
         let offset = self.sock(on)?.sent;
-        if let Some(t) = &s.timeout_ms {
-            let ms = t.int(&self.scope)?.max(1) as u64;
-            let sock = self.sock(on)?;
-            sock.timeout = Duration::from_millis(ms);
-            let _ = sock.socket.set_write_timeout(Some(sock.timeout));
-        }
+        self.arm_timeout(on, s, false)?;
         let bytes = self.payload(s, offset)?;
         let (call, _) = self.send_bytes(on, &bytes, all, true)?;
         self.save(s, call.returned);
@@ -137,12 +132,7 @@ impl Actor<'_> {
     pub(super) fn recv(&mut self, s: &StepDef) -> StepResult {
         let on = s.on.as_deref().unwrap_or_default();
         let size = self.int(s.size.as_ref())?.max(0) as usize;
-        if let Some(t) = &s.timeout_ms {
-            let ms = t.int(&self.scope)?.max(1) as u64;
-            let sock = self.sock(on)?;
-            sock.timeout = Duration::from_millis(ms);
-            let _ = sock.socket.set_read_timeout(Some(sock.timeout));
-        }
+        self.arm_timeout(on, s, true)?;
         let window = match &s.repeat_for_ms {
             Some(t) => Some(Duration::from_millis(t.int(&self.scope)?.max(0) as u64)),
             None => None,
@@ -235,25 +225,14 @@ impl Actor<'_> {
                 call.stream = Some((offset, offset + n as u64));
             }
         }
-        let mut call = self.finish_quiet(call, result.as_ref().map(|n| *n as i64), on);
-        if let Err(e) = &result {
-            let sock = self.sock(on)?;
-            call.timed_out = !sock.nonblocking
-                && e.raw_os_error() == Some(libc::EAGAIN)
-                && Duration::from_micros(call.waited_us) >= sock.timeout.mul_f32(0.9);
-        }
+        let call = self.finish_quiet(call, result.as_ref().map(|n| *n as i64), on);
         Ok((call, result))
     }
 
     pub(super) fn recv_from(&mut self, s: &StepDef) -> StepResult {
         let on = s.on.as_deref().unwrap_or_default();
         let size = self.int(s.size.as_ref())?.max(0) as usize;
-        if let Some(t) = &s.timeout_ms {
-            let ms = t.int(&self.scope)?.max(1) as u64;
-            let sock = self.sock(on)?;
-            sock.timeout = Duration::from_millis(ms);
-            let _ = sock.socket.set_read_timeout(Some(sock.timeout));
-        }
+        self.arm_timeout(on, s, true)?;
         let (call, _) = self.recv_from_call(on, size)?;
         self.save(s, call.returned);
         Ok(())
