@@ -320,7 +320,7 @@ pub fn key(transcript: &str) -> Key {
         map_trimmed: BTreeSet::new(),
         captured: false,
     };
-    for l in &parts.head {
+    for l in parts.head.iter().filter(|l| !l.trim().is_empty()) {
         let tag = if l.starts_with("capture off") {
             'C'
         } else {

@@ -168,6 +168,14 @@ pub(super) fn split(output: &str) -> Parts<'_> {
             break;
         }
     }
+    // Without capture privilege, `lab run` says so under the column titles,
+    // then leaves a blank line.
+    if let Some(note) = lines.next_if(|l| l.starts_with("capture off")) {
+        parts.head.push(note);
+        while let Some(blank) = lines.next_if(|l| l.trim().is_empty()) {
+            parts.head.push(blank);
+        }
+    }
     while let Some(line) = lines.peek() {
         if ROW.is_match(line) || line.trim_start().starts_with("⋮ (") {
             parts.timeline.push(line);
