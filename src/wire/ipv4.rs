@@ -19,7 +19,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::ip::{Fragment, IpPacket, IpRepr};
-use super::{DecodeError, Layer, need, read_u16};
+use super::{DecodeError, Layer, header_fits, need, read_u16};
 
 /// Byte ranges of the IPv4 header fields.
 pub mod field {
@@ -87,15 +87,14 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
         });
     }
     let header_len = usize::from(bytes[field::VER_IHL] & 0x0f) * 4;
-    if header_len < MIN_HEADER_LEN || header_len > total_len {
-        return Err(DecodeError::BadHeaderLength {
-            layer: Layer::Ipv4,
-            len: header_len,
-            min: MIN_HEADER_LEN,
-            max: total_len.min(MAX_HEADER_LEN),
-        });
-    }
-    need(Layer::Ipv4, bytes, header_len)?;
+    header_fits(
+        Layer::Ipv4,
+        bytes,
+        header_len,
+        MIN_HEADER_LEN,
+        MAX_HEADER_LEN,
+        total_len,
+    )?;
 
     let flags = read_u16(bytes, field::FLG_OFF);
     let offset = usize::from(flags & OFFSET_MASK) * 8;

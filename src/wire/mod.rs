@@ -90,6 +90,28 @@ pub(crate) fn need(layer: Layer, bytes: &[u8], need: usize) -> Result<(), Decode
     Ok(())
 }
 
+/// Checks a header-length field (IPv4 IHL, TCP data offset): at least
+/// `min`, at most `max`, and within the `room` the packet's own length
+/// field leaves. Then the captured `bytes` must hold the whole header.
+pub(crate) fn header_fits(
+    layer: Layer,
+    bytes: &[u8],
+    header_len: usize,
+    min: usize,
+    max: usize,
+    room: usize,
+) -> Result<(), DecodeError> {
+    if header_len < min || header_len > room {
+        return Err(DecodeError::BadHeaderLength {
+            layer,
+            len: header_len,
+            min,
+            max: room.min(max),
+        });
+    }
+    need(layer, bytes, header_len)
+}
+
 /// The protocol layer an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Layer {

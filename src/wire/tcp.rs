@@ -27,7 +27,7 @@ use std::ops::BitOr;
 
 use super::seq::SeqNumber;
 use super::tcp_option::{TcpOption, parse_options};
-use super::{DecodeError, Layer, need, read_u16, read_u32};
+use super::{DecodeError, Layer, header_fits, need, read_u16, read_u32};
 
 /// Byte ranges of the TCP header fields.
 pub mod field {
@@ -224,15 +224,14 @@ pub(crate) fn decode(segment: &[u8], segment_len: usize) -> Result<TcpRepr, Deco
     need(Layer::Tcp, segment, MIN_HEADER_LEN)?;
     let offset_and_flags = read_u16(segment, field::FLAGS);
     let header_len = usize::from(offset_and_flags >> 12) * 4;
-    if header_len < MIN_HEADER_LEN || header_len > segment_len {
-        return Err(DecodeError::BadHeaderLength {
-            layer: Layer::Tcp,
-            len: header_len,
-            min: MIN_HEADER_LEN,
-            max: segment_len.min(MAX_HEADER_LEN),
-        });
-    }
-    need(Layer::Tcp, segment, header_len)?;
+    header_fits(
+        Layer::Tcp,
+        segment,
+        header_len,
+        MIN_HEADER_LEN,
+        MAX_HEADER_LEN,
+        segment_len,
+    )?;
     Ok(TcpRepr {
         src_port: read_u16(segment, field::SRC_PORT),
         dst_port: read_u16(segment, field::DST_PORT),
