@@ -137,7 +137,7 @@ fn check(e: &ExpectDef, scope: &Scope, calls: &[Call]) -> Result<String, String>
         }
         if let Some(t) = &e.waited_ms_min {
             let min = int(t)?;
-            if (call.waited_us / 1000) < min as u64 {
+            if ((call.waited_us / 1000) as i64) < min {
                 return Err(format!("{}: expected a wait of at least {min} ms", seen[0]));
             }
             seen.push(format!("waited {} ms", call.waited_us / 1000));
@@ -163,7 +163,8 @@ fn check(e: &ExpectDef, scope: &Scope, calls: &[Call]) -> Result<String, String>
         .iter()
         .flat_map(|c| c.data.clone().unwrap_or_default())
         .collect();
-    let count = picked.len() as i64;
+    // A folded spin record stands for `repeat` calls.
+    let count: i64 = picked.iter().map(|c| c.repeat.max(1) as i64).sum();
     let seen = format!(
         "{target}: {count} call{}, {total} B in all",
         if count == 1 { "" } else { "s" }

@@ -38,7 +38,7 @@ pub enum Command {
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         lab: Option<String>,
         /// Run every lab with its default knobs; one verdict line per lab.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["json", "pcap", "set"])]
         all: bool,
         /// Change a knob: `--set nodelay=true` (repeatable).
         #[arg(long = "set", value_name = "KNOB=VALUE")]

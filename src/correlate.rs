@@ -45,6 +45,10 @@ pub struct Flows {
     isn: HashMap<(SocketAddr, SocketAddr), u32>,
     /// Window scale each direction's SYN announced.
     wscale: HashMap<(SocketAddr, SocketAddr), u8>,
+    /// The highest stream offset seen so far in each direction: sequence
+    /// numbers are 32 bits and wrap, so a segment's offset is found by its
+    /// (signed) distance from this point, not from the ISN.
+    next: HashMap<(SocketAddr, SocketAddr), u64>,
 }
 
 impl Flows {
@@ -61,6 +65,7 @@ impl Flows {
         if syn {
             // A new connection (or a reused port pair): the SYN fixes the ISN.
             self.isn.insert((src, dst), seq);
+            self.next.insert((src, dst), 0);
             self.wscale.remove(&(src, dst));
             for o in &tcp.options {
                 if let crate::wire::TcpOption::WindowScale(shift) = o {
@@ -86,11 +91,24 @@ impl Flows {
         } else {
             None
         };
-        let stream = (tcp.payload_len > 0).then(|| {
-            // Data starts one past the ISN (the SYN used that number).
-            let start = u64::from(rel_seq.wrapping_sub(1));
-            (start, start + tcp.payload_len as u64)
-        });
+        let stream = if tcp.payload_len > 0 {
+            // Data starts one past the ISN (the SYN used that number), and
+            // one further in a SYN that carries data.
+            let first = seq.wrapping_add(u32::from(syn));
+            let next = self.next.entry((src, dst)).or_insert(0);
+            let expected = isn.wrapping_add(1).wrapping_add(*next as u32);
+            // A retransmission lands before `next`, a later segment after
+            // it; either way within 2^31 bytes.
+            let start = *next as i64 + i64::from(first.wrapping_sub(expected) as i32);
+            // Bytes from before the capture joined have no offset.
+            u64::try_from(start).ok().map(|start| {
+                let end = start + tcp.payload_len as u64;
+                *next = (*next).max(end);
+                (start, end)
+            })
+        } else {
+            None
+        };
         PacketInfo {
             rel_seq: Some(rel_seq),
             rel_ack,
@@ -502,6 +520,41 @@ mod tests {
             Some(1),
             "the SYN-ACK acknowledges the SYN"
         );
+    }
+
+    #[test]
+    fn offsets_survive_retransmissions_and_sequence_wraparound() {
+        // Joined mid-connection at seq 1000, then a retransmission of
+        // earlier bytes (990): they have no offset, not a huge one.
+        let mut flows = Flows::default();
+        let first = segment(CLIENT, SERVER, 1000, 0, TcpFlags::ACK, b"0123456789");
+        let older = segment(CLIENT, SERVER, 990, 0, TcpFlags::ACK, b"abcdefghij");
+        assert_eq!(flows.observe(&first).stream, Some((0, 10)));
+        assert_eq!(flows.observe(&older).stream, None);
+        // An ISN near the top of the sequence space: data wraps past 2^32.
+        let mut flows = Flows::default();
+        let isn = u32::MAX - 4;
+        flows.observe(&segment(CLIENT, SERVER, isn, 0, TcpFlags::SYN, b""));
+        let a = segment(
+            CLIENT,
+            SERVER,
+            isn.wrapping_add(1),
+            0,
+            TcpFlags::ACK,
+            b"hello",
+        );
+        let b = segment(
+            CLIENT,
+            SERVER,
+            isn.wrapping_add(6),
+            0,
+            TcpFlags::ACK,
+            b"feng",
+        );
+        assert_eq!(flows.observe(&a).stream, Some((0, 5)));
+        assert_eq!(flows.observe(&b).stream, Some((5, 9)));
+        // The same bytes again are the same offsets.
+        assert_eq!(flows.observe(&a).stream, Some((0, 5)));
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub fn eval_bool(src: &str, scope: &Scope) -> Result<bool, String> {
 pub fn expand(template: &str, scope: &Scope) -> Result<Value, String> {
     let trimmed = template.trim();
     if let Some(inner) = trimmed.strip_prefix("${").and_then(|s| s.strip_suffix('}'))
-        && !inner.contains("${")
+        && !inner.contains('}')
     {
         return eval(inner, scope);
     }
@@ -285,8 +285,8 @@ impl Parser<'_> {
             v = Value::Int(match op {
                 "*" => a.saturating_mul(b),
                 _ if b == 0 => return Err("division by zero".to_string()),
-                "/" => a / b,
-                _ => a % b,
+                "/" => a.checked_div(b).ok_or("number too large")?,
+                _ => a.checked_rem(b).ok_or("number too large")?,
             });
         }
     }
@@ -296,7 +296,7 @@ impl Parser<'_> {
             return Ok(Value::Bool(!as_bool(&self.unary()?)?));
         }
         if self.eat("-") {
-            return Ok(Value::Int(-as_int(&self.unary()?)?));
+            return Ok(Value::Int(as_int(&self.unary()?)?.saturating_neg()));
         }
         self.atom()
     }
@@ -393,6 +393,10 @@ mod tests {
             Ok(Value::Str("wait 100 ms".into()))
         );
         assert_eq!(expand("{\"a\":1}", &s), Ok(Value::Str("{\"a\":1}".into())));
+        assert_eq!(
+            expand("${delay_ms}-{x}", &s),
+            Ok(Value::Str("100-{x}".into()))
+        );
     }
 
     #[test]
@@ -402,6 +406,8 @@ mod tests {
         assert!(eval("delay_ms = 1", &s).unwrap_err().contains("=="));
         assert!(eval("abort + 1", &s).unwrap_err().contains("number"));
         assert!(eval("1 / 0", &s).unwrap_err().contains("zero"));
+        // i64::MIN / -1 overflows: an error, not a panic.
+        assert!(eval("(0 - 9223372036854775807 - 1) / (0 - 1)", &s).is_err());
         assert!(eval("order < 3", &s).unwrap_err().contains("compare"));
     }
 

@@ -16,7 +16,7 @@ use crate::trace::{Call, Event, Packet};
 pub struct Timeline {
     held: Vec<Event>,
     flows: Flows,
-    /// Ports the lab's sockets used, known once their calls are released.
+    /// Ports the lab's sockets used, known as their calls arrive.
     ports: HashSet<u16>,
     /// Which actor owns which address, learnt as calls arrive (before they
     /// are released), so that a SYN can name the client whose connect()
@@ -40,10 +40,14 @@ impl Timeline {
 
     /// Takes an event as it arrives.
     pub fn push(&mut self, event: Event) {
-        if let Event::Call(c) = &event
-            && let Some(local) = c.local
-        {
-            self.owners.entry(local).or_insert_with(|| c.actor.clone());
+        if let Event::Call(c) = &event {
+            // Learnt on arrival: a call is released at its return, after
+            // the packets it caused, which must already count as ours.
+            self.ports
+                .extend(c.local.iter().chain(c.peer.iter()).map(|a| a.port()));
+            if let Some(local) = c.local {
+                self.owners.entry(local).or_insert_with(|| c.actor.clone());
+            }
         }
         self.held.push(event);
     }
@@ -56,10 +60,7 @@ impl Timeline {
         let ready: Vec<Event> = self.held.drain(..n).collect();
         for mut event in ready {
             match &mut event {
-                Event::Call(c) => {
-                    self.ports
-                        .extend(c.local.iter().chain(c.peer.iter()).map(|a| a.port()));
-                }
+                Event::Call(_) => {}
                 Event::Packet(p) => {
                     if self.only_lab_ports && !self.is_ours(p) {
                         continue;

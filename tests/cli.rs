@@ -282,3 +282,15 @@ fn run_all_prints_one_verdict_per_lab() {
     assert_eq!(out.status.code(), Some(0), "{s}");
     assert!(s.lines().filter(|l| l.starts_with('✓')).count() >= 5, "{s}");
 }
+
+#[test]
+fn nonsense_durations_and_flag_mixes_are_refused() {
+    // Regression: `--seconds inf` panicked in Duration::from_secs_f64.
+    for bad in ["inf", "-1", "1e300", "NaN"] {
+        let arg = format!("--seconds={bad}");
+        assert_usage_error(&lab(&["capture", "--port", "9", &arg]), "--seconds");
+    }
+    // `--all` prints one line per lab; it cannot also be JSON or take knobs.
+    let out = lab(&["run", "--all", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -182,6 +182,19 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             "say which traffic to watch: `lab capture --port 8080` (repeatable)".into(),
         ));
     }
+    let duration = match args.seconds {
+        Some(s) => Some(
+            Duration::try_from_secs_f64(s)
+                .ok()
+                .filter(|d| Instant::now().checked_add(*d).is_some())
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "--seconds takes a number of seconds from 0 up, not {s}"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
     capture::privilege().map_err(|e| Failure::Usage(e.to_string()))?;
     let clock = Clock::start();
     let mut writer = match &args.pcap {
@@ -211,9 +224,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         )?;
         out.flush()?;
     }
-    let deadline = args
-        .seconds
-        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let deadline = duration.map(|d| Instant::now() + d);
     let mut w = Watcher::new(args.json);
     let mut result: Result<(), Failure> = Ok(());
     let mut cap = Some(cap);

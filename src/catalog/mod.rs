@@ -219,6 +219,7 @@ mod tests {
         let labs = builtin().unwrap_or_else(|e| panic!("{e}"));
         assert!(!labs.is_empty());
         let mut ids: Vec<&str> = labs.iter().map(|l| l.id()).collect();
+        ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), labs.len(), "lab ids are unique");
     }
