@@ -294,3 +294,22 @@ fn nonsense_durations_and_flag_mixes_are_refused() {
     let out = lab(&["run", "--all", "--json"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn numbers_that_would_exhaust_the_machine_are_refused() {
+    // Regression: `size = 100000000000000` aborted on a failed allocation,
+    // and `ms = -1` slept for ever.
+    let huge = MINIMAL.replace("size = 64", "size = 100000000000000");
+    let path = temp_lab("huge-size", &huge);
+    assert_usage_error(
+        &lab(&["run", path.to_str().unwrap()]),
+        ":12: `size = 100000000000000`: use 0 to",
+    );
+
+    let forever = MINIMAL.replace(
+        r#"{ op = "recv", on = "conn", size = 64 },"#,
+        r#"{ op = "sleep", ms = -1 },"#,
+    );
+    let path = temp_lab("sleep-forever", &forever);
+    assert_usage_error(&lab(&["run", path.to_str().unwrap()]), "`ms = -1`");
+}

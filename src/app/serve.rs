@@ -290,14 +290,8 @@ fn listen(addr: SocketAddr, proto: Proto) -> Result<Socket, Failure> {
     Ok(socket)
 }
 
-/// A new folder under the system's temporary directory.
+/// A new private folder under the system's temporary directory.
 fn fresh_dir() -> Result<PathBuf, Failure> {
-    let mut r = [0u8; 4];
-    getrandom::fill(&mut r).map_err(|e| Failure::Usage(format!("no randomness: {e}")))?;
-    let name = format!(
-        "lab-serve-{}-{}",
-        std::process::id(),
-        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
-    Ok(std::env::temp_dir().join(name))
+    crate::runner::private_dir("lab-serve")
+        .map_err(|e| Failure::Usage(format!("cannot make a folder for uploads: {e}")))
 }

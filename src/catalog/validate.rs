@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Lab, LabError, StepDef};
+use super::{Lab, LabError, StepDef, Tpl};
 use crate::expr::{self, Scope};
 
 /// Fields each op requires (`a|b` means one of them) and allows.
@@ -281,6 +281,19 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
                 && !["read", "write", "both"].contains(&how.as_str())
             {
                 return Err(at(format!("`how = \"{how}\"`: use read, write or both")));
+            }
+            // Literal numbers the runner would refuse, refused here with
+            // their line (templates are checked when they are worked out).
+            for (field, value, max) in [
+                ("size", &s.size, 64 << 20),
+                ("ms", &s.ms, 60_000),
+                ("timeout_ms", &s.timeout_ms, 600_000),
+            ] {
+                if let Some(Tpl::Int(n)) = value
+                    && !(0..=max).contains(n)
+                {
+                    return Err(at(format!("`{field} = {n}`: use 0 to {max}")));
+                }
             }
             // Every name an expression uses must be a knob or a saved value.
             let mut exprs: Vec<String> = Vec::new();

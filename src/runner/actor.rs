@@ -15,6 +15,13 @@ use crate::clock::Clock;
 use crate::expr::{self, Scope, Value};
 use crate::trace::{Call, Event, Proto};
 
+/// Largest buffer or message a step may ask for: a number in a lab file
+/// must not be able to exhaust the machine's memory.
+pub(super) const MAX_SIZE: i64 = 64 << 20;
+
+/// Longest `sleep` a step may ask for.
+const MAX_SLEEP_MS: i64 = 60_000;
+
 /// Upper bound on calls one `until_eof` loop may make, so a peer that
 /// trickles bytes forever cannot keep a lab alive.
 const MAX_LOOP_CALLS: usize = 100_000;
@@ -97,9 +104,22 @@ impl Actor<'_> {
             "set_nonblocking" => self.set_nonblocking(s),
             "sleep" => {
                 let ms = self.int(s.ms.as_ref())?;
+                if !(0..=MAX_SLEEP_MS).contains(&ms) {
+                    return Err(StepFailed(format!(
+                        "sleep of {ms} ms: a lab sleeps 0 to {MAX_SLEEP_MS} ms"
+                    )));
+                }
                 let mut call = Call::new(self.clock.now_us(), &self.name, "sleep");
                 call.args = format!("{ms} ms");
-                std::thread::sleep(Duration::from_millis(ms as u64));
+                // In slices, so that a run that is stopped does not wait
+                // for a long sleep to end.
+                let until = std::time::Instant::now() + Duration::from_millis(ms as u64);
+                while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+                    if left.is_zero() || self.board.aborted().is_some() {
+                        break;
+                    }
+                    std::thread::sleep(left.min(Duration::from_millis(50)));
+                }
                 call.waited_us = self.clock.now_us() - call.t_us;
                 call.returned = Some(0);
                 self.emit(call);
@@ -150,6 +170,17 @@ impl Actor<'_> {
             .map_err(StepFailed)
     }
 
+    /// A byte count from a lab file, within 0..=[`MAX_SIZE`].
+    pub(super) fn checked_size(&self, n: i64) -> Result<usize, StepFailed> {
+        if (0..=MAX_SIZE).contains(&n) {
+            Ok(n as usize)
+        } else {
+            Err(StepFailed(format!(
+                "size {n}: a step moves 0 to {MAX_SIZE} bytes"
+            )))
+        }
+    }
+
     fn option_value(&self, t: Option<&Tpl>) -> Result<i64, StepFailed> {
         let t = t.ok_or_else(|| StepFailed("missing value".into()))?;
         match t.value(&self.scope)? {
@@ -183,7 +214,7 @@ impl Actor<'_> {
             return crate::escape::unescape(&text).map_err(StepFailed);
         }
         let n = self.int(s.size.as_ref())?;
-        Ok(pattern(offset, n.max(0) as usize))
+        Ok(pattern(offset, self.checked_size(n)?))
     }
 
     fn save(&mut self, s: &StepDef, value: Option<i64>) {
@@ -264,7 +295,11 @@ impl Actor<'_> {
                 use std::os::fd::AsRawFd;
                 self.board.track(&sock.socket);
                 call.returned = Some(i64::from(sock.socket.as_raw_fd()));
-                self.sockets.insert(name.clone(), sock);
+                if let Some(old) = self.sockets.insert(name.clone(), sock) {
+                    // A name reused (a step under `repeat`): the old socket
+                    // is closed through the board, like any other close.
+                    self.board.close(old.socket);
+                }
                 self.emit(call);
             }
             Err(e) => {
@@ -418,7 +453,11 @@ impl Actor<'_> {
                 let sock = Sock::new(socket, proto, self.default_timeout)
                     .map_err(|e| StepFailed(e.to_string()))?;
                 self.board.track(&sock.socket);
-                self.sockets.insert(name.clone(), sock);
+                if let Some(old) = self.sockets.insert(name.clone(), sock) {
+                    // A name reused (a step under `repeat`): the old socket
+                    // is closed through the board, like any other close.
+                    self.board.close(old.socket);
+                }
                 let mut call = call;
                 call.args = format!("-> {name}");
                 // Report the new connection's addresses, not the listener's.

@@ -58,14 +58,27 @@ impl Board {
     pub fn track(&self, sock: &impl AsRawFd) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.fds.insert(sock.as_raw_fd());
+        if s.aborted.is_some() {
+            // Accepted while the run was being stopped: shut it down too,
+            // or its thread would serve on.
+            // SAFETY: the fd is open (the caller holds the socket).
+            unsafe {
+                libc::shutdown(sock.as_raw_fd(), libc::SHUT_RDWR);
+            }
+        }
     }
 
-    /// Closes a tracked socket. The fd leaves the set under the same lock
-    /// that `abort` takes, so an abort can never shut down a recycled fd
-    /// number that now belongs to someone else.
+    /// Closes a tracked socket. The fd leaves the set (under the lock that
+    /// `abort` takes) before it is closed, so an abort can never shut down
+    /// a recycled fd number that now belongs to someone else.
     pub fn close<S: AsRawFd>(&self, sock: S) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.fds.remove(&sock.as_raw_fd());
+        {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.fds.remove(&sock.as_raw_fd());
+        }
+        // Closed after the lock is released: the fd has left the set, so
+        // an abort cannot touch its number once it is reused, and a close
+        // that lingers (SO_LINGER > 0) does not hold up the other actors.
         drop(sock);
     }
 

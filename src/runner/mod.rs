@@ -88,8 +88,15 @@ pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> Ru
         .def
         .timeout_ms
         .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
-    let scratch = scratch_dir();
     let mut result = RunResult::default();
+    let scratch = match scratch_dir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            let message = format!("cannot make a scratch folder: {e}");
+            result.failures.push(("lab".into(), message));
+            return result;
+        }
+    };
     std::thread::scope(|scope| {
         let handles: Vec<_> = lab
             .def
@@ -157,15 +164,26 @@ pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> Ru
     result
 }
 
-/// A fresh folder for AF_UNIX socket files of one run.
-pub(crate) fn scratch_dir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "socket-lab-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::create_dir_all(&dir);
-    dir
+/// A new folder under the system's temporary directory that only this
+/// user can enter, named `<prefix>-<random>`. Created, not reused: in a
+/// shared /tmp, a name someone else made first (even a symlink) is never
+/// taken over.
+pub fn private_dir(prefix: &str) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    loop {
+        let mut r = [0u8; 8];
+        getrandom::fill(&mut r).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let suffix: String = r.iter().map(|b| format!("{b:02x}")).collect();
+        let dir = std::env::temp_dir().join(format!("{prefix}-{suffix}"));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A fresh folder for AF_UNIX socket files (and uploads) of one run.
+pub(crate) fn scratch_dir() -> std::io::Result<std::path::PathBuf> {
+    private_dir("socket-lab")
 }

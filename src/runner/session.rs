@@ -38,7 +38,7 @@ pub fn serve_forever(
     stop: Arc<AtomicBool>,
 ) -> Result<(), String> {
     let board = Board::default();
-    let scratch = super::scratch_dir();
+    let scratch = super::scratch_dir().map_err(|e| format!("cannot make a scratch folder: {e}"))?;
     let sock = Sock::new(socket, proto, idle).map_err(|e| e.to_string())?;
     board.track(&sock.socket);
     let done = AtomicBool::new(false);

@@ -50,7 +50,7 @@ static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (re(r"(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):\d+"), "$1:P"),
         (re(r"port \d+"), "port P"),
         // A private directory per run for AF_UNIX socket files.
-        (re(r"socket-lab-\d+-\d+"), "socket-lab-RUN"),
+        (re(r"socket-lab-[0-9a-f]+"), "socket-lab-RUN"),
         (re(r"\s*fragment id=\d+ offset=\d+( more)?"), ""),
         (re(r"fd \d+"), "fd N"),
         // Clock readings (a time server's answer) and rates.

@@ -158,7 +158,7 @@ impl<'b> Actor<'b> {
                 let name = self.text(s.file.as_ref(), "upload.bin")?;
                 let content = self.payload(s, 0)?;
                 let stop = match &s.stop_after {
-                    Some(t) => Some(t.int(&self.scope)?.max(0) as usize),
+                    Some(t) => Some(self.checked_size(t.int(&self.scope)?)?),
                     None => None,
                 };
                 let mut framed = Framed::new(self.conn(&on), read_size);

@@ -131,7 +131,7 @@ impl Actor<'_> {
 
     pub(super) fn recv(&mut self, s: &StepDef) -> StepResult {
         let on = s.on.as_deref().unwrap_or_default();
-        let size = self.int(s.size.as_ref())?.max(0) as usize;
+        let size = self.checked_size(self.int(s.size.as_ref())?)?;
         self.arm_timeout(on, s, true)?;
         let window = match &s.repeat_for_ms {
             Some(t) => Some(Duration::from_millis(t.int(&self.scope)?.max(0) as u64)),
@@ -231,7 +231,7 @@ impl Actor<'_> {
 
     pub(super) fn recv_from(&mut self, s: &StepDef) -> StepResult {
         let on = s.on.as_deref().unwrap_or_default();
-        let size = self.int(s.size.as_ref())?.max(0) as usize;
+        let size = self.checked_size(self.int(s.size.as_ref())?)?;
         self.arm_timeout(on, s, true)?;
         let (call, _) = self.recv_from_call(on, size)?;
         self.save(s, call.returned);
