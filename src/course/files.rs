@@ -27,7 +27,7 @@
 //!   before any byte is written.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -72,7 +72,9 @@ fn hex(bytes: &[u8]) -> String {
 /// one plain component, no `/`, `\`, `..`, NUL or leading dot.
 pub fn check_name(name: &str) -> Result<(), String> {
     let bad = name.is_empty()
-        || name.len() > 255
+        // 255 is the usual limit of a name; the upload's temporary name
+        // adds 19 bytes (`.` and `.part-` and 12 hex digits).
+        || name.len() > 236
         || name.starts_with('.')
         || name.contains(['/', '\\', '\0']);
     if bad {
@@ -194,7 +196,11 @@ fn put<C: Conn>(
             )),
         ));
     }
-    fs::rename(&part, store.dir.join(filename))?;
+    if let Err(e) = fs::rename(&part, store.dir.join(filename)) {
+        // No hidden half file left behind either.
+        let _ = fs::remove_file(&part);
+        return Ok((0, answer_err(&format!("cannot store {filename:?}: {e}"))));
+    }
     Ok((
         size,
         answer_ok(&[("filesize", size.into()), ("sha256", got.into())]),
@@ -223,10 +229,15 @@ fn get<C: Conn>(
         return refuse(framed, refusal);
     }
     let path = store.dir.join(filename);
-    // Two passes over the file, a piece at a time: the checksum goes in the
-    // header, before the bytes; memory stays one piece, whatever the size.
-    let Ok((size, sha256)) = hash_file(&path) else {
+    // Two passes over one open file, a piece at a time: the checksum goes
+    // in the header, before the bytes; memory stays one piece, whatever the
+    // size. One handle for both passes, so that an upload renamed over the
+    // name in between cannot make the bytes differ from the checksum.
+    let Ok(mut file) = open_regular(&path) else {
         return refuse(framed, format!("no file named {filename:?}"));
+    };
+    let Ok((size, sha256)) = hash_file(&mut file) else {
+        return refuse(framed, format!("cannot read {filename:?}"));
     };
     let answer = answer_ok(&[
         ("filename", filename.into()),
@@ -234,7 +245,7 @@ fn get<C: Conn>(
         ("sha256", sha256.into()),
     ]);
     json_header::write(&mut framed.conn, &answer, b"", format)?;
-    let mut file = fs::File::open(&path)?;
+    file.seek(io::SeekFrom::Start(0))?;
     let mut piece = vec![0u8; PIECE];
     let mut sent = 0u64;
     // Exactly the announced size, even if the file grew in between.
@@ -256,12 +267,23 @@ fn get<C: Conn>(
 /// How much of a file is read and sent at a time.
 const PIECE: usize = 64 << 10;
 
-/// The size and SHA-256 of a file, read a piece at a time.
-fn hash_file(path: &Path) -> io::Result<(u64, String)> {
-    let mut file = fs::File::open(path)?;
+/// Opens a regular file for reading. O_NONBLOCK keeps a FIFO (or a
+/// device) placed in the folder from blocking the open; anything but a
+/// regular file is then refused.
+fn open_regular(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
     if !file.metadata()?.is_file() {
         return Err(io::Error::other("not a regular file"));
     }
+    Ok(file)
+}
+
+/// The size and SHA-256 of an open file, read a piece at a time.
+fn hash_file(file: &mut fs::File) -> io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut piece = vec![0u8; PIECE];
     let mut size = 0u64;
@@ -362,6 +384,27 @@ mod tests {
         }
         assert!(check_name("notes.txt").is_ok());
         assert!(check_name("笔记.txt").is_ok());
+    }
+
+    #[test]
+    fn names_leave_room_for_the_upload_temp_name() {
+        assert!(check_name(&"a".repeat(236)).is_ok());
+        assert!(check_name(&"a".repeat(237)).is_err());
+    }
+
+    #[test]
+    fn a_fifo_in_the_folder_is_refused_without_blocking() {
+        // Regression: opening a FIFO for a download waited for a writer
+        // for ever.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(open_regular(&fifo).is_err());
+        std::fs::write(dir.path().join("a.txt"), b"abc").unwrap();
+        let mut f = open_regular(&dir.path().join("a.txt")).unwrap();
+        assert_eq!(hash_file(&mut f).unwrap(), (3, sha256_hex(b"abc")));
     }
 
     #[test]
