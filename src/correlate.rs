@@ -251,8 +251,19 @@ fn match_datagrams(calls: &[Call], packets: &[Packet]) -> HashMap<usize, Vec<usi
             !claimed[j]
                 && p.frame.as_ref().ok().is_some_and(|f| {
                     same_direction(dir, f.endpoints())
-                        && f.udp()
-                            .is_some_and(|u| !c.is_send() || u.length as i64 - 8 == n)
+                        && f.udp().is_some_and(|u| {
+                            if c.is_send() {
+                                u.length as i64 - 8 == n
+                            } else {
+                                // A receive returns (the start of) its
+                                // datagram: skip any the kernel dropped.
+                                // Compared as far as both go: a first
+                                // fragment or a cut recv holds only a part.
+                                let got = c.data.as_deref().unwrap_or_default();
+                                let k = got.len().min(u.payload.len());
+                                u.payload[..k] == got[..k]
+                            }
+                        })
                 })
         });
         let Some(j) = found else { continue };
@@ -411,7 +422,7 @@ pub fn completeness(calls: &[Call], packets: &[Packet], map: &[MapEntry]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Frame, IpRepr, SeqNumber, TcpRepr};
+    use crate::wire::{Frame, IpRepr, SeqNumber, TcpRepr, UdpRepr};
 
     const CLIENT: &str = "127.0.0.1:40000";
     const SERVER: &str = "127.0.0.1:7000";
@@ -584,6 +595,47 @@ mod tests {
             !problems.iter().any(|p| p.contains("client send")),
             "{problems:?}"
         );
+    }
+
+    fn datagram(src: &str, dst: &str, data: &[u8]) -> Packet {
+        let mut p = segment(src, dst, 0, 0, TcpFlags::ACK, b"");
+        let (s, d): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+        let frame = p.frame.as_mut().unwrap();
+        frame.ip.protocol = 17;
+        frame.transport = Transport::Udp(UdpRepr {
+            src_port: s.port(),
+            dst_port: d.port(),
+            length: 8 + data.len() as u16,
+            checksum: 0,
+            payload: data.to_vec(),
+            payload_len: data.len(),
+        });
+        p
+    }
+
+    #[test]
+    fn a_datagram_the_receiver_never_got_is_skipped() {
+        // "one" was dropped by the receiving kernel (full buffer): the only
+        // recv_from returned "two" and must map to the second datagram.
+        let packets = vec![
+            datagram(CLIENT, SERVER, b"one"),
+            datagram(CLIENT, SERVER, b"two"),
+        ];
+        let mut calls = Vec::new();
+        for (text, op, local, peer) in [
+            (&b"one"[..], "send_to", CLIENT, SERVER),
+            (b"two", "send_to", CLIENT, SERVER),
+            (b"two", "recv_from", SERVER, CLIENT),
+        ] {
+            let mut c = call("x", op, local, peer, text, (0, 0));
+            c.proto = Some(Proto::Udp);
+            c.stream = None;
+            calls.push(c);
+        }
+        let m = map(&calls, &packets);
+        let recv = m.iter().find(|e| e.call == 2).unwrap();
+        assert_eq!(recv.packets, vec![1]);
+        assert_eq!(recv.sources, vec![(1, 0, 3)]);
     }
 
     #[test]

@@ -245,21 +245,21 @@ impl Actor<'_> {
         call
     }
 
-    /// Applies a step's `timeout_ms` to the watchdog of socket `on`, for
-    /// receiving (SO_RCVTIMEO) or sending (SO_SNDTIMEO).
-    fn arm_timeout(&mut self, on: &str, s: &StepDef, receiving: bool) -> StepResult {
+    /// Applies a step's `timeout_ms` to the watchdog of socket `on`, in
+    /// both directions (SO_RCVTIMEO and SO_SNDTIMEO), so that the one value
+    /// the socket remembers is the one a timed-out call is judged by. It
+    /// stays in force for the socket's later calls.
+    fn arm_timeout(&mut self, on: &str, s: &StepDef) -> StepResult {
         let Some(t) = &s.timeout_ms else {
             return Ok(());
         };
         let ms = t.int(&self.scope)?.max(1) as u64;
         let sock = self.sock(on)?;
         sock.timeout = Duration::from_millis(ms);
-        let armed = if receiving {
-            sock.socket.set_read_timeout(Some(sock.timeout))
-        } else {
-            sock.socket.set_write_timeout(Some(sock.timeout))
-        };
-        armed.map_err(|e| StepFailed(format!("cannot set the watchdog: {e}")))
+        sock.socket
+            .set_read_timeout(Some(sock.timeout))
+            .and_then(|()| sock.socket.set_write_timeout(Some(sock.timeout)))
+            .map_err(|e| StepFailed(format!("cannot set the watchdog: {e}")))
     }
 
     /// Completes a call record with the result and emits it.

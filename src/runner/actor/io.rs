@@ -35,7 +35,7 @@ impl Actor<'_> {
     fn send_once(&mut self, s: &StepDef, on: &str) -> Result<Call, StepFailed> {
         let all = s.op == "send_all";
         let offset = self.sock(on)?.sent;
-        self.arm_timeout(on, s, false)?;
+        self.arm_timeout(on, s)?;
         let bytes = self.payload(s, offset)?;
         let (call, _) = self.send_bytes(on, &bytes, all, true)?;
         self.save(s, call.returned);
@@ -132,7 +132,7 @@ impl Actor<'_> {
     pub(super) fn recv(&mut self, s: &StepDef) -> StepResult {
         let on = s.on.as_deref().unwrap_or_default();
         let size = self.checked_size(self.int(s.size.as_ref())?)?;
-        self.arm_timeout(on, s, true)?;
+        self.arm_timeout(on, s)?;
         let window = match &s.repeat_for_ms {
             Some(t) => Some(Duration::from_millis(t.int(&self.scope)?.max(0) as u64)),
             None => None,
@@ -232,7 +232,7 @@ impl Actor<'_> {
     pub(super) fn recv_from(&mut self, s: &StepDef) -> StepResult {
         let on = s.on.as_deref().unwrap_or_default();
         let size = self.checked_size(self.int(s.size.as_ref())?)?;
-        self.arm_timeout(on, s, true)?;
+        self.arm_timeout(on, s)?;
         let (call, _) = self.recv_from_call(on, size)?;
         self.save(s, call.returned);
         Ok(())
