@@ -157,12 +157,19 @@ const SERVED: &str = "01, 02, 06, 07, 08, 13, 14, 15, 16, 17 and 18";
 pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     let lab = resolve(query)?;
     let knobs = lab.knob_values(args.set)?;
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => fresh_dir()?,
+    // A folder only for the lab that stores files (16): the others would
+    // leave an empty one behind.
+    let stores_files =
+        server_for(&lab, "").is_some_and(|(_, step, _)| step.protocol.as_deref() == Some("files"));
+    let dir = match (&args.dir, stores_files) {
+        (Some(d), true) => {
+            std::fs::create_dir_all(d)
+                .map_err(|e| Failure::Usage(format!("cannot use {}: {e}", d.display())))?;
+            d.clone()
+        }
+        (None, true) => fresh_dir()?,
+        (_, false) => PathBuf::new(),
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::Usage(format!("cannot use {}: {e}", dir.display())))?;
     let Some((proto, step, what)) = server_for(&lab, &dir.display().to_string()) else {
         return Err(Failure::Usage(format!(
             "lab {} has no server to run; `lab serve` works for labs {SERVED}",
