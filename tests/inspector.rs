@@ -15,6 +15,14 @@ fn lab(args: &[&str]) -> Output {
         .expect("run lab")
 }
 
+/// Every line of a `--json` output, parsed (each must be JSON).
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
 /// Says why a test skips, on the real stderr: the test harness captures
 /// `eprintln!` of passing tests, and a skip must never look like a pass.
 fn skip(test: &str, reason: &str) {
@@ -121,10 +129,7 @@ fn json_packet_and_map_lines_join_the_calls() {
     }
     let out = lab(&["run", "09", "--json"]);
     assert!(out.status.success());
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     let calls: Vec<_> = lines.iter().filter(|l| l["kind"] == "call").collect();
     let packets: Vec<_> = lines.iter().filter(|l| l["kind"] == "packet").collect();
     let syn = packets
@@ -170,19 +175,13 @@ fn pcap_written_by_run_reads_back_in_tshark_and_inspect() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ours: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let ours = json_lines(&out.stdout);
     let packets: Vec<_> = ours.iter().filter(|l| l["kind"] == "packet").collect();
     let payload: u64 = packets.iter().filter_map(|p| p["len"].as_u64()).sum();
 
     // lab inspect shows the same packets.
     let inspected = lab(&["inspect", path.to_str().unwrap(), "--json"]);
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&inspected.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&inspected.stdout);
     let again: Vec<_> = lines.iter().filter(|l| l["kind"] == "packet").collect();
     assert_eq!(again.len(), packets.len());
     let stream = lines
@@ -254,10 +253,7 @@ fn capture_watches_a_programs_port_and_reassembles_its_stream() {
         assert_eq!(got, b"hellofeng");
     }
     let out = child.wait_with_output().unwrap();
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     let stream = lines
         .iter()
         .find(|l| l["kind"] == "stream" && l["bytes"] == 9)
