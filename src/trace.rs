@@ -26,6 +26,42 @@ impl Proto {
     }
 }
 
+/// Why some bytes of a run differ from one run to the next although the
+/// program did the same thing. The code that made the bytes says so when it
+/// makes them (see [`Noted`]), so that a comparison of two runs (the book's
+/// staleness check) can set exactly those bytes aside, and nothing else.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Varies {
+    /// A reading of the wall clock: a time server's answer, `date`.
+    Clock,
+    /// Bytes from the random generator, or computed from them (an HMAC
+    /// challenge and its answer).
+    Random,
+    /// The path of the run's private scratch folder (AF_UNIX socket files).
+    ScratchPath,
+}
+
+impl Varies {
+    /// Lower-case name, as a key writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Varies::Clock => "clock",
+            Varies::Random => "random",
+            Varies::ScratchPath => "scratch-path",
+        }
+    }
+}
+
+/// A value a run produced that varies from run to run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Noted {
+    pub varies: Varies,
+    pub bytes: Vec<u8>,
+}
+
 /// One socket call as the program made it, and what the kernel answered.
 #[derive(Debug, Clone)]
 pub struct Call {

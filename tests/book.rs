@@ -1,12 +1,13 @@
 //! The book in `book/` tells the truth about the current labs.
 //!
 //! `lab book --check` runs every command a chapter shows output of and
-//! compares what it prints now with the transcript in the book (after
-//! masking ports, times and other run-to-run noise). It also fails when a
+//! compares the key of that run (its calls, packets and checks, with what
+//! varies from run to run set aside: see `src/app/book/key.rs`) with the
+//! key stored beside the page in `book/keys/`. It also fails when a
 //! lab has no chapter, when a chapter names a lab or knob that does not
 //! exist, or when a link goes nowhere. When this test fails after you
 //! changed a lab, run `cargo run --release -- book` and read the diff of
-//! `book/src/transcripts/` before committing it.
+//! `book/src/transcripts/` and `book/keys/` before committing it.
 
 use std::path::Path;
 use std::process::Command;
@@ -30,12 +31,17 @@ fn the_book_is_up_to_date_with_the_labs() {
 
 #[test]
 fn a_stale_transcript_is_caught_and_named() {
-    // A book of one chapter whose transcript was edited by hand: the check
-    // must fail and name the chapter and the file.
+    // A book whose stored run no longer matches what the lab does (here:
+    // its key says the second recv got "llofeng!"). The calls are compared
+    // whether or not this process may capture, so the check must fail and
+    // name the chapter and the file for any user.
     let dir = scratch_book("stale", "09-sticky-packet.md");
-    let transcript = dir.join("src/transcripts/09-sticky-packet--recv1=2.txt");
-    let text = std::fs::read_to_string(&transcript).expect("lab 09's transcript");
-    std::fs::write(&transcript, text.replace("\"llofeng\"", "\"llofeng!\"")).unwrap();
+    let key = dir.join("keys/09-sticky-packet--recv1=2.json");
+    let text = std::fs::read_to_string(&key).expect("lab 09's key");
+    // In the key's JSON, the payload's quotes are escaped.
+    let (was, now) = (r#"\"llofeng\""#, r#"\"llofeng!\""#);
+    assert!(text.contains(was), "{text}");
+    std::fs::write(&key, text.replace(was, now)).unwrap();
     let stdout = check(&dir);
     assert!(
         stdout.contains(
@@ -43,6 +49,80 @@ fn a_stale_transcript_is_caught_and_named() {
         ),
         "{stdout}"
     );
+    assert!(stdout.contains("llofeng!"), "{stdout}");
+}
+
+#[test]
+fn a_page_edited_by_hand_is_caught() {
+    // The page no longer is the one `lab book` wrote with its key.
+    let dir = scratch_book("edited", "09-sticky-packet.md");
+    let page = dir.join("src/transcripts/09-sticky-packet--recv1=2.txt");
+    let text = std::fs::read_to_string(&page).expect("lab 09's transcript");
+    std::fs::write(&page, text.replace("\"llofeng\"", "\"llofeng!\"")).unwrap();
+    let stdout = check(&dir);
+    assert!(
+        stdout.contains("09-sticky-packet--recv1=2.txt is stale (the page was edited by hand"),
+        "{stdout}"
+    );
+}
+
+/// The date lab 07's time server answers with, when its clock says the
+/// time zone is `tz`.
+fn time_server_date(tz: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["run", "07-udp-many-clients", "--json", "--no-capture"])
+        .env("TZ", tz)
+        .output()
+        .expect("run lab 07");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| {
+            v["op"] == "recv_from"
+                && v["actor"] == "a"
+                && v["data"]
+                    .as_str()
+                    .is_some_and(|d| d.len() == 10 && d.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .and_then(|v| v["data"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no date in lab 07's run:\n{stdout}"))
+}
+
+#[test]
+fn the_book_holds_on_any_day() {
+    // Lab 07's time server puts today's date on the wire, and so in the
+    // book. Its pages were once compared as text with the date masked only
+    // when a time followed it: the README's test command failed on every
+    // day but the one the book was written. Move the server's "today" a
+    // day either way (UTC+14 and UTC-12 are 26 hours apart, so their dates
+    // always differ) and the stored pages must still be current.
+    let (ahead, behind) = ("<+14>-14", "<-12>+12");
+    assert_ne!(
+        time_server_date(ahead),
+        time_server_date(behind),
+        "the time zones did not move the time server's date"
+    );
+    for tz in [ahead, behind] {
+        let name = if tz == ahead { "tz-ahead" } else { "tz-behind" };
+        let dir = scratch_book(name, "07-udp-many-clients.md");
+        let output = Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args(["book", "--check", "--dir"])
+            .arg(&dir)
+            .env("TZ", tz)
+            .output()
+            .expect("run lab book --check");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let _ = std::fs::remove_dir_all(&dir);
+        // The one-chapter book lacks the other labs' chapters; nothing else
+        // may be wrong with it.
+        let problems: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.starts_with('✗') && !l.contains("has no chapter"))
+            .collect();
+        assert!(problems.is_empty(), "TZ={tz}:\n{stdout}");
+        assert!(stdout.contains("problem(s)"), "TZ={tz}:\n{stdout}");
+    }
 }
 
 #[test]
@@ -77,15 +157,19 @@ fn scratch_book(name: &str, chapter: &str) -> std::path::PathBuf {
     let text = text.replace("](0", "](https://example.invalid/0");
     let text = text.replace("](1", "](https://example.invalid/1");
     std::fs::write(src.join("labs").join(chapter), &text).unwrap();
+    std::fs::copy(book.join("reference.md"), src.join("reference.md")).unwrap();
     let stem = chapter.trim_end_matches(".md");
-    for entry in std::fs::read_dir(book.join("transcripts")).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name().to_string_lossy().starts_with(stem) {
-            std::fs::copy(
-                entry.path(),
-                src.join("transcripts").join(entry.file_name()),
-            )
-            .unwrap();
+    // The pages of that chapter, and the keys of their runs.
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    for (from, to) in [
+        (book.join("transcripts"), src.join("transcripts")),
+        (book.join("../keys"), dir.join("keys")),
+    ] {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name().to_string_lossy().starts_with(stem) {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
         }
     }
     dir

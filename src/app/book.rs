@@ -9,13 +9,18 @@
 //! A transcript's file name is the command that makes it: the lab id, then
 //! `--knob=value` for each `--set`, and `--no-capture` to run without the
 //! packet capture; `09-sticky-packet--show.txt` is `lab show`, `list.txt`
-//! is `lab list`. `lab book` runs each command with colour off, trims the
-//! output for a page (see [`transcript`]) and writes the file when what it
-//! says changed. It also writes `reference.md` from the command line's own
+//! is `lab list`. `lab book` runs each command in this process with colour
+//! off, trims the output for a page (see [`transcript`]) and writes the
+//! file when what it says changed. For a run it also writes the run's key
+//! to `keys/ID.json` beside `src/`: what the run did, made from its events
+//! with what varies from run to run set aside (see [`key`]), and a hash of
+//! the page. It also writes `reference.md` from the command line's own
 //! `--help`.
 //!
 //! `lab book --check` writes nothing. It fails, naming the chapter, when a
-//! transcript is stale or missing, when a lab has no chapter, when a chapter
+//! fresh run's key differs from the stored one, when a page is not the one
+//! written with its key (edited by hand), when a transcript or key is
+//! missing, when a lab has no chapter, when a chapter
 //! shows `lab run`/`lab show` with a lab or a `--set` knob that does not
 //! exist, or when a link points to no chapter or heading.
 
@@ -27,13 +32,13 @@ mod transcript;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 
 use clap::CommandFactory;
 
 use super::{Failure, Outcome, labs};
 use crate::catalog::{self, Lab};
 use chapters::Chapter;
+use key::Key;
 
 /// Options of `lab book`.
 pub struct BookArgs<'a> {
@@ -46,6 +51,77 @@ pub struct BookArgs<'a> {
 /// The generated command reference, inside `src/`.
 const REFERENCE: &str = "reference.md";
 
+/// The folder, beside `src/`, that holds the key of each run's transcript.
+const KEYS: &str = "keys";
+
+/// `09-sticky-packet--recv1=2.txt` → `09-sticky-packet--recv1=2.json`.
+fn key_name(transcript: &str) -> String {
+    format!("{}.json", transcript.trim_end_matches(".txt"))
+}
+
+/// Why the stored page (and its key at `key_path`) no longer tells what a
+/// fresh run tells, or `None` when it still does.
+fn stale(stored: Option<&str>, key_path: &Path, fresh: &Page) -> Staleness {
+    let Some(text) = stored else {
+        return Staleness::Stale("missing".into());
+    };
+    let Some(fresh_key) = &fresh.key else {
+        // `lab show` and `lab list` print the same text every time.
+        if text == fresh.text {
+            return Staleness::Fresh;
+        }
+        return Staleness::Stale(
+            text.lines()
+                .zip(fresh.text.lines())
+                .find(|(a, b)| a != b)
+                .map_or("a line was added or removed".to_string(), |(a, b)| {
+                    format!("book has `{a}`, `lab` now prints `{b}`")
+                }),
+        );
+    };
+    let name = file_name(key_path);
+    let stored_key: Key = match std::fs::read_to_string(key_path) {
+        Err(_) => return Staleness::Stale(format!("its key keys/{name} is missing")),
+        Ok(json) => match serde_json::from_str(&json) {
+            Ok(k) => k,
+            Err(e) => return Staleness::Stale(format!("its key keys/{name} is unreadable: {e}")),
+        },
+    };
+    if !stored_key.matches_page(text) {
+        return Staleness::Stale("the page was edited by hand after `lab book` wrote it".into());
+    }
+    if stored_key.same(fresh_key) {
+        return Staleness::Fresh;
+    }
+    let why = stored_key.first_difference(fresh_key);
+    match fresh_key.cannot_check(&stored_key) {
+        Some(reason) => Staleness::Unchecked(format!("{reason}; {why}")),
+        None => Staleness::Stale(why),
+    }
+}
+
+/// What a fresh run says of a stored page.
+enum Staleness {
+    /// It tells the same story.
+    Fresh,
+    /// It does not, and says where.
+    Stale(String),
+    /// It differs where this machine could not run the lab as the page did.
+    Unchecked(String),
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+}
+
+/// A page of the book as `lab` makes it now: its text and, for a run, the
+/// key of that run.
+struct Page {
+    text: String,
+    key: Option<Key>,
+}
+
 /// `lab book [--check] [--dir book]`.
 pub fn book(out: &mut dyn Write, args: &BookArgs) -> Outcome {
     let src = args.dir.join("src");
@@ -55,6 +131,8 @@ pub fn book(out: &mut dyn Write, args: &BookArgs) -> Outcome {
             args.dir.display()
         )));
     }
+    // Pages are plain text, whatever `--color` said.
+    colored::control::set_override(false);
     let chapters = chapters::read_all(&src)?;
     let labs = labs()?;
     let mut problems = Vec::new();
@@ -65,7 +143,8 @@ pub fn book(out: &mut dyn Write, args: &BookArgs) -> Outcome {
             problems.push(format!("{}: {broken}", ch.name));
         }
     }
-    let written = transcripts(out, &src, &chapters, args.check, &mut problems)?;
+    let keys = args.dir.join(KEYS);
+    let written = transcripts(out, &src, &keys, &chapters, args.check, &mut problems)?;
     let reference = reference();
     let path = src.join(REFERENCE);
     let current = std::fs::read_to_string(&path).unwrap_or_default();
@@ -80,10 +159,7 @@ pub fn book(out: &mut dyn Write, args: &BookArgs) -> Outcome {
         }
     }
     for file in &written.unchecked {
-        writeln!(
-            out,
-            "note: not checked without capture privilege (run as root to check it): {file}"
-        )?;
+        writeln!(out, "note: not checked on this machine: {file}")?;
     }
     for p in &problems {
         writeln!(out, "✗ {p}")?;
@@ -170,7 +246,8 @@ fn commands(chapters: &[Chapter], labs: &[Lab], problems: &mut Vec<String>) {
 
 struct Written {
     total: usize,
-    /// Transcripts that differ but could not be checked without privilege.
+    /// Transcripts that differ where this machine could not run the lab as
+    /// the page did, with why.
     unchecked: Vec<String>,
     changed: usize,
     without_capture: bool,
@@ -180,6 +257,7 @@ struct Written {
 fn transcripts(
     out: &mut dyn Write,
     src: &Path,
+    keys: &Path,
     chapters: &[Chapter],
     check: bool,
     problems: &mut Vec<String>,
@@ -221,44 +299,62 @@ fn transcripts(
             }
         };
         let fresh = match spec.run() {
-            Ok(text) => text,
+            Ok(page) => page,
             Err(e) => {
                 problems.push(format!("{chapter}: transcripts/{file}: {e}"));
                 continue;
             }
         };
-        let fresh_key = key::key(&fresh);
-        if spec.runs_lab() && !spec.no_capture && !fresh_key.captured {
+        if fresh.key.as_ref().is_some_and(|k| !k.captured) && !spec.no_capture {
             written.without_capture = true;
         }
         let path = dir.join(file);
+        let key_path = keys.join(key_name(file));
         let stored = std::fs::read_to_string(&path).ok();
-        let stale = match &stored {
-            None => Some("missing".to_string()),
-            Some(text) => {
-                let stored_key = key::key(text);
-                (!stored_key.same(&fresh_key)).then(|| stored_key.first_difference(&fresh_key))
+        let why = match stale(stored.as_deref(), &key_path, &fresh) {
+            Staleness::Fresh => continue,
+            Staleness::Unchecked(why) if check => {
+                written
+                    .unchecked
+                    .push(format!("transcripts/{file} ({why})"));
+                continue;
             }
+            Staleness::Unchecked(why) | Staleness::Stale(why) => why,
         };
-        let Some(why) = stale else { continue };
-        let unprivileged =
-            !fresh_key.captured && stored.as_deref().is_some_and(|t| key::key(t).captured);
-        if check && unprivileged {
-            // Made as root (capture on, MTU knobs work), checked without:
-            // a difference here may be the missing privilege, not the book.
-            written
-                .unchecked
-                .push(format!("transcripts/{file} ({why})"));
-            continue;
-        }
         if check {
             problems.push(format!(
                 "{chapter}: transcripts/{file} is stale ({why}); run `lab book`"
             ));
         } else {
-            std::fs::write(&path, &fresh)?;
+            std::fs::write(&path, &fresh.text)?;
+            if let Some(key) = &fresh.key {
+                std::fs::create_dir_all(keys)?;
+                let json = serde_json::to_string_pretty(key)
+                    .map_err(|e| Failure::Usage(format!("cannot write a key: {e}")))?;
+                std::fs::write(&key_path, json + "\n")?;
+            }
             written.changed += 1;
             writeln!(out, "wrote transcripts/{file}")?;
+        }
+    }
+    // Keys no transcript has.
+    if let Ok(entries) = std::fs::read_dir(keys) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let used = wanted
+                .keys()
+                .any(|f| Spec::parse(f).is_ok_and(|s| s.runs_lab()) && key_name(f) == name);
+            if used {
+                continue;
+            }
+            if check {
+                problems.push(format!(
+                    "keys/{name}: no transcript has this key; run `lab book` to remove it"
+                ));
+            } else {
+                std::fs::remove_file(entry.path())?;
+                writeln!(out, "removed keys/{name} (no transcript has it)")?;
+            }
         }
     }
     // Diagrams, drawn from the transcripts as they now stand.
@@ -362,44 +458,60 @@ impl Spec {
         self.args[0] == "run"
     }
 
-    /// Runs `lab` (this very binary) and returns the page: the command,
-    /// then its trimmed output.
-    fn run(&self) -> Result<String, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find `lab` itself: {e}"))?;
-        let output = Command::new(exe)
-            .args(["--color", "never"])
-            .args(&self.args)
-            .env("NO_COLOR", "1")
-            .output()
-            .map_err(|e| format!("cannot run `lab`: {e}"))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        match output.status.code() {
-            Some(0) => {}
-            Some(1) if self.runs_lab() => {
-                return Err(format!(
-                    "`lab {}`: a check of the lab failed, so this run cannot stand in the book:\n{}",
-                    self.args.join(" "),
-                    stdout
-                        .lines()
-                        .filter(|l| l.starts_with('✗'))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                ));
+    /// Runs the command in this process and returns the page: the command,
+    /// then its trimmed output, and for a run its key.
+    fn run(&self) -> Result<Page, String> {
+        let mut buf: Vec<u8> = Vec::new();
+        let command = format!("$ lab {}", self.args.join(" "));
+        let failed = |e: Failure| format!("`lab {}` failed: {}", self.args.join(" "), describe(e));
+        let key = match self.args[0].as_str() {
+            "list" => {
+                super::list(&mut buf, false).map_err(failed)?;
+                None
+            }
+            "show" => {
+                super::show(&mut buf, &self.args[1]).map_err(failed)?;
+                None
             }
             _ => {
-                return Err(format!(
-                    "`lab {}` failed: {}",
-                    self.args.join(" "),
-                    stderr.trim()
-                ));
+                let lab = super::resolve(&self.args[1]).map_err(failed)?;
+                let sets: Vec<String> = self
+                    .args
+                    .windows(2)
+                    .filter(|w| w[0] == "--set")
+                    .map(|w| w[1].clone())
+                    .collect();
+                let knobs = lab.knob_values(&sets).map_err(|e| failed(e.into()))?;
+                let mode = super::CaptureMode::detect(!self.no_capture);
+                let done = super::human(&mut buf, &lab, &knobs, &mode, None).map_err(failed)?;
+                if !done.passed() {
+                    return Err(format!(
+                        "`lab {}`: a check of the lab failed, so this run cannot stand in the book:\n{}",
+                        self.args.join(" "),
+                        done.verdicts
+                            .iter()
+                            .filter(|v| !v.passed)
+                            .map(|v| format!("✗ {}: {}", v.name, v.detail))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    ));
+                }
+                Some((lab, knobs, done))
             }
-        }
-        Ok(format!(
-            "$ lab {}\n{}",
-            self.args.join(" "),
-            transcript::trim(&stdout)
-        ))
+        };
+        let output = String::from_utf8_lossy(&buf);
+        let text = format!("{command}\n{}", transcript::trim(&output));
+        let key = key.map(|(lab, knobs, done)| Key::of(&command, &lab, &knobs, &done, &text));
+        Ok(Page { text, key })
+    }
+}
+
+/// A failure as one line.
+fn describe(e: Failure) -> String {
+    match e {
+        Failure::Usage(m) => m,
+        Failure::BrokenPipe => "the output went away".into(),
+        Failure::Io(e) => e.to_string(),
     }
 }
 

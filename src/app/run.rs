@@ -69,6 +69,9 @@ pub struct Finished {
     /// `on` or `off: <reason>`.
     pub capture: String,
     pub stats: Option<capture::CaptureStats>,
+    /// Values of this run that vary from run to run, and why (see
+    /// [`crate::trace::Varies`]).
+    pub noted: Vec<crate::trace::Noted>,
 }
 
 impl Finished {
@@ -182,6 +185,7 @@ pub fn execute(
         verdicts,
         capture: status,
         stats,
+        noted: result.noted,
     })
 }
 
@@ -264,21 +268,37 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         out.flush()?;
         return Ok(done.passed());
     }
-    let mut view = Human::new(&lab);
-    view.header(out, &lab, &knobs)?;
-    if let CaptureMode::Off(reason) = &mode {
+    let done = human(out, &lab, &knobs, &mode, args.pcap.as_deref())?;
+    if let Some(p) = &args.pcap {
+        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
+    }
+    Ok(done.passed())
+}
+
+/// Runs `lab` with the human view on `out`: header, live timeline, message
+/// map, verdicts, explanation and the capture's counters.
+pub fn human(
+    out: &mut dyn Write,
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    pcap: Option<&std::path::Path>,
+) -> Result<Finished, Failure> {
+    let mut view = Human::new(lab);
+    view.header(out, lab, knobs)?;
+    if let CaptureMode::Off(reason) = mode {
         writeln!(out, "{} {}", "capture off:".yellow(), reason)?;
         writeln!(out)?;
     }
     out.flush()?;
-    let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
+    let done = execute(lab, knobs, mode, pcap, |e| {
         view.event(out, e)?;
         out.flush()
     })?;
     view.finish(out)?;
     map::write(out, &done.calls, &done.map)?;
     view.verdicts(out, &done.verdicts)?;
-    view.explanation(out, &lab)?;
+    view.explanation(out, lab)?;
     if let Some(st) = &done.stats {
         writeln!(
             out,
@@ -289,10 +309,7 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
             st.truncated
         )?;
     }
-    if let Some(p) = &args.pcap {
-        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
-    }
-    Ok(done.passed())
+    Ok(done)
 }
 
 /// `lab run --all`: every lab at its defaults, one verdict line each.

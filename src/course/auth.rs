@@ -13,6 +13,8 @@
 
 use hmac::{Hmac, Mac};
 
+use crate::trace::Varies;
+
 use super::{Conn, Framed, ProtoError};
 
 /// Length of the challenge.
@@ -96,6 +98,7 @@ pub fn server<C: Conn>(
     digest: Digest,
 ) -> Result<(), ProtoError> {
     let challenge = challenge()?;
+    framed.conn.varies(Varies::Random, &challenge);
     framed.conn.send_all(&challenge)?;
     let response = framed.read_exact("the HMAC answer", digest.output_len())?;
     if verify(key, &challenge, &response, digest) {
@@ -115,6 +118,8 @@ pub fn client<C: Conn>(
 ) -> Result<Vec<u8>, ProtoError> {
     let challenge = framed.read_exact("the challenge", CHALLENGE_LEN)?;
     let response = answer(key, &challenge, digest);
+    // An answer computed from random bytes is as random as they are.
+    framed.conn.varies(Varies::Random, &response);
     framed.conn.send_all(&response)?;
     Ok(response)
 }

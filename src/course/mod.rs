@@ -43,6 +43,10 @@ pub trait Conn {
     fn send_all(&mut self, b: &[u8]) -> io::Result<()>;
     /// One `recv()` of at most `max` bytes; empty means end of stream.
     fn recv(&mut self, max: usize) -> io::Result<Vec<u8>>;
+    /// Says that `bytes`, about to be sent, differ from run to run (a
+    /// clock reading, random bytes). A recorder notes it so that two runs
+    /// can be compared without them; others ignore it.
+    fn varies(&mut self, _varies: crate::trace::Varies, _bytes: &[u8]) {}
 }
 
 impl<C: Conn + ?Sized> Conn for &mut C {
@@ -54,6 +58,9 @@ impl<C: Conn + ?Sized> Conn for &mut C {
     }
     fn recv(&mut self, max: usize) -> io::Result<Vec<u8>> {
         (**self).recv(max)
+    }
+    fn varies(&mut self, varies: crate::trace::Varies, bytes: &[u8]) {
+        (**self).varies(varies, bytes)
     }
 }
 

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use std::os::fd::{AsRawFd, RawFd};
 
+use crate::trace::{Noted, Varies};
+
 /// A published address: where an actor's socket can be reached.
 #[derive(Debug, Clone)]
 pub enum Address {
@@ -21,6 +23,8 @@ struct State {
     /// Figures one actor measured for another (a `bench` rate).
     values: BTreeMap<String, i64>,
     aborted: Option<String>,
+    /// Values that vary from run to run, as their makers noted them.
+    noted: Vec<Noted>,
     /// Every open socket of the run, so an abort can shut them all down and
     /// wake any actor blocked in a call. Not clones: a duplicated fd would
     /// keep the socket open after the actor's close(), and no FIN would leave.
@@ -42,6 +46,27 @@ pub enum WaitError {
 }
 
 impl Board {
+    /// Notes that `bytes`, which the run is about to send or show, vary
+    /// from run to run for the reason `varies` (see [`Varies`]).
+    pub fn note(&self, varies: Varies, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !s.noted.iter().any(|n| n.bytes == bytes) {
+            s.noted.push(Noted {
+                varies,
+                bytes: bytes.to_vec(),
+            });
+        }
+    }
+
+    /// Everything noted so far.
+    pub fn noted(&self) -> Vec<Noted> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.noted.clone()
+    }
+
     pub fn publish(&self, name: &str, addr: Address) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.addresses.insert(name.to_string(), addr);

@@ -22,7 +22,7 @@ use board::Board;
 use crate::catalog::Lab;
 use crate::clock::Clock;
 use crate::expr::Scope;
-use crate::trace::{Call, Event};
+use crate::trace::{Call, Event, Noted, Varies};
 
 pub use errno::name as errno_name;
 pub use session::serve_forever;
@@ -37,6 +37,9 @@ pub struct RunResult {
     pub saved: Scope,
     /// Actors that stopped early, with the reason.
     pub failures: Vec<(String, String)>,
+    /// Values that vary from run to run (a clock reading, random bytes,
+    /// the scratch folder's path), as the code that made them noted them.
+    pub noted: Vec<Noted>,
 }
 
 /// Sets the MTU of `lo` a lab asks for (`lo_mtu = "${mtu}"`), when the
@@ -97,6 +100,7 @@ pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> Ru
             return result;
         }
     };
+    board.note(Varies::ScratchPath, scratch.as_os_str().as_encoded_bytes());
     std::thread::scope(|scope| {
         let handles: Vec<_> = lab
             .def
@@ -161,6 +165,7 @@ pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> Ru
         }
     });
     let _ = std::fs::remove_dir_all(&scratch);
+    result.noted = board.noted();
     result
 }
 

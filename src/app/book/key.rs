@@ -1,446 +1,669 @@
-//! The key of a transcript: what it says, without the run-to-run noise.
+//! The key of a run: what it says, without the run-to-run noise.
 //!
-//! A run is never printed the same way twice. Ports are picked by the
-//! kernel, times move by microseconds, the actors' rows interleave in a
-//! different order, a delayed ACK comes or does not, a sender's bytes ride
-//! in one segment or two, and a receiver that drains a full buffer gets
-//! 4096 bytes one time and 2048 the next. None of that is what a chapter
+//! A run never happens the same way twice. The kernel picks ports and fd
+//! numbers, times move by microseconds, actors interleave in a different
+//! order, a delayed ACK comes or does not, a sender's bytes ride in one
+//! segment or two, a receiver that drains a full buffer gets 4096 bytes one
+//! time and 2048 the next, a time server answers with today's date and an
+//! HMAC challenge is new random bytes. None of that is what a chapter
 //! teaches, so none of it may make the book "stale".
 //!
-//! So a transcript keeps the real output of one run (real ports, real
-//! times), and staleness is judged on its key:
+//! The key is made from the run's own events, where every value knows what
+//! it is, never from the printed text:
 //!
-//! - each actor's calls and each direction's packets, as a set: the order
-//!   *between* actors, and of peers served by one actor, is timing;
-//! - with times, ports, fd numbers, windows, acknowledgement numbers, wait
-//!   times, spin counts, packet numbers, dates and random bytes masked, and
-//!   pure ACKs (whose number depends on delayed-ACK timing) left out;
-//! - consecutive segments of one direction merged into the stream range
-//!   they carried, and consecutive bulk reads (a buffer of 4 KiB or more)
-//!   into the range they read: how the kernel cut the bytes varies, the
-//!   bytes do not;
-//! - a stream that a page trimmed, or where `lab run` itself left rows
-//!   out, is compared by the kinds of call it has (or the flags of its
-//!   packets), since which of its rows are on the page varies;
-//! - packet rows, the message map and the capture's own verdict are
-//!   compared only when both runs captured, so a machine without capture
-//!   privilege can still check the calls.
+//! - a call's time, wait, fd number (the result of `socket` and `accept`)
+//!   and spin count are left out, and every socket address is replaced by
+//!   the actor and socket that own it (`server.srv`), since the kernel
+//!   picked its port;
+//! - bytes that the code which made them noted as varying
+//!   ([`Varies`](crate::trace::Varies): a clock reading, random bytes, the
+//!   scratch folder's path) become `<clock 19 B>` wherever they appear;
+//! - consecutive bulk reads of one socket (a buffer of 4 KiB or more) merge
+//!   into the stream range they read, and a long payload is kept as its
+//!   first bytes, its length and a hash of the whole;
+//! - each actor's calls, and each direction's packets, are compared as a
+//!   multiset: the order *between* actors, and of the peers one UDP server
+//!   serves, is timing;
+//! - packets keep their flags and the stream range of their data, with
+//!   consecutive data segments of a direction merged (how the kernel cut
+//!   the stream varies, the bytes do not) and pure ACKs (which depend on
+//!   delayed-ACK timing) left out; packets, the message map and the
+//!   capture's own verdict are compared only when both runs captured, so a
+//!   machine without capture privilege can still check the calls;
+//! - measurements (a `bench` rate) are compared by op only.
 //!
-//! `lab book` rewrites a transcript only when its key changed, so the files
-//! do not churn, and `lab book --check` fails when a fresh run's key differs
-//! from the stored one.
+//! `lab book` stores the key of the run it wrote beside the page, with a
+//! hash of the page, so a page edited by hand is caught too.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
-use regex::Regex;
+use serde::{Deserialize, Serialize};
 
-use super::transcript::{
-    EXPLAIN_LEFT_OUT, Row, dropped_stream, is_map_title, map_group, parse_row, re, split,
-};
+use crate::app::Finished;
+use crate::catalog::Lab;
+use crate::correlate::MapEntry;
+use crate::escape::escape;
+use crate::expr::Scope;
+use crate::trace::{Call, Noted, Packet};
+use crate::wire::{TcpFlags, Transport};
 
-/// Ops whose result is a measurement (a rate, a count within a time
-/// budget): compared by shape only.
-const MEASURED: &[&str] = &["bench "];
+/// A read with a buffer this large drains whatever is queued: how the
+/// kernel cut a bulk transfer into such reads varies from run to run.
+const BULK_READ: usize = 4096;
 
-/// Masks applied to every row of the key.
-static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    vec![
-        // Ports the kernel picked (IPv4 and IPv6 loopback).
-        (re(r"(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):\d+"), "$1:P"),
-        (re(r"port \d+"), "port P"),
-        // A private directory per run for AF_UNIX socket files.
-        (re(r"socket-lab-[0-9a-f]+"), "socket-lab-RUN"),
-        (re(r"\s*fragment id=\d+ offset=\d+( more)?"), ""),
-        (re(r"fd \d+"), "fd N"),
-        // Clock readings (a time server's answer) and rates.
-        (re(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?"), "DATE"),
-        (re(r" ack=\d+"), ""),
-        (re(r"#\d+"), "#"),
-        (re(r" win=\d+"), ""),
-        // How long a call waited, and how often a loop spun.
-        (re(r",? ?waited [\d.]+ (ms|µs),?"), ""),
-        (re(r"after [\d.]+ (ms|µs)"), "after D"),
-        (re(r"×\d+ in a row within [\d.]+ (ms|µs)"), "×N in a row"),
-        (re(r"[\d.]+ ?(msg|B|KiB|MiB)/s"), "R/s"),
-        (re(r"[\d.]+ (ms|µs)"), "D"),
-        (re(r"[\d.]+× the rate"), "X× the rate"),
-        (re(r"\s+"), " "),
-    ]
-});
+/// Payloads longer than this are kept as their first bytes, length and hash.
+const KEPT_BYTES: usize = 64;
 
-static DIGITS: LazyLock<Regex> = LazyLock::new(|| re(r"\d+"));
+/// Ops whose result is a measurement (a rate, a count within a budget).
+const MEASURED: &[&str] = &["bench"];
 
-fn mask(s: &str) -> String {
-    let mut s = mask_random_bytes(s);
-    for (pattern, with) in MASKS.iter() {
-        s = pattern.replace_all(&s, *with).into_owned();
-    }
-    s.trim().to_string()
-}
+/// Ops whose result is a file descriptor, a number the kernel picks.
+const RETURNS_FD: &[&str] = &["socket", "accept"];
 
-/// Random bytes (a challenge, a MAC) differ in every run. A preview with
-/// many `\x` escapes is taken for them: from the payload's opening quote
-/// to the row's last quote becomes `"BYTES"`. (Previews do not escape
-/// quotes, so the payload's own end cannot be found any better.)
-fn mask_random_bytes(s: &str) -> String {
-    if s.matches("\\x").count() < 4 {
-        return s.to_string();
-    }
-    let from = s
-        .find(" → ")
-        .map(|i| i + " → ".len())
-        .into_iter()
-        .chain(s.find(" len="))
-        .max()
-        .unwrap_or(0);
-    match (s[from..].find('"').map(|i| i + from), s.rfind('"')) {
-        (Some(a), Some(b)) if b > a => format!("{}\"BYTES\"{}", &s[..a], &s[b + 1..]),
-        _ => s.to_string(),
-    }
-}
+/// Ops that need a private network namespace to do what they say (set
+/// `lo`'s MTU): without one, they report that they could not.
+const NEEDS_NAMESPACE: &[&str] = &["set_lo_mtu"];
 
-/// A shape-only version of a line: its numbers and quoted bytes masked.
-/// Payload previews are not escaped for quotes, so everything from the
-/// first to the last quote goes.
-fn loosen(s: &str) -> String {
-    let s = match (s.find('"'), s.rfind('"')) {
-        (Some(a), Some(b)) if b > a => format!("{}\"…\"{}", &s[..a], &s[b + 1..]),
-        _ => s.to_string(),
-    };
-    DIGITS.replace_all(&s, "N").into_owned()
-}
-
-/// What a transcript says, with the run-to-run noise masked. Two keys are
-/// compared pairwise: a stream that either page trimmed is compared loosely
-/// on both sides.
+/// What a run says, as `lab book` stores it and `lab book --check` compares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
-    /// Head, verdicts and the capture line, tagged `H`, `V` or `C`.
-    fixed: Vec<(char, String)>,
-    /// Rows per stream: (op, masked row).
-    streams: BTreeMap<String, Vec<(String, String)>>,
-    /// Streams the page trimmed (a `⋮` line).
-    trimmed: BTreeSet<String>,
-    /// `lab run` itself left rows out somewhere.
-    elided: bool,
-    /// Message map rows per group (`client send`), and trimmed groups.
-    map: BTreeMap<String, Vec<String>>,
-    map_trimmed: BTreeSet<String>,
+    /// The command that made the run, as the page shows it.
+    pub command: String,
+    /// FNV-1a hash (hex) of the page written from this run.
+    pub page: String,
     /// The run had packet capture on.
     pub captured: bool,
+    /// The run had a private network namespace, and the lab needs one to
+    /// do what it says (it sets `lo`'s MTU).
+    pub namespace: bool,
+    pub needs_namespace: bool,
+    /// The lab: id, title, and its knobs as `name=value`.
+    pub lab: Vec<String>,
+    /// Each actor's calls, one line each, sorted.
+    pub calls: BTreeMap<String, Vec<String>>,
+    /// Each direction's packets (`client.sock → server.conn`), sorted.
+    pub packets: BTreeMap<String, Vec<String>>,
+    /// The message map: where each receive's bytes came from, sorted.
+    pub map: Vec<String>,
+    /// The lab's checks, `✓ name` or `✗ name`, in order.
+    pub verdicts: Vec<String>,
+    /// The capture's own check, when the run captured.
+    pub capture_verdict: Option<String>,
 }
 
+/// The name of the verdict the capture adds (see `app::run`).
+const CAPTURE_VERDICT: &str = "the capture accounts for every byte of every call";
+
 impl Key {
-    /// The key as text, as compared against `other`.
-    fn text(&self, other: &Key) -> String {
-        let captured = self.captured && other.captured;
-        let elided = self.elided || other.elided;
-        let mut out = String::new();
-        for (tag, l) in &self.fixed {
-            if captured || *tag != 'C' {
-                out.push_str(&format!("{tag} {l}\n"));
-            }
+    /// The key of a finished run of `lab` with `knobs` (as `name=value`).
+    pub fn of(command: &str, lab: &Lab, knobs: &Scope, done: &Finished, page: &str) -> Key {
+        let masks = Masks::new(&done.calls, &done.noted);
+        let mut calls: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let runs = bulk_runs(&done.calls);
+        for (actor, line) in call_lines(&done.calls, &runs, &masks) {
+            calls.entry(actor).or_default().push(line);
         }
-        for (stream, rows) in &self.streams {
-            let packets = stream.starts_with("pkt ");
-            // Where `lab run` left rows out, which packets it kept on the
-            // page is timing; the capture's own verdict still says whether
-            // every byte was accounted for.
-            if packets && (!captured || elided) {
-                continue;
-            }
-            let loose = elided || self.trimmed.contains(stream) || other.trimmed.contains(stream);
-            let mut lines: Vec<String> = if loose {
-                // Which rows of a trimmed stream are on a page, and how a
-                // bulk transfer was cut, vary: compare the kinds of call
-                // (or the flags of packets) the stream has.
-                rows.iter().map(|(op, _)| op.clone()).collect()
-            } else {
-                rows.iter().map(|(_, r)| r.clone()).collect()
-            };
-            // Several peers of one actor (clients of a UDP server) come in
-            // an order that is timing: compare what happened, not its order.
+        for lines in calls.values_mut() {
             lines.sort();
-            if loose {
-                lines.dedup();
+        }
+        let captured = done.stats.is_some();
+        let mut packets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut map = Vec::new();
+        if captured {
+            for (direction, line) in packet_lines(&done.packets, &masks) {
+                packets.entry(direction).or_default().push(line);
             }
+            for lines in packets.values_mut() {
+                lines.sort();
+            }
+            map = map_lines(&done.calls, &done.map, &runs, &masks);
+            map.sort();
+        }
+        let mark = |passed: bool| if passed { "✓" } else { "✗" };
+        let verdicts = done
+            .verdicts
+            .iter()
+            .filter(|v| v.name != CAPTURE_VERDICT)
+            .map(|v| format!("{} {}", mark(v.passed), v.name))
+            .collect();
+        let capture_verdict = done
+            .verdicts
+            .iter()
+            .find(|v| v.name == CAPTURE_VERDICT)
+            .map(|v| format!("{} {}", mark(v.passed), v.name));
+        let mut head = vec![format!("{} {}", lab.id(), lab.def.title)];
+        head.extend(knobs.iter().map(|(k, v)| format!("{k}={v}")));
+        Key {
+            command: command.to_string(),
+            page: page_hash(page),
+            captured,
+            namespace: crate::netns::can_unshare(),
+            needs_namespace: lab.def.lo_mtu.is_some(),
+            lab: head,
+            calls,
+            packets,
+            map,
+            verdicts,
+            capture_verdict,
+        }
+    }
+
+    /// The key as lines, as compared against `other`: what only a capture
+    /// shows is left out unless both runs captured.
+    fn lines(&self, other: &Key) -> Vec<String> {
+        let captured = self.captured && other.captured;
+        let mut out = Vec::new();
+        out.extend(self.lab.iter().map(|l| format!("lab: {l}")));
+        for (actor, lines) in &self.calls {
             for l in lines {
-                out.push_str(&format!(
-                    "{} {stream}: {l}\n",
-                    if packets { 'P' } else { 'T' }
-                ));
+                out.push(format!("{actor}: {l}"));
             }
         }
+        out.extend(self.verdicts.iter().cloned());
         if captured {
-            for (group, rows) in &self.map {
-                let loose =
-                    elided || self.map_trimmed.contains(group) || other.map_trimmed.contains(group);
-                if loose {
-                    out.push_str(&format!("M {group}: (trimmed)\n"));
-                    continue;
-                }
-                let mut rows = rows.clone();
-                rows.sort();
-                for r in rows {
-                    out.push_str(&format!("M {group}: {r}\n"));
+            for (direction, lines) in &self.packets {
+                for l in lines {
+                    out.push(format!("{direction}: {l}"));
                 }
             }
+            out.extend(self.map.iter().map(|l| format!("map: {l}")));
+            out.extend(self.capture_verdict.iter().cloned());
         }
         out
     }
 
     /// Whether two keys tell the same story (on what both runs saw).
     pub fn same(&self, other: &Key) -> bool {
-        self.text(other) == other.text(self)
+        self.lines(other) == other.lines(self)
     }
 
     /// The first line that differs, for the report.
     pub fn first_difference(&self, other: &Key) -> String {
-        let (a, b) = (self.text(other), other.text(self));
-        let mut la = a.lines();
-        let mut lb = b.lines();
+        let (a, b) = (self.lines(other), other.lines(self));
+        let mut la = a.iter();
+        let mut lb = b.iter();
         loop {
             match (la.next(), lb.next()) {
                 (Some(x), Some(y)) if x == y => continue,
                 (x, y) => {
                     return format!(
                         "book has `{}`, a fresh run gives `{}`",
-                        x.unwrap_or("(nothing)"),
-                        y.unwrap_or("(nothing)")
+                        x.map_or("(nothing)", String::as_str),
+                        y.map_or("(nothing)", String::as_str)
                     );
                 }
             }
         }
     }
+
+    /// Why this run (fresh) cannot be compared with `stored` here, if so.
+    pub fn cannot_check(&self, stored: &Key) -> Option<&'static str> {
+        (stored.needs_namespace && stored.namespace && !self.namespace)
+            .then_some("the lab sets lo's MTU, which needs a private network namespace (root)")
+    }
+
+    /// Whether `page` is the page this key was written with.
+    pub fn matches_page(&self, page: &str) -> bool {
+        self.page == page_hash(page)
+    }
 }
 
-/// Consecutive bulk reads of one socket (a buffer of 4 KiB or more) become
-/// one row with the stream range they covered: how the kernel cut a large
-/// transfer into reads varies from run to run, the range does not.
-fn merge_bulk_reads(rows: Vec<(String, String)>) -> Vec<(String, String)> {
-    static READ: LazyLock<Regex> =
-        LazyLock::new(|| re(r"^(\S+) recv\((\w+), (\d+)\) → \d+ B .*stream \[(\d+), (\d+)\)"));
-    let mut out: Vec<(String, String)> = Vec::new();
-    // (actor, socket, start, end, bulk) of the pending run of reads.
-    let mut run: Option<(String, String, u64, u64, bool)> = None;
-    let flush = |run: &mut Option<(String, String, u64, u64, bool)>,
-                 out: &mut Vec<(String, String)>,
-                 pending: &mut Vec<(String, String)>| {
-        if let Some((actor, sock, a, b, bulk)) = run.take() {
-            if bulk {
-                out.push((
-                    "recv".into(),
-                    format!("{actor} recv({sock}, …) → stream [{a}, {b})"),
-                ));
+/// FNV-1a, 64 bits, as hex: enough to notice an edit, not a secret.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn page_hash(page: &str) -> String {
+    format!("{:016x}", fnv(page.as_bytes()))
+}
+
+/// What stands in for bytes that vary: each socket address of the run (by
+/// the socket that owns it) and each noted value (by why it varies).
+struct Masks {
+    /// Needle bytes and what replaces them, longest needle first.
+    needles: Vec<(Vec<u8>, String, bool)>,
+    /// Owner of each local address: `actor.sock`.
+    owners: BTreeMap<SocketAddr, String>,
+}
+
+impl Masks {
+    fn new(calls: &[Call], noted: &[Noted]) -> Masks {
+        let mut owners = BTreeMap::new();
+        for c in calls {
+            if let Some(local) = c.local {
+                let name = format!("{}.{}", c.actor, c.sock.as_deref().unwrap_or("?"));
+                owners.entry(local).or_insert(name);
+            }
+        }
+        // (needle, replacement, must not be followed by a digit)
+        let mut needles: Vec<(Vec<u8>, String, bool)> = Vec::new();
+        for (addr, name) in &owners {
+            // A socket bound to no address in particular (an unbound UDP
+            // client after its first sendto) is reached on loopback.
+            let seen: Vec<SocketAddr> = if addr.ip().is_unspecified() {
+                vec![
+                    SocketAddr::from(([127, 0, 0, 1], addr.port())),
+                    SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
+                ]
             } else {
-                out.append(pending);
-            }
-        }
-        pending.clear();
-    };
-    let mut pending: Vec<(String, String)> = Vec::new();
-    for (op, row) in rows {
-        let caps = READ.captures(&row).map(|c| {
-            let n = |i: usize| c[i].parse::<u64>().unwrap_or(0);
-            (c[1].to_string(), c[2].to_string(), n(3), n(4), n(5))
-        });
-        match (caps, run.as_mut()) {
-            (Some((actor, sock, size, a, b)), Some(r))
-                if r.0 == actor && r.1 == sock && r.3 == a =>
-            {
-                r.3 = b;
-                r.4 |= size >= 4096;
-                pending.push((op, row));
-            }
-            (Some((actor, sock, size, a, b)), _) => {
-                flush(&mut run, &mut out, &mut pending);
-                run = Some((actor, sock, a, b, size >= 4096));
-                pending.push((op, row));
-            }
-            (None, _) => {
-                flush(&mut run, &mut out, &mut pending);
-                out.push((op, row));
-            }
-        }
-    }
-    flush(&mut run, &mut out, &mut pending);
-    out
-}
-
-/// Consecutive TCP segments of one direction become one row with the
-/// stream range they carried, and a FIN its own row whether or not it rode
-/// on the last data: how the kernel cut the stream into segments (Nagle,
-/// autocorking, the window) varies from run to run, the bytes do not.
-fn merge_segments(rows: Vec<(String, String)>) -> Vec<(String, String)> {
-    static RANGE: LazyLock<Regex> = LazyLock::new(|| re(r"\[(\d+), (\d+)\)$"));
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut run: Option<(u64, u64)> = None;
-    let flush = |run: &mut Option<(u64, u64)>, out: &mut Vec<(String, String)>| {
-        if let Some((a, b)) = run.take() {
-            out.push(("data".into(), format!("data [{a}, {b})")));
-        }
-    };
-    for (op, row) in rows {
-        let fin = op.contains("FIN");
-        match RANGE.captures(&row) {
-            Some(c) => {
-                let (a, b) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
-                match run.as_mut() {
-                    Some(r) if r.1 == a => r.1 = b,
-                    _ => {
-                        flush(&mut run, &mut out);
-                        run = Some((a, b));
-                    }
-                }
-            }
-            None if fin => {}
-            None => {
-                flush(&mut run, &mut out);
-                out.push((op, row));
-            }
-        }
-        if fin {
-            flush(&mut run, &mut out);
-            out.push(("FIN".into(), "FIN".into()));
-        }
-    }
-    flush(&mut run, &mut out);
-    out
-}
-
-/// The key of a transcript (a page's text, already trimmed).
-pub fn key(transcript: &str) -> Key {
-    let parts = split(transcript);
-    let mut key = Key {
-        fixed: Vec::new(),
-        streams: BTreeMap::new(),
-        trimmed: BTreeSet::new(),
-        elided: false,
-        map: BTreeMap::new(),
-        map_trimmed: BTreeSet::new(),
-        captured: false,
-    };
-    for l in parts.head.iter().filter(|l| !l.trim().is_empty()) {
-        let tag = if l.starts_with("capture off") {
-            'C'
-        } else {
-            'H'
-        };
-        key.fixed.push((tag, mask(l)));
-    }
-    // The timeline, per stream.
-    key.trimmed = parts
-        .timeline
-        .iter()
-        .filter_map(|l| dropped_stream(l))
-        .collect();
-    let rows: Vec<Row> = parts.timeline.iter().filter_map(|l| parse_row(l)).collect();
-    key.elided = rows.iter().any(|r| r.elided);
-    let mut streams: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for row in &rows {
-        // IP fragments of a large datagram: whether the capture sees each
-        // one depends on the capture's timing; the datagram row says it.
-        if row.pure_ack || row.elided || row.body.contains("IP-FRAG") {
-            continue;
-        }
-        // The op of a call, the flags of a packet.
-        let op = row
-            .shape
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_string();
-        let body = if MEASURED.iter().any(|m| row.shape.starts_with(m)) {
-            // Only that the measurement ran: its numbers and wording vary.
-            format!("{op}(measured)")
-        } else {
-            mask(&row.body)
-        };
-        streams
-            .entry(row.stream.clone())
-            .or_default()
-            .push((op, body));
-    }
-    key.streams = streams
-        .into_iter()
-        .map(|(s, rows)| {
-            let rows = if s.starts_with("pkt ") {
-                merge_segments(rows)
-            } else {
-                merge_bulk_reads(rows)
+                vec![*addr]
             };
-            (s, rows)
-        })
-        .collect();
-    // The map's rows of bulk reads are cut the same varying way.
-    for (stream, rows) in &key.streams {
-        if rows
-            .iter()
-            .any(|(_, r)| r.contains("recv(") && r.contains(", …) → stream"))
-        {
-            key.map_trimmed.insert(format!("{stream} recv"));
+            for a in seen {
+                needles.push((a.to_string().into_bytes(), format!("<{name}>"), true));
+            }
+            needles.push((
+                format!("port {}", addr.port()).into_bytes(),
+                format!("port <{name}>"),
+                true,
+            ));
         }
+        for n in noted {
+            needles.push((
+                n.bytes.clone(),
+                format!("<{} {} B>", n.varies.name(), n.bytes.len()),
+                false,
+            ));
+        }
+        needles.sort_by_key(|(n, _, _)| std::cmp::Reverse(n.len()));
+        Masks { needles, owners }
     }
-    // Map rows per group; verdicts and the rest in order.
-    let mut in_map = false;
-    let mut verdict_detail = false;
-    let mut capture_verdict = false;
-    for l in &parts.tail {
-        if l.starts_with("Message map") {
-            in_map = true;
+
+    /// The owner of `addr`, or of its port on any address.
+    fn owner(&self, addr: SocketAddr) -> String {
+        self.owners
+            .get(&addr)
+            .or_else(|| {
+                self.owners
+                    .iter()
+                    .find(|(a, _)| a.port() == addr.port() && a.ip().is_unspecified())
+                    .map(|(_, n)| n)
+            })
+            .cloned()
+            .unwrap_or_else(|| format!("{}:?", addr.ip()))
+    }
+
+    /// `bytes` escaped, with every needle replaced.
+    fn text(&self, bytes: &[u8]) -> String {
+        let mut out = String::new();
+        let mut plain: Vec<u8> = Vec::new();
+        let mut i = 0;
+        'outer: while i < bytes.len() {
+            for (needle, with, no_digit_after) in &self.needles {
+                let end = i + needle.len();
+                if bytes[i..].starts_with(needle)
+                    && !(*no_digit_after && bytes.get(end).is_some_and(u8::is_ascii_digit))
+                {
+                    out.push_str(&escape(&plain));
+                    plain.clear();
+                    out.push_str(with);
+                    i = end;
+                    continue 'outer;
+                }
+            }
+            plain.push(bytes[i]);
+            i += 1;
+        }
+        out.push_str(&escape(&plain));
+        out
+    }
+
+    /// A payload as the key keeps it: whole when short, else its first
+    /// bytes, its length and a hash (of the masked text, so that noted
+    /// values inside do not count).
+    fn payload(&self, bytes: &[u8]) -> String {
+        if bytes.len() <= KEPT_BYTES {
+            return format!("\"{}\"", self.text(bytes));
+        }
+        let whole = self.text(bytes);
+        let head = self.text(&bytes[..KEPT_BYTES / 2]);
+        format!(
+            "\"{head}…\" {} B fnv={:016x}",
+            bytes.len(),
+            fnv(whole.as_bytes())
+        )
+    }
+}
+
+/// Runs of reads that the key merges: for each call, the index of the
+/// first read of its run, when it belongs to one. A run is one actor's
+/// consecutive reads of one socket (other actors' calls interleave), up
+/// to the end of stream or an error, where at least one read had a bulk
+/// buffer; how the kernel cut those bytes into reads varies, down to
+/// whether they came in one read or several.
+fn bulk_runs(calls: &[Call]) -> Vec<Option<usize>> {
+    let mut run = vec![None; calls.len()];
+    for (i, c) in calls.iter().enumerate() {
+        if run[i].is_some() || c.op != "recv" {
             continue;
         }
-        if in_map {
-            if l.trim().is_empty() {
-                in_map = false;
-            } else {
-                let first = l.trim_start_matches('│').trim_start();
-                if let Some(group) = dropped_stream(l) {
-                    key.map_trimmed.insert(group);
-                } else if first.starts_with('…') {
-                    // `lab run` left map rows out itself.
-                    key.elided = true;
-                } else if l.starts_with('│') && !is_map_title(l) {
-                    let cells: Vec<&str> = l.trim_matches('│').split('┆').collect();
-                    // "rode in" (packet numbers) depends on segmentation.
-                    let kept: Vec<String> = cells
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| *i != 2)
-                        .map(|(_, c)| mask(c))
-                        .collect();
-                    key.map
-                        .entry(map_group(l))
-                        .or_default()
-                        .push(kept.join(" | "));
-                }
-                continue;
+        let members: Vec<usize> = calls
+            .iter()
+            .enumerate()
+            .skip(i)
+            .filter(|(_, d)| d.actor == c.actor)
+            .take_while(|(_, d)| {
+                d.op == "recv" && d.sock == c.sock && d.error.is_none() && d.returned != Some(0)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        let bulk = members
+            .iter()
+            .any(|&k| calls[k].len.unwrap_or(0) >= BULK_READ);
+        if bulk {
+            for k in members {
+                run[k] = Some(i);
             }
         }
-        if l.trim().is_empty() || *l == EXPLAIN_LEFT_OUT {
-            continue;
-        }
-        if l.starts_with('✓') || l.starts_with('✗') {
-            capture_verdict = l.contains("capture");
-            verdict_detail = true;
-            key.fixed
-                .push((if capture_verdict { 'C' } else { 'V' }, mask(l)));
-            continue;
-        }
-        if l.starts_with("· capture") || l.starts_with("capture off") {
-            key.captured = l.starts_with("· capture on");
-            key.fixed.push(('C', loosen(&mask(l))));
-            continue;
-        }
-        let tag = if capture_verdict { 'C' } else { 'V' };
-        if verdict_detail {
-            // The detail line under a verdict carries counts and sizes of
-            // this run; its numbers are masked.
-            key.fixed.push((tag, loosen(&mask(l))));
-            verdict_detail = false;
-        } else {
-            key.fixed.push((tag, mask(l)));
+    }
+    run
+}
+
+/// One line per call (or per merged run of bulk reads), with its actor.
+fn call_lines(calls: &[Call], runs: &[Option<usize>], masks: &Masks) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, c) in calls.iter().enumerate() {
+        match runs[i] {
+            None => out.push((c.actor.clone(), call_line(c, masks))),
+            Some(first) if first == i => {
+                let members: Vec<&Call> = calls
+                    .iter()
+                    .zip(runs)
+                    .filter(|(_, r)| **r == Some(i))
+                    .map(|(d, _)| d)
+                    .collect();
+                let bytes: Vec<u8> = members
+                    .iter()
+                    .flat_map(|d| d.data.clone().unwrap_or_default())
+                    .collect();
+                let range = match (c.stream, members.last().and_then(|d| d.stream)) {
+                    (Some((a, _)), Some((_, b))) => format!(" [{a}, {b})"),
+                    _ => String::new(),
+                };
+                out.push((
+                    c.actor.clone(),
+                    format!(
+                        "recv({}, bulk) → {} B {}{range}",
+                        c.sock.as_deref().unwrap_or("?"),
+                        bytes.len(),
+                        masks.payload(&bytes)
+                    ),
+                ));
+            }
+            Some(_) => {}
         }
     }
-    key
+    out
+}
+
+/// One call: `recv(conn, 1024) → 9 B "hellofeng"`, with what varies left
+/// out or named.
+fn call_line(c: &Call, masks: &Masks) -> String {
+    let mut s = format!("{}(", c.op);
+    if let Some(sock) = &c.sock {
+        s.push_str(sock);
+    }
+    if MEASURED.contains(&c.op) {
+        s.push_str(", measured)");
+        return s;
+    }
+    if NEEDS_NAMESPACE.contains(&c.op) {
+        s.push(')');
+        return s;
+    }
+    if !c.args.is_empty() {
+        if c.sock.is_some() {
+            s.push_str(", ");
+        }
+        s.push_str(&masks.text(c.args.as_bytes()));
+    }
+    if let Some(len) = c.len {
+        s.push_str(&format!(", {len}"));
+    }
+    s.push_str(") → ");
+    match (&c.error, c.returned) {
+        (Some(e), _) => s.push_str(e),
+        (None, Some(_)) if RETURNS_FD.contains(&c.op) => s.push_str("fd"),
+        (None, Some(n)) => s.push_str(&n.to_string()),
+        (None, None) => s.push('?'),
+    }
+    if c.timed_out {
+        s.push_str(" (timed out)");
+    }
+    if let Some(data) = &c.data {
+        s.push(' ');
+        s.push_str(&masks.payload(data));
+    }
+    if let Some((a, b)) = c.stream {
+        s.push_str(&format!(" [{a}, {b})"));
+    }
+    if c.truncated == Some(true) {
+        s.push_str(&format!(
+            " truncated from {} B",
+            c.datagram_len.unwrap_or(0)
+        ));
+    }
+    if c.repeat > 1 {
+        s.push_str(" (repeated)");
+    }
+    s
+}
+
+/// One line per packet that says something, per direction: SYN, FIN and
+/// RST as they came, UDP datagrams with their bytes, and the TCP data as
+/// the stream ranges it covered (the union of all segments: how the kernel
+/// cut the stream, and whether a segment was sent twice, varies). Pure
+/// ACKs and IP fragments after the first are left out.
+fn packet_lines(packets: &[Packet], masks: &Masks) -> Vec<(String, String)> {
+    let mut data: BTreeMap<String, Vec<(u64, u64)>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for p in packets {
+        let Ok(frame) = &p.frame else {
+            out.push(("undecodable".into(), "frame".into()));
+            continue;
+        };
+        let Some((src, dst)) = frame.endpoints() else {
+            continue; // a non-first fragment: the datagram's row says it
+        };
+        let dir = format!("{} → {}", masks.owner(src), masks.owner(dst));
+        match &frame.transport {
+            Transport::Tcp(t) => {
+                if let Some((a, b)) = p.info.stream.filter(|(a, b)| b > a) {
+                    data.entry(dir.clone()).or_default().push((a, b));
+                }
+                let names: Vec<&str> = [
+                    (TcpFlags::SYN, "SYN"),
+                    (TcpFlags::FIN, "FIN"),
+                    (TcpFlags::RST, "RST"),
+                ]
+                .into_iter()
+                .filter(|(flag, _)| t.flags.contains(*flag))
+                .map(|(_, name)| name)
+                .collect();
+                if !names.is_empty() {
+                    out.push((dir, names.join(",")));
+                }
+            }
+            Transport::Udp(u) => {
+                if frame.ip.fragment.is_some_and(|f| f.more) {
+                    // The first of several fragments: only its datagram's
+                    // length is certain.
+                    out.push((dir, format!("UDP len={} (fragmented)", u.length - 8)));
+                } else {
+                    out.push((dir, format!("UDP {}", masks.payload(&u.payload))));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (dir, mut ranges) in data {
+        ranges.sort();
+        let mut union: Vec<(u64, u64)> = Vec::new();
+        for (a, b) in ranges {
+            match union.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => union.push((a, b)),
+            }
+        }
+        for (a, b) in union {
+            out.push((dir.clone(), format!("data [{a}, {b})")));
+        }
+    }
+    out
+}
+
+/// The map's "came from" column: each receive, and the sends its bytes
+/// came from, without the packet numbers (which depend on segmentation) or
+/// the calls' numbers (which depend on the order peers were served in).
+fn map_lines(
+    calls: &[Call],
+    map: &[MapEntry],
+    runs: &[Option<usize>],
+    masks: &Masks,
+) -> Vec<String> {
+    let name = |i: usize| format!("{} {}", calls[i].actor, calls[i].op);
+    map.iter()
+        .filter(|e| !e.sources.is_empty())
+        // Bulk reads are cut differently in every run.
+        .filter(|e| runs[e.call].is_none() && calls[e.call].len.unwrap_or(0) < BULK_READ)
+        .map(|e| {
+            let c = &calls[e.call];
+            let from = e
+                .sources
+                .iter()
+                .map(|(k, a, b)| format!("{} [{a}, {b})", name(*k)))
+                .collect::<Vec<_>>()
+                .join(" + ");
+            format!(
+                "{} {} ← {from}",
+                name(e.call),
+                masks.payload(c.data.as_deref().unwrap_or_default())
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::Varies;
+
+    /// A run of lab 09 as calls, with the ports, fd numbers and times it
+    /// was given, and the bytes the server's recv got.
+    fn run(port: u16, fd: i64, t: u64, got: &[u8], noted: Vec<Noted>) -> Finished {
+        let server: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let client: SocketAddr = format!("127.0.0.1:{}", port + 1).parse().unwrap();
+        let call = |actor: &str, op: &'static str, sock: &str| {
+            let mut c = Call::new(t, actor, op);
+            c.sock = Some(sock.into());
+            c
+        };
+        let mut socket = call("server", "socket", "srv");
+        socket.returned = Some(fd);
+        socket.args = "AF_INET, SOCK_STREAM".into();
+        let mut bind = call("server", "bind", "srv");
+        bind.args = "127.0.0.1:0".into();
+        bind.returned = Some(0);
+        bind.local = Some(server);
+        let mut connect = call("client", "connect", "sock");
+        connect.args = server.to_string();
+        connect.returned = Some(0);
+        connect.local = Some(client);
+        connect.peer = Some(server);
+        let mut send = call("client", "send", "sock");
+        send.len = Some(got.len());
+        send.returned = Some(got.len() as i64);
+        send.data = Some(got.to_vec());
+        let mut recv = call("server", "recv", "conn");
+        recv.len = Some(1024);
+        recv.returned = Some(got.len() as i64);
+        recv.data = Some(got.to_vec());
+        recv.waited_us = t * 7;
+        Finished {
+            calls: vec![socket, bind, connect, send, recv],
+            packets: Vec::new(),
+            map: Vec::new(),
+            verdicts: Vec::new(),
+            capture: "off: test".into(),
+            stats: None,
+            noted,
+        }
+    }
+
+    fn key(done: &Finished) -> Key {
+        let labs = crate::catalog::builtin().unwrap();
+        let lab = crate::catalog::find(&labs, "09").unwrap();
+        let knobs = lab.knob_values(&[]).unwrap();
+        Key::of("$ lab run 09-sticky-packet", lab, &knobs, done, "page")
+    }
+
+    #[test]
+    fn ports_fds_and_times_do_not_change_the_key() {
+        let a = key(&run(40001, 5, 100, b"hellofeng", vec![]));
+        let b = key(&run(53611, 9, 2500, b"hellofeng", vec![]));
+        assert!(a.same(&b), "{}", a.first_difference(&b));
+        let line = &a.calls["client"][0];
+        assert_eq!(line, "connect(sock, <server.srv>) → 0", "{a:?}");
+    }
+
+    #[test]
+    fn a_changed_result_changes_the_key() {
+        let a = key(&run(40001, 5, 100, b"hellofeng", vec![]));
+        let b = key(&run(40001, 5, 100, b"hello", vec![]));
+        assert!(!a.same(&b));
+        assert!(a.first_difference(&b).contains("hellofeng"));
+    }
+
+    #[test]
+    fn only_bytes_noted_as_varying_are_set_aside() {
+        // The same date noted as a clock reading: two days, one key.
+        let noted = |d: &[u8]| {
+            vec![Noted {
+                varies: Varies::Clock,
+                bytes: d.to_vec(),
+            }]
+        };
+        let a = key(&run(40001, 5, 100, b"2026-11-26", noted(b"2026-11-26")));
+        let b = key(&run(40001, 5, 100, b"2026-12-01", noted(b"2026-12-01")));
+        assert!(a.same(&b), "{}", a.first_difference(&b));
+        assert!(a.calls["server"].iter().any(|l| l.contains("<clock 10 B>")));
+        // Not noted: a date is bytes like any other, and a change shows.
+        let a = key(&run(40001, 5, 100, b"2026-11-26", vec![]));
+        let b = key(&run(40001, 5, 100, b"2026-12-01", vec![]));
+        assert!(!a.same(&b));
+    }
+
+    #[test]
+    fn bulk_reads_cut_differently_are_the_same_bytes() {
+        let reads = |cuts: &[usize]| {
+            let mut done = run(40001, 5, 100, b"x", vec![]);
+            done.calls.pop();
+            let mut at = 0u64;
+            for &n in cuts {
+                let mut r = Call::new(0, "server", "recv");
+                r.sock = Some("conn".into());
+                r.len = Some(65536);
+                r.returned = Some(n as i64);
+                r.data = Some(vec![b'a'; n]);
+                r.stream = Some((at, at + n as u64));
+                at += n as u64;
+                done.calls.push(r);
+            }
+            done
+        };
+        let a = key(&reads(&[65536, 34464]));
+        let b = key(&reads(&[32902, 65536, 1562]));
+        assert!(a.same(&b), "{}", a.first_difference(&b));
+        let c = key(&reads(&[65536, 34465]));
+        assert!(!a.same(&c), "one byte more is another story");
+    }
+
+    #[test]
+    fn a_page_is_known_by_its_hash() {
+        let a = key(&run(40001, 5, 100, b"hellofeng", vec![]));
+        assert!(a.matches_page("page"));
+        assert!(!a.matches_page("page, edited"));
+    }
 }

@@ -63,6 +63,10 @@ impl Conn for ActorConn<'_, '_> {
         }
         result.map(|_| data)
     }
+
+    fn varies(&mut self, varies: crate::trace::Varies, bytes: &[u8]) {
+        self.actor.board.note(varies, bytes);
+    }
 }
 
 impl<'b> Actor<'b> {

@@ -357,7 +357,11 @@ impl Actor<'_> {
             };
             let request = call.data.unwrap_or_default();
             let reply = match protocol {
-                Protocol::Time { .. } => time::answer(&request),
+                Protocol::Time { .. } => {
+                    let now = time::answer(&request);
+                    self.board.note(crate::trace::Varies::Clock, &now);
+                    now
+                }
                 _ => echo::upper(&request),
             };
             self.send_to_bytes(on, &from, &reply)?;
