@@ -12,7 +12,13 @@ pub const PREVIEW_BYTES: usize = 256;
 /// Escapes all of `bytes`.
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
+    for (i, &b) in bytes.iter().enumerate() {
+        // `\0` then `1` would read as one escape, `\01`: a NUL before a
+        // digit is written `\x00`.
+        if b == 0 && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            out.push_str("\\x00");
+            continue;
+        }
         push_escaped(&mut out, b);
     }
     out
@@ -84,6 +90,10 @@ mod tests {
     #[test]
     fn control_and_high_bytes_are_escaped() {
         assert_eq!(escape(b"a\nb\x00\xff\\"), "a\\nb\\0\\xff\\\\");
+        // A NUL before a digit cannot be `\0`: `\01` would read as one
+        // escape. (A 4-byte length header of 1 MiB, then "1...".)
+        assert_eq!(escape(b"\x00\x10\x00\x001x"), "\\0\\x10\\0\\x001x");
+        assert_eq!(unescape(&escape(b"\x001")).unwrap(), b"\x001");
         // A UTF-8 sequence is shown byte by byte: the wire carries bytes.
         assert_eq!(escape("粘".as_bytes()), "\\xe7\\xb2\\x98");
     }

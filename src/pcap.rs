@@ -79,6 +79,30 @@ impl PcapWriter {
         PcapWriter::create_at(path, zero)
     }
 
+    /// Checks, before anything runs, that a pcap file could be written at
+    /// `path`: it is not a folder, and its folder exists and takes a new
+    /// file. Leaves nothing behind.
+    pub fn preflight(path: impl AsRef<Path>) -> Result<(), PcapError> {
+        let path = path.as_ref();
+        if path.is_dir() {
+            return Err(PcapError::new(
+                path,
+                "is a folder: give the name of a file to write, e.g. run.pcap",
+            ));
+        }
+        let name = path
+            .file_name()
+            .ok_or_else(|| PcapError::new(path, "not a file name"))?;
+        let probe = path.with_file_name(format!(
+            ".{}.{}.preflight",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        File::create(&probe).map_err(|e| PcapError::new(path, e))?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(())
+    }
+
     /// Starts a pcap file in which `t_us = 0` is the wall time `zero`.
     pub fn create_at(path: impl AsRef<Path>, zero: SystemTime) -> Result<PcapWriter, PcapError> {
         let path = path.as_ref().to_path_buf();

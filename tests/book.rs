@@ -27,6 +27,12 @@ fn the_book_is_up_to_date_with_the_labs() {
         "lab book --check failed:\n{stdout}{stderr}"
     );
     assert!(stdout.contains("book checked"), "{stdout}");
+    // What this machine could not check is said, on the real stderr (the
+    // harness hides a passing test's output): never a silent pass.
+    for note in stdout.lines().filter(|l| l.starts_with("note:")) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped in part: {note}");
+    }
 }
 
 #[test]

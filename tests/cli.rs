@@ -313,3 +313,18 @@ fn numbers_that_would_exhaust_the_machine_are_refused() {
     let path = temp_lab("sleep-forever", &forever);
     assert_usage_error(&lab(&["run", path.to_str().unwrap()]), "`ms = -1`");
 }
+
+#[test]
+fn a_pcap_path_that_cannot_be_written_is_refused_before_the_lab_runs() {
+    // `--pcap /tmp` once ran the whole lab, printed its timeline, and only
+    // then failed with "Is a directory".
+    let dir = std::env::temp_dir();
+    let missing = dir.join(format!("socket-lab-no-such-{}/x.pcap", std::process::id()));
+    for path in [dir.as_path(), missing.as_path()] {
+        let out = lab(&["run", "09", "--pcap", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+        let err = text(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+}

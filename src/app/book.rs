@@ -26,6 +26,7 @@
 
 mod chapters;
 mod diagram;
+mod experiments;
 mod key;
 mod transcript;
 
@@ -35,7 +36,7 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use super::{Failure, Outcome, labs};
+use super::{CaptureMode, Failure, Outcome, labs};
 use crate::catalog::{self, Lab};
 use chapters::Chapter;
 use key::Key;
@@ -142,6 +143,10 @@ pub fn book(out: &mut dyn Write, args: &BookArgs) -> Outcome {
         for broken in chapters::broken_links(ch, &chapters) {
             problems.push(format!("{}: {broken}", ch.name));
         }
+    }
+    if args.check {
+        let mode = CaptureMode::detect(true);
+        problems.extend(experiments::check(&labs, &chapters, &mode));
     }
     let keys = args.dir.join(KEYS);
     let written = transcripts(out, &src, &keys, &chapters, args.check, &mut problems)?;

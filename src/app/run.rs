@@ -248,6 +248,9 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         )));
     }
     if args.json {
+        if let Some(p) = &args.pcap {
+            PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
+        }
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
         let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
             json::event_line(out, e)
@@ -267,6 +270,9 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         )?;
         out.flush()?;
         return Ok(done.passed());
+    }
+    if let Some(p) = &args.pcap {
+        PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
     }
     let done = human(out, &lab, &knobs, &mode, args.pcap.as_deref())?;
     if let Some(p) = &args.pcap {

@@ -163,23 +163,36 @@ pub fn builtin() -> Result<Vec<Lab>, LabError> {
 /// A miss names the closest ids.
 pub fn find<'a>(labs: &'a [Lab], query: &str) -> Result<&'a Lab, String> {
     let q = query.trim();
+    // `9` is lab 09: a number matches by value.
+    let number = q.parse::<u32>().ok();
     if let Some(lab) = labs.iter().find(|l| {
         let id = l.id();
         id == q
-            || id
-                .split_once('-')
-                .is_some_and(|(num, slug)| num == q || slug == q)
+            || id.split_once('-').is_some_and(|(num, slug)| {
+                num == q || slug == q || (number.is_some() && num.parse::<u32>().ok() == number)
+            })
     }) {
         return Ok(lab);
     }
+    // "Did you mean": only labs within a few typos of the id, the slug or
+    // one word of it, and only the closest of those.
     let mut scored: Vec<(usize, &str)> = labs
         .iter()
-        .map(|l| (distance(q, l.id()).min(distance(q, slug(l.id()))), l.id()))
+        .map(|l| {
+            let words = slug(l.id()).split('-').map(|w| distance(q, w));
+            let d = words
+                .chain([distance(q, l.id()), distance(q, slug(l.id()))])
+                .min()
+                .unwrap_or(usize::MAX);
+            (d, l.id())
+        })
         .collect();
     scored.sort();
+    let limit = (q.chars().count() / 4).max(2);
+    let best = scored.first().map_or(usize::MAX, |(d, _)| *d);
     let close: Vec<&str> = scored
         .iter()
-        .filter(|(d, _)| *d <= q.len().max(3) / 2 + 1)
+        .filter(|(d, _)| *d <= limit && *d <= best + 1)
         .take(3)
         .map(|(_, id)| *id)
         .collect();
@@ -213,6 +226,22 @@ fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lab_is_found_by_its_number_and_typos_suggest_only_close_ids() {
+        let labs = builtin().unwrap();
+        assert_eq!(find(&labs, "9").unwrap().id(), "09-sticky-packet");
+        assert_eq!(find(&labs, "09").unwrap().id(), "09-sticky-packet");
+        assert_eq!(find(&labs, "19").unwrap().id(), "19-unix-socket");
+        // Once suggested 19-unix-socket as well.
+        let e = find(&labs, "09-stiky-packet").unwrap_err();
+        assert!(e.contains("did you mean 09-sticky-packet?"), "{e}");
+        let e = find(&labs, "stiky").unwrap_err();
+        assert!(e.contains("did you mean 09-sticky-packet?"), "{e}");
+        let e = find(&labs, "zzzzzzzz").unwrap_err();
+        assert!(e.contains("`lab list` shows them all"), "{e}");
+        assert!(find(&labs, "99").is_err());
+    }
 
     #[test]
     fn every_builtin_lab_is_valid() {

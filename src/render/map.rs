@@ -58,7 +58,7 @@ fn row(calls: &[Call], e: &MapEntry) -> Vec<String> {
     let from = e
         .sources
         .iter()
-        .map(|(k, s, t)| format!("{} [{s}..{t})", call_name(calls, *k)))
+        .map(|(k, s, t)| format!("{} [{s}, {t})", call_name(calls, *k)))
         .collect::<Vec<_>>()
         .join(" + ");
     vec![what, bytes, packet_list(&e.packets), from]

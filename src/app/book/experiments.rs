@@ -1,0 +1,201 @@
+//! Every experiment the book or a lab suggests, run as the reader would.
+//!
+//! A lab's own text (`lab show`: its explanation, "the course says", what
+//! to watch, each knob's `try` values) and the chapters tell the reader to
+//! turn knobs: "try `--set reader=network`". Each such suggestion is run
+//! [`RUNS`] times; it must name knobs and values that exist, and every run
+//! must finish with the lab's checks holding. A suggestion that hangs,
+//! fails or is refused is a broken promise to the reader.
+
+use std::collections::BTreeMap;
+
+use super::chapters::{self, Chapter};
+use crate::app::{CaptureMode, execute};
+use crate::catalog::{self, Lab};
+
+/// How many times each suggested experiment runs: once is luck.
+pub const RUNS: usize = 3;
+
+/// One suggested experiment: a lab and its `--set` settings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Experiment {
+    pub lab: String,
+    pub sets: Vec<String>,
+}
+
+impl Experiment {
+    /// The command a reader types.
+    pub fn command(&self) -> String {
+        let mut s = format!("lab run {}", self.lab);
+        for set in &self.sets {
+            s.push_str(&format!(" --set {set}"));
+        }
+        s
+    }
+}
+
+/// Every `--set k=v` in a piece of prose, in order. A setting in shell
+/// quotes (`--set "command=cat big.log"`) keeps its spaces.
+pub fn sets_in_prose(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < words.len() {
+        if words[i].trim_start_matches(['(', '`', '"']) != "--set" {
+            i += 1;
+            continue;
+        }
+        let mut set = words[i + 1].to_string();
+        i += 2;
+        if let Some(quoted) = set.strip_prefix('"') {
+            let mut whole = quoted.to_string();
+            while !whole
+                .trim_end_matches(['`', ',', '.', ')', ':', ';'])
+                .ends_with('"')
+                && i < words.len()
+            {
+                whole.push(' ');
+                whole.push_str(words[i]);
+                i += 1;
+            }
+            set = whole
+                .trim_end_matches(['`', ',', '.', ')', ':', ';'])
+                .trim_end_matches('"')
+                .to_string();
+        }
+        let set = set.trim_end_matches(['`', ',', '.', ')', ':', ';', '"']);
+        if set.contains('=') {
+            out.push(set.to_string());
+        }
+    }
+    out
+}
+
+/// Every experiment a lab's text or a chapter suggests, with the first
+/// place that suggests it.
+pub fn suggested(labs: &[Lab], chapters: &[Chapter]) -> BTreeMap<Experiment, String> {
+    let mut out: BTreeMap<Experiment, String> = BTreeMap::new();
+    let mut add = |lab: &str, sets: Vec<String>, from: String| {
+        let mut sets = sets;
+        sets.sort();
+        sets.dedup();
+        out.entry(Experiment {
+            lab: lab.to_string(),
+            sets,
+        })
+        .or_insert(from);
+    };
+    for lab in labs {
+        let from = format!("labs/{}.toml (lab show {})", lab.id(), lab.id());
+        let def = &lab.def;
+        let prose = std::iter::once(def.explain.as_str())
+            .chain(def.course_says.as_deref())
+            .chain(def.watch.iter().map(String::as_str));
+        for text in prose {
+            for set in sets_in_prose(text) {
+                add(lab.id(), vec![set], from.clone());
+            }
+        }
+        for knob in &def.knobs {
+            for value in &knob.tries {
+                let value = match value {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                add(
+                    lab.id(),
+                    vec![format!("{}={value}", knob.name)],
+                    from.clone(),
+                );
+            }
+        }
+    }
+    for ch in chapters {
+        // A chapter of a lab speaks of that lab when it says `--set`.
+        let own = ch
+            .name
+            .strip_prefix("labs/")
+            .and_then(|n| n.strip_suffix(".md"));
+        for (n, line) in ch.text.lines().enumerate() {
+            let from = format!("{}:{}", ch.name, n + 1);
+            let mentions = chapters::mentions(line);
+            for m in &mentions {
+                if !m.sets.is_empty()
+                    && let Ok(lab) = catalog::find(labs, &m.lab)
+                {
+                    add(lab.id(), m.sets.clone(), from.clone());
+                }
+            }
+            if mentions.is_empty()
+                && let Some(id) = own
+            {
+                for set in sets_in_prose(line) {
+                    add(id, vec![set], from.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs every suggested experiment [`RUNS`] times; one problem line for
+/// each that is refused, fails a check or cannot run.
+pub fn check(labs: &[Lab], chapters: &[Chapter], mode: &CaptureMode) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (exp, from) in suggested(labs, chapters) {
+        let Ok(lab) = catalog::find(labs, &exp.lab) else {
+            continue; // reported by the chapter check
+        };
+        let knobs = match lab.knob_values(&exp.sets) {
+            Ok(k) => k,
+            Err(e) => {
+                problems.push(format!("{from}: suggests `{}`: {e}", exp.command()));
+                continue;
+            }
+        };
+        for run in 1..=RUNS {
+            let failed = match execute(lab, &knobs, mode, None, |_| Ok(())) {
+                Err(e) => Some(super::describe(e)),
+                Ok(done) if !done.passed() => Some(
+                    done.verdicts
+                        .iter()
+                        .filter(|v| !v.passed)
+                        .map(|v| format!("✗ {}: {}", v.name, v.detail))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                Ok(_) => None,
+            };
+            if let Some(why) = failed {
+                problems.push(format!(
+                    "{from}: suggests `{}`, which failed in run {run} of {RUNS}: {why}",
+                    exp.command()
+                ));
+                break;
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_are_found_in_prose() {
+        assert_eq!(
+            sets_in_prose("Try --set recv1=2, then (--set nodelay=true). With --set"),
+            ["recv1=2", "nodelay=true"]
+        );
+        assert_eq!(
+            sets_in_prose("`--set reuse=both`: the same"),
+            ["reuse=both"]
+        );
+        assert!(sets_in_prose("no knobs here").is_empty());
+        assert_eq!(
+            sets_in_prose("quote it: `--set \"command=cat big.log\"`): bigger"),
+            ["command=cat big.log"]
+        );
+    }
+}
