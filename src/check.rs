@@ -68,8 +68,8 @@ pub fn check_all(
 fn check(e: &ExpectDef, scope: &Scope, calls: &[Call]) -> Result<String, String> {
     let int = |t: &Tpl| t.int(scope);
     if let Some(target) = &e.call {
-        let call = find_call(target, calls)?;
-        let mut seen = vec![describe(target, call)];
+        let (call, name) = find_call(target, calls)?;
+        let mut seen = vec![describe(&name, call)];
         if let Some(t) = &e.returned {
             want_eq("returned", call.returned, Some(int(t)?))?;
         }
@@ -165,10 +165,17 @@ fn check(e: &ExpectDef, scope: &Scope, calls: &[Call]) -> Result<String, String>
         .collect();
     // A folded spin record stands for `repeat` calls.
     let count: i64 = picked.iter().map(|c| c.repeat.max(1) as i64).sum();
-    let seen = format!(
-        "{target}: {count} call{}, {total} B in all",
-        if count == 1 { "" } else { "s" }
-    );
+    // Bytes add up only for calls that move bytes; the results of other
+    // calls (fd numbers, message counts) are not summed into a claim.
+    let moved_bytes = !picked.is_empty() && picked.iter().all(|c| c.is_send() || c.is_recv());
+    let calls_word = if count == 1 { "call" } else { "calls" };
+    let seen = if moved_bytes {
+        format!("{target}: {count} {calls_word}, {total} B in all")
+    } else if e.sum_returned.is_some() {
+        format!("{target}: {count} {calls_word}, returning {total} in all")
+    } else {
+        format!("{target}: {count} {calls_word}")
+    };
     if let Some(t) = &e.count {
         let want = int(t)?;
         if count != want {
@@ -178,7 +185,8 @@ fn check(e: &ExpectDef, scope: &Scope, calls: &[Call]) -> Result<String, String>
     if let Some(t) = &e.sum_returned {
         let want = int(t)?;
         if total != want {
-            return Err(format!("{seen}; expected {want} B in all"));
+            let unit = if moved_bytes { " B" } else { "" };
+            return Err(format!("{seen}; expected {want}{unit} in all"));
         }
     }
     if let Some(d) = &e.concat {
@@ -245,8 +253,9 @@ pub fn select<'a>(target: &str, calls: &'a [Call]) -> Vec<&'a Call> {
         .collect()
 }
 
-/// `actor.op#n`: the n-th such call (from 1).
-fn find_call<'a>(target: &str, calls: &'a [Call]) -> Result<&'a Call, String> {
+/// `actor.op#n`: the n-th such call (from 1; `#-1` is the last), and its
+/// name with the number counted from the start (`client.send#5`).
+fn find_call<'a>(target: &str, calls: &'a [Call]) -> Result<(&'a Call, String), String> {
     let (sel, n) = target.split_once('#').unwrap_or((target, "1"));
     let n: i64 = n
         .parse()
@@ -259,8 +268,7 @@ fn find_call<'a>(target: &str, calls: &'a [Call]) -> Result<&'a Call, String> {
     };
     usize::try_from(index)
         .ok()
-        .and_then(|i| picked.get(i))
-        .copied()
+        .and_then(|i| picked.get(i).map(|c| (*c, format!("{sel}#{}", i + 1))))
         .ok_or_else(|| {
             format!(
                 "{target}: the run made only {} such call{}",
@@ -279,10 +287,16 @@ pub fn describe(target: &str, c: &Call) -> String {
         ),
         (Some(n), None) if c.data.is_some() => {
             let (text, cut) = escape::preview(c.data.as_deref().unwrap_or_default(), 40);
+            // A send or recv returns bytes; a course op (`command`, `get`)
+            // returns what its own row says, with the bytes it moved.
+            let unit = if c.is_send() || c.is_recv() { " B" } else { "" };
             format!(
-                "{target} returned {n} \"{text}{}\"",
+                "{target} returned {n}{unit} \"{text}{}\"",
                 if cut { "…" } else { "" }
             )
+        }
+        (Some(n), None) if matches!(c.op, "socket" | "accept") => {
+            format!("{target} returned fd {n}")
         }
         (Some(n), None) => format!("{target} returned {n}"),
         (None, None) => format!("{target} returned nothing"),

@@ -102,10 +102,15 @@ pub enum Command {
     },
     /// Regenerate the book's transcripts and command reference from real runs.
     Book {
-        /// Write nothing: fail if a transcript is stale, a lab has no chapter,
-        /// or a chapter names a lab, knob or link that does not exist.
+        /// Write nothing: fail if a transcript is stale, a suggested
+        /// experiment fails, a lab has no chapter, or a chapter names a lab,
+        /// knob or link that does not exist.
         #[arg(long)]
         check: bool,
+        /// Write every transcript afresh, not only those whose run changed
+        /// (after a change to how `lab` prints a run).
+        #[arg(long, conflicts_with = "check")]
+        rewrite: bool,
         /// The book's folder (with book.toml and src/).
         #[arg(long, value_name = "DIR", default_value = "book")]
         dir: PathBuf,

@@ -53,7 +53,18 @@ fn main() -> ExitCode {
                 capture: !no_capture,
             },
         ),
-        Command::Book { check, dir } => app::book(&mut out, &app::BookArgs { dir, check: *check }),
+        Command::Book {
+            check,
+            rewrite,
+            dir,
+        } => app::book(
+            &mut out,
+            &app::BookArgs {
+                dir,
+                check: *check,
+                rewrite: *rewrite,
+            },
+        ),
         Command::Run {
             all: true,
             no_capture,

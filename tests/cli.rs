@@ -167,6 +167,24 @@ fn malformed_lab_files_are_reported_with_file_and_line() {
         &lab(&["run", "./no-such-lab.toml"]),
         "cannot read the lab file",
     );
+
+    // An expectation that asserts nothing once passed, whatever happened.
+    let empty = MINIMAL.replace("data = \"EXPECTED\"\n", "");
+    let path = temp_lab("asserts-nothing", &empty);
+    assert_usage_error(
+        &lab(&["run", path.to_str().unwrap()]),
+        &format!(
+            "{}:22: expectation `the server gets the message` asserts nothing",
+            path.display()
+        ),
+    );
+    // A field of the other kind of expectation was silently ignored.
+    let wrong_kind = MINIMAL.replace("data = \"EXPECTED\"", "count = 1");
+    let path = temp_lab("wrong-kind", &wrong_kind);
+    assert_usage_error(
+        &lab(&["run", path.to_str().unwrap()]),
+        "`count` applies to a `select`, not a `call`",
+    );
 }
 
 #[test]
@@ -176,7 +194,7 @@ fn a_users_lab_file_runs_and_a_failed_expectation_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(s.contains("✗ the server gets the message"), "{s}");
-    assert!(s.contains(r#"returned 5 "ping\n""#), "{s}");
+    assert!(s.contains(r#"returned 5 B "ping\n""#), "{s}");
 
     let path = temp_lab("holds", &MINIMAL.replace("EXPECTED", "ping\\n"));
     let out = lab(&["run", path.to_str().unwrap(), "--color=never"]);

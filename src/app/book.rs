@@ -47,6 +47,8 @@ pub struct BookArgs<'a> {
     pub dir: &'a Path,
     /// Compare only; write nothing.
     pub check: bool,
+    /// Write every transcript, changed or not.
+    pub rewrite: bool,
 }
 
 /// The generated command reference, inside `src/`.
@@ -144,12 +146,15 @@ pub fn book(out: &mut dyn Write, args: &BookArgs) -> Outcome {
             problems.push(format!("{}: {broken}", ch.name));
         }
     }
+    let mut notes = Vec::new();
     if args.check {
         let mode = CaptureMode::detect(true);
-        problems.extend(experiments::check(&labs, &chapters, &mode));
+        let report = experiments::check(&labs, &chapters, &mode);
+        problems.extend(report.problems);
+        notes.extend(report.notes);
     }
     let keys = args.dir.join(KEYS);
-    let written = transcripts(out, &src, &keys, &chapters, args.check, &mut problems)?;
+    let written = transcripts(out, &src, &keys, &chapters, args, &mut problems)?;
     let reference = reference();
     let path = src.join(REFERENCE);
     let current = std::fs::read_to_string(&path).unwrap_or_default();
@@ -165,6 +170,9 @@ pub fn book(out: &mut dyn Write, args: &BookArgs) -> Outcome {
     }
     for file in &written.unchecked {
         writeln!(out, "note: not checked on this machine: {file}")?;
+    }
+    for note in &notes {
+        writeln!(out, "note: {note}")?;
     }
     for p in &problems {
         writeln!(out, "✗ {p}")?;
@@ -264,9 +272,10 @@ fn transcripts(
     src: &Path,
     keys: &Path,
     chapters: &[Chapter],
-    check: bool,
+    args: &BookArgs,
     problems: &mut Vec<String>,
 ) -> Result<Written, Failure> {
+    let check = args.check;
     // Each transcript, with the first chapter that includes it.
     let mut wanted: BTreeMap<String, String> = BTreeMap::new();
     let mut diagrams: BTreeMap<String, String> = BTreeMap::new();
@@ -317,6 +326,7 @@ fn transcripts(
         let key_path = keys.join(key_name(file));
         let stored = std::fs::read_to_string(&path).ok();
         let why = match stale(stored.as_deref(), &key_path, &fresh) {
+            Staleness::Fresh if args.rewrite => "rewritten on request".to_string(),
             Staleness::Fresh => continue,
             Staleness::Unchecked(why) if check => {
                 written

@@ -10,7 +10,7 @@ use std::io::Write;
 
 pub use book::{BookArgs, book};
 pub use catalog_views::{list, show};
-pub use run::{CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
+pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
 pub use serve::{ServeArgs, serve};
 pub use watch::{CaptureArgs, capture, inspect};
 

@@ -26,6 +26,9 @@ use crate::trace::{Call, Event, Packet};
 /// takes its place before the calls that came after it.
 const REORDER: Duration = Duration::from_millis(30);
 
+/// The name of the check the capture adds to every captured run.
+pub const CAPTURE_VERDICT: &str = "the capture accounts for every byte of every call";
+
 /// Options of one `lab run`.
 pub struct RunArgs<'a> {
     pub set: &'a [String],
@@ -165,7 +168,7 @@ pub fn execute(
     if let Some(st) = &stats {
         let problems = correlate::completeness(&calls, &packets, &map);
         verdicts.push(Verdict {
-            name: "the capture accounts for every byte of every call".into(),
+            name: CAPTURE_VERDICT.into(),
             passed: problems.is_empty() && st.dropped == 0 && st.truncated == 0,
             detail: if problems.is_empty() {
                 format!(

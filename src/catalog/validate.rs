@@ -358,6 +358,48 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
                 e.name
             )));
         }
+        // What an expectation asserts depends on its kind: a `call` is
+        // judged by its own result, a `select` by what its calls add up to.
+        // A field of the other kind would be silently ignored, and an
+        // expectation with no assertion at all would always pass.
+        let of_a_call = [
+            ("returned", e.returned.is_some()),
+            ("returned_min", e.returned_min.is_some()),
+            ("returned_max", e.returned_max.is_some()),
+            ("data", e.data.is_some()),
+            ("contains", e.contains.is_some()),
+            ("excludes", e.excludes.is_some()),
+            ("error", e.error.is_some()),
+            ("truncated", e.truncated.is_some()),
+            ("datagram_len", e.datagram_len.is_some()),
+            ("waited_ms_min", e.waited_ms_min.is_some()),
+            ("repeat_min", e.repeat_min.is_some()),
+        ];
+        let of_a_selection = [
+            ("count", e.count.is_some()),
+            ("sum_returned", e.sum_returned.is_some()),
+            ("concat", e.concat.is_some()),
+            ("same_bytes_as", e.same_bytes_as.is_some()),
+        ];
+        let (own, other, kind, other_kind) = if e.call.is_some() {
+            (&of_a_call[..], &of_a_selection[..], "call", "select")
+        } else {
+            (&of_a_selection[..], &of_a_call[..], "select", "call")
+        };
+        if let Some((field, _)) = other.iter().find(|(_, set)| *set) {
+            return Err(at(format!(
+                "expectation `{}`: `{field}` applies to a `{other_kind}`, not a `{kind}`",
+                e.name
+            )));
+        }
+        if !own.iter().any(|(_, set)| *set) {
+            let fields: Vec<&str> = own.iter().map(|(f, _)| *f).collect();
+            return Err(at(format!(
+                "expectation `{}` asserts nothing: give it one of {}",
+                e.name,
+                fields.join(", ")
+            )));
+        }
         let target = e
             .call
             .as_deref()

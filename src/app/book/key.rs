@@ -40,7 +40,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::Finished;
+use crate::app::{CAPTURE_VERDICT, Finished};
 use crate::catalog::Lab;
 use crate::correlate::MapEntry;
 use crate::escape::escape;
@@ -91,9 +91,6 @@ pub struct Key {
     /// The capture's own check, when the run captured.
     pub capture_verdict: Option<String>,
 }
-
-/// The name of the verdict the capture adds (see `app::run`).
-const CAPTURE_VERDICT: &str = "the capture accounts for every byte of every call";
 
 impl Key {
     /// The key of a finished run of `lab` with `knobs` (as `name=value`).
