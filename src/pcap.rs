@@ -238,6 +238,9 @@ pub struct PcapFile {
     /// The frames, in file order, each rewritten to start with an Ethernet
     /// header (see [`LinkType`]).
     pub frames: Vec<CapturedFrame>,
+    /// Set when the file ends in the middle of a record: what was wrong.
+    /// The frames before the cut are in `frames`.
+    pub cut_short: Option<String>,
 }
 
 /// Reads a classic pcap or a pcapng file.
@@ -252,10 +255,11 @@ pub fn read_pcap(path: impl AsRef<Path>) -> Result<PcapFile, PcapError> {
     }
     let pcapng = head[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
     let mut raw = Vec::new();
+    let mut cut = None;
     let link_type = if pcapng {
-        read_pcapng(file, &mut raw).map_err(|e| fail(&e))?
+        read_pcapng(file, &mut raw, &mut cut).map_err(|e| fail(&e))?
     } else {
-        read_classic(file, &mut raw).map_err(|e| fail(&e))?
+        read_classic(file, &mut raw, &mut cut).map_err(|e| fail(&e))?
     };
     let link_type =
         link_type.ok_or_else(|| fail(&"no interface description before the first packet"))?;
@@ -281,6 +285,12 @@ pub fn read_pcap(path: impl AsRef<Path>) -> Result<PcapFile, PcapError> {
         link_type,
         start: UNIX_EPOCH + start,
         frames,
+        cut_short: cut.map(|why| {
+            format!(
+                "{}: the file is cut short ({why}); the frames before the cut are shown",
+                path.display()
+            )
+        }),
     })
 }
 
@@ -297,7 +307,11 @@ fn unsupported(code: u32) -> String {
 }
 
 /// Classic pcap: one header, then (timestamp, lengths, bytes) records.
-fn read_classic(file: impl Read, out: &mut Vec<RawFrame>) -> Result<Option<LinkType>, String> {
+fn read_classic(
+    file: impl Read,
+    out: &mut Vec<RawFrame>,
+    cut: &mut Option<String>,
+) -> Result<Option<LinkType>, String> {
     let mut reader = PcapReader::new(file).map_err(|_| "not a pcap or pcapng file".to_string())?;
     let header = reader.header();
     let code = u32::from(header.datalink);
@@ -305,7 +319,15 @@ fn read_classic(file: impl Read, out: &mut Vec<RawFrame>) -> Result<Option<LinkT
     // Raw records: the crate's checked packets reject orig_len > snaplen,
     // which is exactly what a capture with a small snaplen (-s 96) holds.
     while let Some(packet) = reader.next_raw_packet() {
-        let p = packet.map_err(|e| format!("frame {}: {e}", out.len() + 1))?;
+        let p = match packet {
+            Ok(p) => p,
+            Err(e) => {
+                // A file cut short (a capture killed mid-write, a partial
+                // download): keep the frames before the cut, as tshark does.
+                *cut = Some(format!("frame {}: {e}", out.len() + 1));
+                break;
+            }
+        };
         let frac_ns = match header.ts_resolution {
             TsResolution::MicroSecond => u64::from(p.ts_frac) * 1000,
             TsResolution::NanoSecond => u64::from(p.ts_frac),
@@ -322,14 +344,24 @@ fn read_classic(file: impl Read, out: &mut Vec<RawFrame>) -> Result<Option<LinkT
 
 /// pcapng: blocks; packets refer to an interface block that gives their
 /// link type and the unit of their timestamps.
-fn read_pcapng(file: impl Read, out: &mut Vec<RawFrame>) -> Result<Option<LinkType>, String> {
+fn read_pcapng(
+    file: impl Read,
+    out: &mut Vec<RawFrame>,
+    cut: &mut Option<String>,
+) -> Result<Option<LinkType>, String> {
     let mut reader = PcapNgReader::new(file).map_err(|e| format!("not a pcapng file: {e}"))?;
     let mut first_link = None;
     // Per interface: link type, nanoseconds per timestamp unit as a ratio
     // (numerator, denominator), offset in seconds.
     let mut interfaces: Vec<(LinkType, (u128, u128), u64)> = Vec::new();
     while let Some(block) = reader.next_block() {
-        let block = block.map_err(|e| format!("block after frame {}: {e}", out.len()))?;
+        let block = match block {
+            Ok(b) => b,
+            Err(e) => {
+                *cut = Some(format!("the block after frame {}: {e}", out.len()));
+                break;
+            }
+        };
         match block {
             Block::SectionHeader(_) => interfaces.clear(),
             Block::InterfaceDescription(idb) => {

@@ -310,5 +310,12 @@ pub fn inspect(out: &mut dyn Write, path: &Path, as_json: bool) -> Outcome {
         w.packet(out, Packet::decode(f.t_us, f.data, f.orig_len))?;
     }
     w.summary(out)?;
-    Ok(true)
+    match file.cut_short {
+        // What was read is shown; the file itself is still bad input.
+        Some(why) => {
+            out.flush()?;
+            Err(Failure::Usage(why))
+        }
+        None => Ok(true),
+    }
 }

@@ -190,3 +190,49 @@ fn pcapng_and_nanosecond_files_read_the_same() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_file_cut_short_shows_the_frames_before_the_cut_and_says_so() {
+    // `lab inspect` of a pcap whose last record was cut off (a capture
+    // killed mid-write) once showed nothing at all; tshark shows the frames
+    // before the cut and warns.
+    let dir = std::env::temp_dir().join(format!("socket-lab-pcap-cut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let whole = dir.join("whole.pcap");
+    let clock = Clock::start();
+    let mut writer = PcapWriter::create(&whole, &clock).unwrap();
+    for f in &udp_frames() {
+        writer.write(f).unwrap();
+    }
+    writer.finish().unwrap();
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.join("cut.pcap");
+    // The last frame is 442 bytes: cut 100 of them off.
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+
+    let back = pcap::read_pcap(&cut).expect("a cut file still reads");
+    assert_eq!(back.frames.len(), 4, "the four frames before the cut");
+    let why = back.cut_short.expect("the cut is reported");
+    assert!(
+        why.contains("cut short") && why.contains("frame 5"),
+        "{why}"
+    );
+    assert!(pcap::read_pcap(&whole).unwrap().cut_short.is_none());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["inspect", "--color", "never"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stdout.contains("#4 "), "frames shown: {stdout}");
+    assert!(!stdout.contains("#5 "), "{stdout}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("lab: ") && stderr.contains("cut short"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
