@@ -193,3 +193,37 @@ fn check(dir: &Path) -> String {
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     stdout
 }
+
+#[test]
+fn stray_pages_and_keys_are_named() {
+    // A key or a page that nothing uses any more would go stale unseen.
+    let dir = scratch_book("stray", "09-sticky-packet.md");
+    std::fs::write(dir.join("keys/old-lab.json"), "{}").unwrap();
+    std::fs::write(dir.join("src/transcripts/old-lab.txt"), "$ lab run old\n").unwrap();
+    let stdout = check(&dir);
+    assert!(
+        stdout.contains("keys/old-lab.json: no transcript has it"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("transcripts/old-lab.txt: no chapter includes it"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_suggested_setting_the_knob_refuses_is_caught() {
+    // `lab show 14` once suggested `--set reader=wrong`, which the knob
+    // refuses: every `--set` in a lab's text or its chapter is run.
+    let dir = scratch_book("suggested", "14-fixed-header.md");
+    let chapter = dir.join("src/labs/14-fixed-header.md");
+    let mut text = std::fs::read_to_string(&chapter).unwrap();
+    text.push_str("\nWith --set reader=wrong, the client reads garbage.\n");
+    std::fs::write(&chapter, text).unwrap();
+    let stdout = check(&dir);
+    assert!(
+        stdout.contains("suggests `lab run 14-fixed-header --set reader=wrong`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not `wrong`"), "{stdout}");
+}

@@ -353,25 +353,22 @@ fn transcripts(
         }
     }
     // Keys no transcript has.
-    if let Ok(entries) = std::fs::read_dir(keys) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let used = wanted
-                .keys()
-                .any(|f| Spec::parse(f).is_ok_and(|s| s.runs_lab()) && key_name(f) == name);
-            if used {
-                continue;
-            }
-            if check {
-                problems.push(format!(
-                    "keys/{name}: no transcript has this key; run `lab book` to remove it"
-                ));
-            } else {
-                std::fs::remove_file(entry.path())?;
-                writeln!(out, "removed keys/{name} (no transcript has it)")?;
-            }
-        }
-    }
+    let runs: Vec<String> = wanted
+        .keys()
+        .filter(|f| Spec::parse(f).is_ok_and(|s| s.runs_lab()))
+        .map(|f| key_name(f))
+        .collect();
+    let stray = Stray {
+        folder: "keys",
+        why: "no transcript has it",
+    };
+    stray.sweep(
+        out,
+        keys,
+        |name| runs.iter().any(|r| r == name),
+        check,
+        problems,
+    )?;
     // Diagrams, drawn from the transcripts as they now stand.
     for (file, chapter) in &diagrams {
         let source = file.replace(".diagram.txt", ".txt");
@@ -399,23 +396,59 @@ fn transcripts(
         }
     }
     // Transcripts no chapter includes.
-    if let Ok(entries) = std::fs::read_dir(&dir) {
+    let stray = Stray {
+        folder: "transcripts",
+        why: "no chapter includes it",
+    };
+    stray.sweep(
+        out,
+        &dir,
+        |name| wanted.contains_key(name) || diagrams.contains_key(name),
+        check,
+        problems,
+    )?;
+    Ok(written)
+}
+
+/// Files of the book's generated folders that nothing uses any more.
+struct Stray {
+    /// The folder, as the report names it.
+    folder: &'static str,
+    /// Why such a file is not wanted.
+    why: &'static str,
+}
+
+impl Stray {
+    /// Reports (with `check`) or removes every file of `dir` that `used`
+    /// does not claim.
+    fn sweep(
+        &self,
+        out: &mut dyn Write,
+        dir: &Path,
+        used: impl Fn(&str) -> bool,
+        check: bool,
+        problems: &mut Vec<String>,
+    ) -> Result<(), Failure> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if wanted.contains_key(&name) || diagrams.contains_key(&name) {
+            if used(&name) {
                 continue;
             }
             if check {
                 problems.push(format!(
-                    "transcripts/{name}: no chapter includes it; run `lab book` to remove it"
+                    "{}/{name}: {}; run `lab book` to remove it",
+                    self.folder, self.why
                 ));
             } else {
                 std::fs::remove_file(entry.path())?;
-                writeln!(out, "removed transcripts/{name} (no chapter includes it)")?;
+                writeln!(out, "removed {}/{name} ({})", self.folder, self.why)?;
             }
         }
+        Ok(())
     }
-    Ok(written)
 }
 
 /// What a transcript's file name asks `lab` to run.
@@ -478,7 +511,7 @@ impl Spec {
     fn run(&self) -> Result<Page, String> {
         let mut buf: Vec<u8> = Vec::new();
         let command = format!("$ lab {}", self.args.join(" "));
-        let failed = |e: Failure| format!("`lab {}` failed: {}", self.args.join(" "), describe(e));
+        let failed = |e: Failure| format!("`lab {}` failed: {e}", self.args.join(" "));
         let key = match self.args[0].as_str() {
             "list" => {
                 super::list(&mut buf, false).map_err(failed)?;
@@ -503,12 +536,7 @@ impl Spec {
                     return Err(format!(
                         "`lab {}`: a check of the lab failed, so this run cannot stand in the book:\n{}",
                         self.args.join(" "),
-                        done.verdicts
-                            .iter()
-                            .filter(|v| !v.passed)
-                            .map(|v| format!("✗ {}: {}", v.name, v.detail))
-                            .collect::<Vec<_>>()
-                            .join("\n")
+                        done.failed_checks(|_| true).join("\n")
                     ));
                 }
                 Some((lab, knobs, done))
@@ -518,15 +546,6 @@ impl Spec {
         let text = format!("{command}\n{}", transcript::trim(&output));
         let key = key.map(|(lab, knobs, done)| Key::of(&command, &lab, &knobs, &done, &text));
         Ok(Page { text, key })
-    }
-}
-
-/// A failure as one line.
-fn describe(e: Failure) -> String {
-    match e {
-        Failure::Usage(m) => m,
-        Failure::BrokenPipe => "the output went away".into(),
-        Failure::Io(e) => e.to_string(),
     }
 }
 

@@ -27,6 +27,17 @@ pub enum Failure {
     Io(std::io::Error),
 }
 
+impl std::fmt::Display for Failure {
+    /// The failure as the one line `lab` prints after `lab: `.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Usage(m) => f.write_str(m),
+            Failure::BrokenPipe => f.write_str("the output went away"),
+            Failure::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::BrokenPipe {

@@ -81,6 +81,15 @@ impl Finished {
     pub fn passed(&self) -> bool {
         self.verdicts.iter().all(|v| v.passed)
     }
+
+    /// `✗ name: detail` for each check that failed and that `counts`.
+    pub fn failed_checks(&self, counts: impl Fn(&Verdict) -> bool) -> Vec<String> {
+        self.verdicts
+            .iter()
+            .filter(|v| !v.passed && counts(v))
+            .map(|v| format!("✗ {}: {}", v.name, v.detail))
+            .collect()
+    }
 }
 
 /// Hands captured frames to the run's event stream, decoded.
@@ -351,8 +360,8 @@ pub fn run_all(out: &mut dyn Write, capture: bool) -> Outcome {
             done.verdicts.len(),
             t0.elapsed().as_millis()
         )?;
-        for v in done.verdicts.iter().filter(|v| !v.passed) {
-            writeln!(out, "    ✗ {}: {}", v.name, v.detail)?;
+        for line in done.failed_checks(|_| true) {
+            writeln!(out, "    {line}")?;
         }
         all_passed &= done.passed();
     }

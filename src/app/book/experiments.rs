@@ -1,7 +1,8 @@
 //! Every experiment the book or a lab suggests, run as the reader would.
 //!
 //! A lab's own text (`lab show`: its explanation, "the course says", what
-//! to watch, each knob's `try` values) and the chapters tell the reader to
+//! to watch, each knob's `try` values), for each lab the book has a chapter
+//! of, and the chapters tell the reader to
 //! turn knobs: "try `--set reader=network`". Each such suggestion is run
 //! [`RUNS`] times; it must name knobs and values that exist, and every run
 //! must finish with the lab's checks holding. A suggestion that hangs,
@@ -85,7 +86,13 @@ pub fn suggested(labs: &[Lab], chapters: &[Chapter]) -> BTreeMap<Experiment, Str
         })
         .or_insert(from);
     };
-    for lab in labs {
+    // A lab's own suggestions are the book's when it has a chapter (the
+    // whole book has one for every lab; a scratch book, for a few).
+    let in_book = |lab: &Lab| {
+        let name = format!("labs/{}.md", lab.id());
+        chapters.iter().any(|c| c.name == name)
+    };
+    for lab in labs.iter().filter(|l| in_book(l)) {
         let from = format!("labs/{}.toml (lab show {})", lab.id(), lab.id());
         let def = &lab.def;
         let prose = std::iter::once(def.explain.as_str())
@@ -167,16 +174,11 @@ pub fn check(labs: &[Lab], chapters: &[Chapter], mode: &CaptureMode) -> Report {
         };
         for run in 1..=RUNS {
             let failed = match execute(lab, &knobs, mode, None, |_| Ok(())) {
-                Err(e) => Some(super::describe(e)),
+                Err(e) => Some(e.to_string()),
                 Ok(done) => {
                     let dropped = done.stats.as_ref().map_or(0, |s| s.dropped);
-                    let failed: Vec<String> = done
-                        .verdicts
-                        .iter()
-                        .filter(|v| !v.passed)
-                        .filter(|v| !(dropped > 0 && v.name == CAPTURE_VERDICT))
-                        .map(|v| format!("✗ {}: {}", v.name, v.detail))
-                        .collect();
+                    let failed =
+                        done.failed_checks(|v| !(dropped > 0 && v.name == CAPTURE_VERDICT));
                     if dropped > 0 {
                         report.notes.push(format!(
                             "`{}` run {run}: the capture dropped {dropped} frames (a busy machine), so its own check was not judged",
