@@ -15,6 +15,9 @@ use crate::wire::Transport;
 /// Bytes of each stream (and datagrams of each flow) kept for display.
 pub const KEEP: usize = 4096;
 
+/// Separate ranges of one stream tracked before new islands are ignored.
+const MAX_RANGES: usize = 1024;
+
 /// One direction of a TCP connection.
 #[derive(Debug, Default)]
 pub struct Stream {
@@ -27,8 +30,49 @@ pub struct Stream {
     pub segments: u64,
     /// Segments that repeated bytes already seen (retransmissions).
     pub repeats: u64,
-    /// Bytes that arrived beyond a hole, not shown.
-    pub gap: bool,
+    /// The stream ranges the capture saw, merged and in order: one range
+    /// `[0, end)` when nothing is missing. (A segment that arrives out of
+    /// order opens a second range until the missing bytes come.)
+    seen: Vec<(u64, u64)>,
+}
+
+impl Stream {
+    /// Bytes of `[0, end)` that no captured segment carried: a capture
+    /// that started late or missed a segment. Counted over every segment
+    /// seen, not only over the bytes kept for display.
+    pub fn missing(&self) -> u64 {
+        let covered: u64 = self.seen.iter().map(|(a, b)| b - a).sum();
+        self.end - covered
+    }
+
+    /// Adds `[start, end)` to the ranges seen.
+    fn saw(&mut self, start: u64, end: u64) {
+        // The common case, in order: the segment continues the last range.
+        if let Some(last) = self.seen.last_mut()
+            && start >= last.0
+            && start <= last.1
+        {
+            last.1 = last.1.max(end);
+            return;
+        }
+        // A capture full of holes (a hostile file) must not cost memory
+        // without bound: past this many ranges, new islands are not
+        // tracked, and `missing` counts them as missing (there are holes).
+        if self.seen.len() >= MAX_RANGES {
+            return;
+        }
+        // Where the new range goes, then merge it with its neighbours.
+        let at = self.seen.partition_point(|&(a, _)| a < start);
+        self.seen.insert(at, (start, end));
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(self.seen.len());
+        for &(a, b) in &self.seen {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        self.seen = merged;
+    }
 }
 
 /// One direction of a UDP flow.
@@ -63,6 +107,9 @@ impl Streams {
                     s.repeats += 1;
                 }
                 s.end = s.end.max(end);
+                if end > start {
+                    s.saw(start, end);
+                }
                 if s.cuts.len() < KEEP && !s.cuts.contains(&start) {
                     s.cuts.push(start);
                 }
@@ -76,8 +123,6 @@ impl Streams {
                     s.bytes.extend_from_slice(
                         &t.payload[from.min(t.payload.len())..from.min(t.payload.len()) + take],
                     );
-                } else if start > have {
-                    s.gap = true;
                 }
             }
             Transport::Udp(u) => {
@@ -91,5 +136,34 @@ impl Streams {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_stream_has_no_hole_and_a_missed_segment_does() {
+        // Streams over KEEP bytes were once all marked as having a hole.
+        let mut s = Stream::default();
+        for i in 0..10u64 {
+            s.end = s.end.max((i + 1) * 1448);
+            s.saw(i * 1448, (i + 1) * 1448);
+        }
+        assert_eq!(s.missing(), 0);
+        assert_eq!(s.seen, [(0, 14480)]);
+
+        // Out of order: a hole until the late segment comes.
+        let mut s = Stream::default();
+        s.saw(0, 100);
+        s.saw(200, 300);
+        s.end = 300;
+        assert_eq!(s.missing(), 100);
+        s.saw(100, 200);
+        assert_eq!(s.missing(), 0);
+        // A retransmission covers nothing new.
+        s.saw(50, 150);
+        assert_eq!(s.seen, [(0, 300)]);
     }
 }

@@ -378,3 +378,65 @@ fn inspect_reads_a_tcpdump_capture() {
     );
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn a_hole_is_claimed_only_where_bytes_are_missing() {
+    // Every stream over 4 KB was once marked "a hole: the capture started
+    // late or missed a segment", though nothing was missing.
+    if !privileged("a_hole_is_claimed") {
+        return;
+    }
+    use socket_lab::pcap::{PcapWriter, read_pcap};
+    use socket_lab::trace::Packet;
+    let whole = temp("hole-whole.pcap");
+    let out = lab(&["run", "12", "--pcap", whole.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let inspect = |path: &std::path::Path| {
+        let out = lab(&["inspect", "--color", "never", path.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = inspect(&whole);
+    assert!(
+        shown.contains("more bytes"),
+        "a stream longer than shown: {shown}"
+    );
+    assert!(!shown.contains("a hole"), "{shown}");
+
+    // The same capture without its third data segment.
+    let file = read_pcap(&whole).unwrap();
+    let data: Vec<usize> = file
+        .frames
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            let p = Packet::decode(f.t_us, f.data.clone(), f.orig_len);
+            p.frame
+                .ok()
+                .and_then(|fr| fr.tcp().map(|t| t.payload_len > 0))
+                .unwrap_or(false)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert!(data.len() > 3, "lab 12 sends many segments");
+    let cut = temp("hole-cut.pcap");
+    let mut w = PcapWriter::create_at(&cut, file.start).unwrap();
+    for (i, f) in file.frames.iter().enumerate() {
+        if i != data[2] {
+            w.write(f).unwrap();
+        }
+    }
+    w.finish().unwrap();
+    let shown = inspect(&cut);
+    assert!(shown.contains("(a hole: "), "{shown}");
+    let _ = std::fs::remove_file(&whole);
+    let _ = std::fs::remove_file(&cut);
+}

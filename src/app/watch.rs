@@ -133,11 +133,15 @@ impl Watcher {
                     String::new()
                 }
             )?;
-            if s.gap {
+            let missing = s.missing();
+            if missing > 0 {
                 writeln!(
                     out,
                     "    {}",
-                    "(a hole: the capture started late or missed a segment)".yellow()
+                    format!(
+                        "(a hole: {missing} bytes of this stream were not captured; the capture started late or missed a segment)"
+                    )
+                    .yellow()
                 )?;
             }
         }
