@@ -71,7 +71,7 @@ fn check(e: &ExpectDef, scope: &Scope, calls: &[Call]) -> Result<String, String>
         let (call, name) = find_call(target, calls)?;
         let mut seen = vec![describe(&name, call)];
         if let Some(t) = &e.returned {
-            want_eq("returned", call.returned, Some(int(t)?))?;
+            want_eq(&seen[0], call.returned, Some(int(t)?))?;
         }
         if let Some(t) = &e.returned_min {
             let min = int(t)?;
@@ -141,6 +141,18 @@ fn check(e: &ExpectDef, scope: &Scope, calls: &[Call]) -> Result<String, String>
                 return Err(format!("{}: expected a wait of at least {min} ms", seen[0]));
             }
             seen.push(format!("waited {} ms", call.waited_us / 1000));
+        }
+        if let Some(other) = &e.before {
+            let (later, later_name) = find_call(other, calls)?;
+            let returned_at = call.t_us + call.waited_us;
+            if returned_at > later.t_us {
+                return Err(format!(
+                    "{}: expected it to return before {later_name} began; it returned {} µs after",
+                    seen[0],
+                    returned_at - later.t_us
+                ));
+            }
+            seen.push(format!("then {}", describe(&later_name, later)));
         }
         if let Some(t) = &e.repeat_min {
             let min = int(t)?;

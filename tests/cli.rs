@@ -346,3 +346,47 @@ fn a_pcap_path_that_cannot_be_written_is_refused_before_the_lab_runs() {
         assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     }
 }
+
+#[test]
+fn before_checks_order_on_the_clock() {
+    // Lab 13's "waits for recv_ready before it sends the data" once
+    // checked only the bytes; `before` checks the order itself.
+    let holds = MINIMAL.replace(
+        "call = \"server.recv#1\"\ndata = \"EXPECTED\"",
+        "call = \"server.accept#1\"\nbefore = \"server.recv#1\"",
+    );
+    let path = temp_lab("before-holds", &holds);
+    let out = lab(&[
+        "run",
+        path.to_str().unwrap(),
+        "--color=never",
+        "--no-capture",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("then server.recv#1 returned 5 B"));
+
+    let reversed = MINIMAL.replace(
+        "call = \"server.recv#1\"\ndata = \"EXPECTED\"",
+        "call = \"server.recv#1\"\nbefore = \"server.accept#1\"",
+    );
+    let path = temp_lab("before-fails", &reversed);
+    let out = lab(&[
+        "run",
+        path.to_str().unwrap(),
+        "--color=never",
+        "--no-capture",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("expected it to return before server.accept#1 began"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let unknown = MINIMAL.replace(
+        "data = \"EXPECTED\"",
+        "data = \"ping\\n\"\nbefore = \"nobody.recv#1\"",
+    );
+    let path = temp_lab("before-unknown", &unknown);
+    assert_usage_error(&lab(&["run", path.to_str().unwrap()]), "no actor `nobody`");
+}

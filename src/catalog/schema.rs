@@ -247,6 +247,9 @@ pub struct ExpectDef {
     pub datagram_len: Option<Tpl>,
     pub waited_ms_min: Option<Tpl>,
     pub repeat_min: Option<Tpl>,
+    /// The call had returned before this other call (`actor.op#n`) began:
+    /// an order, checked on the run's one clock.
+    pub before: Option<String>,
     /// For `select`: number of calls, sum of returns, concatenated bytes.
     pub count: Option<Tpl>,
     pub sum_returned: Option<Tpl>,

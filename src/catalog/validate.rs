@@ -374,6 +374,7 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
             ("datagram_len", e.datagram_len.is_some()),
             ("waited_ms_min", e.waited_ms_min.is_some()),
             ("repeat_min", e.repeat_min.is_some()),
+            ("before", e.before.is_some()),
         ];
         let of_a_selection = [
             ("count", e.count.is_some()),
@@ -405,38 +406,9 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
             .as_deref()
             .or(e.select.as_deref())
             .unwrap_or_default();
-        let (actor, rest) = target.split_once('.').ok_or_else(|| {
-            at(format!(
-                "`{target}`: write actor.op (select) or actor.op#n (call)"
-            ))
-        })?;
-        // `server/conn2`: the thread a `serve` step started for a connection.
-        let declared = actor.split_once('/').map_or(actor, |(parent, _)| parent);
-        if !actor_names.contains(declared) {
-            return Err(at(format!("`{target}`: no actor `{actor}`")));
-        }
-        let ops = rest.split_once('#').map_or(rest, |(ops, _)| ops);
-        for op in ops.split('|') {
-            // `served` is the summary a `serve` step records per client.
-            if op != "*" && !op_names().any(|o| o == op) && op != "socket" && op != "served" {
-                return Err(at(format!("`{target}`: unknown op `{op}`")));
-            }
-        }
-        if let Some((_, n)) = rest.split_once('#') {
-            if e.select.is_some() {
-                return Err(at(format!(
-                    "`select = \"{target}\"` takes no `#n`; use `call`"
-                )));
-            }
-            n.parse::<i64>().ok().filter(|n| *n != 0).ok_or_else(|| {
-                at(format!(
-                    "`{target}`: `#{n}` must be a call number from 1 (or -1 for the last)"
-                ))
-            })?;
-        } else if e.call.is_some() {
-            return Err(at(format!(
-                "`call = \"{target}\"` needs `#n`, e.g. `{target}#1`"
-            )));
+        check_target(target, e.call.is_some(), &actor_names).map_err(&at)?;
+        if let Some(other) = &e.before {
+            check_target(other, true, &actor_names).map_err(&at)?;
         }
         let mut exprs = Vec::new();
         if let Some(w) = &e.when {
@@ -482,5 +454,38 @@ fn check_option(name: &str) -> Result<(), String> {
             "unknown socket option `{name}`; known: {}",
             OPTIONS.join(", ")
         ))
+    }
+}
+
+/// `actor.op` (a selection) or `actor.op#n` (one call, `call` true): the
+/// actor exists, each op is one, and the number is where it must be.
+fn check_target(target: &str, call: bool, actor_names: &BTreeSet<String>) -> Result<(), String> {
+    let (actor, rest) = target
+        .split_once('.')
+        .ok_or_else(|| format!("`{target}`: write actor.op (select) or actor.op#n (call)"))?;
+    // `server/conn2`: the thread a `serve` step started for a connection.
+    let declared = actor.split_once('/').map_or(actor, |(parent, _)| parent);
+    if !actor_names.contains(declared) {
+        return Err(format!("`{target}`: no actor `{actor}`"));
+    }
+    let ops = rest.split_once('#').map_or(rest, |(ops, _)| ops);
+    for op in ops.split('|') {
+        // `served` is the summary a `serve` step records per client.
+        if op != "*" && !op_names().any(|o| o == op) && op != "socket" && op != "served" {
+            return Err(format!("`{target}`: unknown op `{op}`"));
+        }
+    }
+    match rest.split_once('#') {
+        Some(_) if !call => Err(format!("`select = \"{target}\"` takes no `#n`; use `call`")),
+        Some((_, n)) => n
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n != 0)
+            .map(|_| ())
+            .ok_or_else(|| {
+                format!("`{target}`: `#{n}` must be a call number from 1 (or -1 for the last)")
+            }),
+        None if call => Err(format!("`{target}` needs `#n`, e.g. `{target}#1`")),
+        None => Ok(()),
     }
 }

@@ -35,14 +35,20 @@ impl Experiment {
     }
 }
 
-/// Every `--set k=v` in a piece of prose, in order. A setting in shell
-/// quotes (`--set "command=cat big.log"`) keeps its spaces.
-pub fn sets_in_prose(text: &str) -> Vec<String> {
+/// Every `--set k=v` in a piece of prose, in order, as experiments:
+/// settings written one after the other (`--set backlog=0 --set
+/// clients=3`) are one experiment. A setting in shell quotes (`--set
+/// "command=cat big.log"`) keeps its spaces.
+pub fn sets_in_prose(text: &str) -> Vec<Vec<String>> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let mut out = Vec::new();
+    let is_set = |w: &str| w.trim_start_matches(['(', '`', '"']) == "--set";
+    let mut out: Vec<Vec<String>> = Vec::new();
     let mut i = 0;
+    // Whether the last word read ended a setting that the next may join.
+    let mut joins = false;
     while i + 1 < words.len() {
-        if words[i].trim_start_matches(['(', '`', '"']) != "--set" {
+        if !is_set(words[i]) {
+            joins = false;
             i += 1;
             continue;
         }
@@ -50,27 +56,32 @@ pub fn sets_in_prose(text: &str) -> Vec<String> {
         i += 2;
         if let Some(quoted) = set.strip_prefix('"') {
             let mut whole = quoted.to_string();
-            while !whole
-                .trim_end_matches(['`', ',', '.', ')', ':', ';'])
-                .ends_with('"')
-                && i < words.len()
-            {
+            while !whole.trim_end_matches(END).ends_with('"') && i < words.len() {
                 whole.push(' ');
                 whole.push_str(words[i]);
                 i += 1;
             }
             set = whole
-                .trim_end_matches(['`', ',', '.', ')', ':', ';'])
+                .trim_end_matches(END)
                 .trim_end_matches('"')
                 .to_string();
         }
-        let set = set.trim_end_matches(['`', ',', '.', ')', ':', ';', '"']);
+        // Punctuation after a setting ends the experiment.
+        let ended = set.ends_with([',', '.', ')', ':', ';']);
+        let set = set.trim_end_matches(END).trim_end_matches('"').to_string();
         if set.contains('=') {
-            out.push(set.to_string());
+            match out.last_mut() {
+                Some(last) if joins => last.push(set),
+                _ => out.push(vec![set]),
+            }
+            joins = !ended;
         }
     }
     out
 }
+
+/// What may close a setting in prose.
+const END: [char; 6] = ['`', ',', '.', ')', ':', ';'];
 
 /// Every experiment a lab's text or a chapter suggests, with the first
 /// place that suggests it.
@@ -99,8 +110,8 @@ pub fn suggested(labs: &[Lab], chapters: &[Chapter]) -> BTreeMap<Experiment, Str
             .chain(def.course_says.as_deref())
             .chain(def.watch.iter().map(String::as_str));
         for text in prose {
-            for set in sets_in_prose(text) {
-                add(lab.id(), vec![set], from.clone());
+            for sets in sets_in_prose(text) {
+                add(lab.id(), sets, from.clone());
             }
         }
         for knob in &def.knobs {
@@ -136,8 +147,8 @@ pub fn suggested(labs: &[Lab], chapters: &[Chapter]) -> BTreeMap<Experiment, Str
             if mentions.is_empty()
                 && let Some(id) = own
             {
-                for set in sets_in_prose(line) {
-                    add(id, vec![set], from.clone());
+                for sets in sets_in_prose(line) {
+                    add(id, sets, from.clone());
                 }
             }
         }
@@ -155,7 +166,7 @@ pub struct Report {
 
 /// Runs every suggested experiment [`RUNS`] times; one problem line for
 /// each that is refused, fails a check or cannot run. When the kernel says
-/// the capture itself dropped frames (a busy machine), the capture's own
+/// the capture itself dropped frames (it could not keep up), the capture's own
 /// check is not the experiment's claim: that is a note, not a problem,
 /// and the lab's checks must still hold.
 pub fn check(labs: &[Lab], chapters: &[Chapter], mode: &CaptureMode) -> Report {
@@ -181,7 +192,7 @@ pub fn check(labs: &[Lab], chapters: &[Chapter], mode: &CaptureMode) -> Report {
                         done.failed_checks(|v| !(dropped > 0 && v.name == CAPTURE_VERDICT));
                     if dropped > 0 {
                         report.notes.push(format!(
-                            "`{}` run {run}: the capture dropped {dropped} frames (a busy machine), so its own check was not judged",
+                            "`{}` run {run}: the kernel says the capture dropped {dropped} frames (it could not keep up), so the capture's own check was not judged",
                             exp.command()
                         ));
                     }
@@ -208,16 +219,25 @@ mod tests {
     fn sets_are_found_in_prose() {
         assert_eq!(
             sets_in_prose("Try --set recv1=2, then (--set nodelay=true). With --set"),
-            ["recv1=2", "nodelay=true"]
+            [vec!["recv1=2"], vec!["nodelay=true"]]
         );
         assert_eq!(
             sets_in_prose("`--set reuse=both`: the same"),
-            ["reuse=both"]
+            [vec!["reuse=both"]]
         );
         assert!(sets_in_prose("no knobs here").is_empty());
         assert_eq!(
             sets_in_prose("quote it: `--set \"command=cat big.log\"`): bigger"),
-            ["command=cat big.log"]
+            [vec!["command=cat big.log"]]
+        );
+        // Written one after the other, two settings are one experiment.
+        assert_eq!(
+            sets_in_prose("With --set backlog=0 --set clients=3, client2 takes"),
+            [vec!["backlog=0", "clients=3"]]
+        );
+        assert_eq!(
+            sets_in_prose("--set a=1 and --set b=2"),
+            [vec!["a=1"], vec!["b=2"]]
         );
     }
 }

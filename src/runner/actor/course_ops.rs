@@ -256,6 +256,12 @@ impl<'b> Actor<'b> {
             describe(framing),
             elapsed.as_secs_f64() * 1000.0
         );
+        if done < requests && outcome.is_ok() {
+            args.push_str(&format!(
+                " (stopped at the {} s budget: {done} of {requests} requests)",
+                BENCH_BUDGET.as_secs()
+            ));
+        }
         if outcome.is_ok() {
             self.board.set_value(&self.name, rate);
             if let Some(other) = &s.compare {
