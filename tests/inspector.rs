@@ -440,3 +440,24 @@ fn a_hole_is_claimed_only_where_bytes_are_missing() {
     let _ = std::fs::remove_file(&whole);
     let _ = std::fs::remove_file(&cut);
 }
+
+#[test]
+fn a_long_streak_of_packets_folds_into_one_line() {
+    // Lab 13 once printed 1,925 lines, 1,816 of them packet rows of its
+    // benchmark (whose calls are counted, not shown one by one).
+    if !privileged("a_long_streak_of_packets_folds") {
+        return;
+    }
+    let out = lab(&["run", "13", "--color", "never"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().count() < 400, "{} lines", text.lines().count());
+    assert!(text.contains(" more packets (all in --json"), "{text}");
+    // A short exchange is shown whole.
+    let out = lab(&["run", "09", "--color", "never"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(" more packets (all"));
+}

@@ -34,7 +34,18 @@ pub struct Human {
     /// A run of the same call repeated (a bulk transfer): after a few
     /// rows, the rest are counted instead of shown.
     run: Run,
+    /// Packets in a row with no call between them (calls the lab does not
+    /// show one by one, such as a benchmark's), and how many were hidden.
+    streak: usize,
+    streak_hidden: usize,
+    streak_last_t_us: u64,
 }
+
+/// How many packets in a row, with no call row between them, are shown
+/// before the rest of the streak is counted instead. (Lab 14's 1 MiB reply
+/// is about 22 packets here and usually shows whole; lab 13's benchmark,
+/// over a thousand, folds.)
+const PACKETS_BEFORE_FOLD: usize = 24;
 
 /// How many times one call may repeat in a row before rows are folded.
 const FOLD_AFTER: usize = 4;
@@ -64,6 +75,9 @@ impl Human {
             width,
             packets: 0,
             run: Run::default(),
+            streak: 0,
+            streak_hidden: 0,
+            streak_last_t_us: 0,
         }
     }
 
@@ -112,6 +126,7 @@ impl Human {
     pub fn event(&mut self, out: &mut dyn Write, event: &Event) -> io::Result<()> {
         match event {
             Event::Call(c) => {
+                self.end_streak(out)?;
                 let key = (c.actor.clone(), c.op, c.sock.clone());
                 if self.run.key.as_ref() == Some(&key) {
                     self.run.seen += 1;
@@ -148,6 +163,16 @@ impl Human {
                     self.run.last_t_us = p.t_us;
                     return Ok(());
                 }
+                if control {
+                    self.end_streak(out)?;
+                } else {
+                    self.streak += 1;
+                    if self.streak > PACKETS_BEFORE_FOLD {
+                        self.streak_hidden += 1;
+                        self.streak_last_t_us = p.t_us;
+                        return Ok(());
+                    }
+                }
                 let number = format!("{:<w$}", format!("#{}", self.packets), w = self.width);
                 writeln!(
                     out,
@@ -172,9 +197,27 @@ impl Human {
         }
     }
 
+    /// Ends a streak of packets, with one line for those it hid.
+    fn end_streak(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let hidden = std::mem::take(&mut self.streak_hidden);
+        self.streak = 0;
+        if hidden == 0 {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "{}  {:<w$}  {}",
+            time(self.streak_last_t_us),
+            "",
+            format!("… {hidden} more packets (all in --json and the map below)").dimmed(),
+            w = self.width
+        )
+    }
+
     /// Ends a folded run with one line saying what it hid. Call it after
     /// the last event too.
     pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        self.end_streak(out)?;
         let run = std::mem::take(&mut self.run);
         if run.hidden_calls == 0 && run.hidden_packets == 0 {
             return Ok(());
