@@ -390,3 +390,21 @@ fn before_checks_order_on_the_clock() {
     let path = temp_lab("before-unknown", &unknown);
     assert_usage_error(&lab(&["run", path.to_str().unwrap()]), "no actor `nobody`");
 }
+
+#[test]
+fn tables_fit_a_page_when_not_on_a_terminal() {
+    // `lab list | less` once gave 230-column rows: without a terminal the
+    // tables wrap to 100 columns (display columns: 粘包 is 4).
+    use unicode_width::UnicodeWidthStr;
+    for args in [
+        &["list"][..],
+        &["show", "09"],
+        &["run", "07", "--no-capture"],
+    ] {
+        let out = lab(args);
+        let s = text(&out.stdout);
+        for l in s.lines().filter(|l| l.contains('│')) {
+            assert!(l.width() <= 100, "{args:?}: {} columns: {l}", l.width());
+        }
+    }
+}

@@ -39,8 +39,9 @@ pub fn list(out: &mut dyn Write, as_json: bool) -> Outcome {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["id", "ch.", "title", "summary"]);
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    crate::render::fit(&mut table);
+    table.set_header(vec!["id", "ch.", "title", "summary"]);
     for l in &labs {
         table.add_row(vec![
             l.id().to_string(),
@@ -89,8 +90,9 @@ pub fn show(out: &mut dyn Write, query: &str) -> Outcome {
         let mut table = Table::new();
         table
             .load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec!["knob", "default", "accepts", "what it changes"]);
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        crate::render::fit(&mut table);
+        table.set_header(vec!["knob", "default", "accepts", "what it changes"]);
         for k in &d.knobs {
             table.add_row(vec![
                 k.name.clone(),

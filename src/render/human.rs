@@ -384,19 +384,62 @@ fn duration(us: u64) -> String {
 
 /// Greedy word wrap of one paragraph (its own line breaks are ignored).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    // Widths are terminal columns: a Chinese character takes two.
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
+        for piece in split_wide(word, width) {
+            if !line.is_empty() && line.width() + 1 + piece.width() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(piece);
         }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
     }
     if !line.is_empty() {
         lines.push(line);
     }
     lines
+}
+
+/// A "word" wider than a line (a run of Chinese, which has no spaces) in
+/// pieces that fit; any other word whole.
+fn split_wide(word: &str, width: usize) -> Vec<&str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if word.width() <= width {
+        return vec![word];
+    }
+    let mut pieces = Vec::new();
+    let (mut start, mut used) = (0, 0);
+    for (i, c) in word.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width && i > start {
+            pieces.push(&word[start..i]);
+            start = i;
+            used = 0;
+        }
+        used += w;
+    }
+    pieces.push(&word[start..]);
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_counts_columns_not_chars() {
+        use unicode_width::UnicodeWidthStr;
+        // Ten Chinese characters are 20 columns wide.
+        let text = "粘包 sticky packet 拆包 split packet 固定长度报头认证客户端的链接合法性 end";
+        for l in wrap(text, 12) {
+            assert!(l.width() <= 12, "{l:?} is {} columns", l.width());
+        }
+        assert_eq!(wrap("a b c", 3), ["a b", "c"]);
+        assert_eq!(wrap("粘包 粘包", 4), ["粘包", "粘包"]);
+    }
 }

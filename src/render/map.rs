@@ -72,8 +72,9 @@ pub fn write(out: &mut dyn Write, calls: &[Call], map: &[MapEntry]) -> io::Resul
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["call", "bytes", "rode in", "came from"]);
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    crate::render::fit(&mut table);
+    table.set_header(vec!["call", "bytes", "rode in", "came from"]);
     let mut i = 0;
     while i < map.len() {
         // A run of entries for the same actor and op.

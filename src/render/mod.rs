@@ -29,3 +29,15 @@ pub fn set_color(choice: ColorChoice) {
     };
     colored::control::set_override(on);
 }
+
+/// Columns a table may take when the output is not a terminal (a pipe, a
+/// file, the book): most terminals people read in are 80 to 100 wide.
+pub const PAGE_WIDTH: u16 = 100;
+
+/// Fits a table to the terminal, or to [`PAGE_WIDTH`] when there is none:
+/// long cells wrap instead of running off the right edge.
+pub fn fit(table: &mut comfy_table::Table) {
+    if table.width().is_none() {
+        table.set_width(PAGE_WIDTH);
+    }
+}
