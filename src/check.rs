@@ -297,7 +297,11 @@ pub fn describe(target: &str, c: &Call) -> String {
             "{target} failed with {err}{}",
             if c.timed_out { " (watchdog)" } else { "" }
         ),
-        (Some(n), None) if c.data.is_some() => {
+        (Some(n), None)
+            if c.data
+                .as_ref()
+                .is_some_and(|d| !d.is_empty() || c.is_recv()) =>
+        {
             let (text, cut) = escape::preview(c.data.as_deref().unwrap_or_default(), 40);
             // A send or recv returns bytes; a course op (`command`, `get`)
             // returns what its own row says, with the bytes it moved.

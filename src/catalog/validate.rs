@@ -39,6 +39,8 @@ const OPS: &[(&str, &[&str], &[&str])] = &[
     ("send_to", &["on", "to", "data|size"], &["save"]),
     ("shutdown", &["on", "how"], &[]),
     ("close", &["on"], &[]),
+    // Lab 19: an AF_UNIX socket's file stays after close until removed.
+    ("unlink", &["on"], &["addr"]),
     ("set_option", &["on", "option", "value"], &[]),
     ("set_nonblocking", &["on", "value"], &[]),
     ("sleep", &["ms"], &[]),

@@ -142,6 +142,7 @@ impl Actor<'_> {
             // The course's protocols and the probes (see course_ops.rs).
             "serve" => self.serve(s),
             "command" | "bench" | "put" | "get" | "auth" => self.course_client(s),
+            "unlink" => self.unlink(s),
             "netstat" => self.netstat(s),
             "get_option" => self.get_option(s),
             "lo_mtu" => self.lo_mtu(s),
@@ -356,14 +357,12 @@ impl Actor<'_> {
 
     fn bind(&mut self, on: &str, s: &StepDef) -> StepResult {
         let proto = self.sock(on)?.proto;
-        let addr = match (proto, s.addr.as_deref()) {
-            (Proto::Unix, Some(path)) => SockAddr::unix(path),
-            (Proto::Unix, None) => {
-                SockAddr::unix(self.scratch.join(format!("{}-{on}.sock", self.name)))
-            }
-            (_, text) => {
+        let addr = match proto {
+            Proto::Unix => SockAddr::unix(self.unix_path(on, s)),
+            _ => {
                 // `addr = "127.0.0.1:${srv_port}"`: bind a port seen earlier.
-                let text = expr::expand(text.unwrap_or("127.0.0.1:0"), &self.scope)?.to_string();
+                let text = expr::expand(s.addr.as_deref().unwrap_or("127.0.0.1:0"), &self.scope)?
+                    .to_string();
                 let a: std::net::SocketAddr = text
                     .parse()
                     .map_err(|_| StepFailed(format!("`{text}` is not an address")))?;
@@ -390,6 +389,28 @@ impl Actor<'_> {
             };
             self.board.publish(name, published);
         }
+        Ok(())
+    }
+
+    /// The file an AF_UNIX socket `on` binds: the step's `addr`, or a name
+    /// of its own in the run's scratch folder.
+    fn unix_path(&self, on: &str, s: &StepDef) -> std::path::PathBuf {
+        match s.addr.as_deref() {
+            Some(path) => path.into(),
+            None => self.scratch.join(format!("{}-{on}.sock", self.name)),
+        }
+    }
+
+    /// `unlink`: removes the file an AF_UNIX socket `on` binds. The file
+    /// outlives the socket that made it, and while it is there a new bind
+    /// to that path fails with EADDRINUSE (lab 19).
+    fn unlink(&mut self, s: &StepDef) -> StepResult {
+        let on = s.on.as_deref().unwrap_or_default();
+        let path = self.unix_path(on, s);
+        let mut call = self.begin("unlink", on);
+        call.args = path.display().to_string();
+        let result = std::fs::remove_file(&path);
+        self.finish(call, result.as_ref().map(|_| 0), on);
         Ok(())
     }
 
