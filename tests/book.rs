@@ -227,3 +227,110 @@ fn a_suggested_setting_the_knob_refuses_is_caught() {
     );
     assert!(stdout.contains("not `wrong`"), "{stdout}");
 }
+
+#[test]
+fn every_course_box_names_its_chapter_and_a_phrase_the_course_has() {
+    // Boxes once misstated the course (lab 09's said it suggests turning
+    // Nagle off; it never mentions TCP_NODELAY). Each box now names the
+    // course's chapter and quotes a few words of the passage in Chinese,
+    // which must be in the course, and short: facts carry over, wording
+    // does not. It says what the course gets right before what it gets
+    // wrong.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let course = root.join("../shared/seed/socket-course.txt");
+    let Ok(course) = std::fs::read_to_string(&course) else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: the course text is not at {} (it lies beside the project in CI)",
+            course.display()
+        );
+        return;
+    };
+    let mut boxes = 0;
+    for entry in std::fs::read_dir(root.join("book/src/labs")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if !l.starts_with("> **The course says**") {
+                continue;
+            }
+            boxes += 1;
+            let body: String = lines[i..]
+                .iter()
+                .take_while(|l| l.starts_with('>'))
+                .map(|l| l.trim_start_matches('>').trim())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let name = path.file_name().unwrap().to_string_lossy();
+            let chapter = body
+                .split("(chapter ")
+                .nth(1)
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse::<u32>().ok());
+            assert!(
+                chapter.is_some_and(|n| (1..=14).contains(&n)),
+                "{name}: the box names no course chapter: {body}"
+            );
+            let quoted: Vec<&str> = body
+                .split('"')
+                .skip(1)
+                .step_by(2)
+                .filter(|q| q.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+                .collect();
+            assert!(!quoted.is_empty(), "{name}: no Chinese phrase: {body}");
+            for q in quoted {
+                assert!(
+                    q.chars().count() <= 20,
+                    "{name}: `{q}` is more than a short phrase"
+                );
+                assert!(course.contains(q), "{name}: the course has no `{q}`");
+            }
+            let right = body.find("What it gets right");
+            let wrong = body.find("What it gets wrong");
+            assert!(
+                right.is_some() && right < wrong,
+                "{name}: say what the course gets right before what it gets wrong: {body}"
+            );
+        }
+    }
+    assert!(boxes >= 8, "only {boxes} boxes found");
+}
+
+#[test]
+fn the_glossary_marks_exactly_the_terms_the_course_uses() {
+    // The glossary once said all its terms were the course's, and called
+    // the accept queue 半连接池 (which the course never writes).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let course = root.join("../shared/seed/socket-course.txt");
+    let Ok(course) = std::fs::read_to_string(&course) else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: the course text is not at {}",
+            course.display()
+        );
+        return;
+    };
+    let glossary = std::fs::read_to_string(root.join("book/src/appendix/glossary.md")).unwrap();
+    let mut rows = 0;
+    for line in glossary.lines().filter(|l| l.starts_with("| ")).skip(2) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if cells[0] == "—" {
+            continue;
+        }
+        let terms: Vec<&str> = cells[0].split('/').map(str::trim).collect();
+        let marks: Vec<&str> = cells[1].split('/').map(str::trim).collect();
+        assert_eq!(terms.len(), marks.len(), "{line}");
+        for (term, mark) in terms.iter().zip(&marks) {
+            rows += 1;
+            assert_eq!(
+                course.contains(term),
+                *mark == "✓",
+                "{term} is marked `{mark}`: {line}"
+            );
+        }
+    }
+    assert!(rows > 15, "{rows} terms");
+}
