@@ -11,7 +11,12 @@ pub enum KnobType {
     Int,
     Bool,
     Choice,
+    /// Any text up to [`MAX_TEXT`] bytes (an HMAC key, say).
+    Text,
 }
+
+/// The longest value a `text` knob takes.
+pub const MAX_TEXT: usize = 256;
 
 impl KnobType {
     pub fn name(self) -> &'static str {
@@ -19,6 +24,7 @@ impl KnobType {
             KnobType::Int => "int",
             KnobType::Bool => "bool",
             KnobType::Choice => "choice",
+            KnobType::Text => "text",
         }
     }
 }
@@ -64,6 +70,8 @@ impl Knob {
     /// Parses a value the user typed, with a message naming what the knob
     /// accepts when it does not fit.
     pub fn parse(&self, text: &str) -> Result<Value, String> {
+        // Text is taken as typed (a key may have spaces at its ends).
+        let raw = text;
         let text = text.trim();
         match self.kind {
             KnobType::Bool => match text {
@@ -91,6 +99,20 @@ impl Knob {
                 }
                 Ok(Value::Int(n))
             }
+            KnobType::Text => {
+                let text = raw;
+                if text.len() > MAX_TEXT {
+                    return Err(format!(
+                        "knob `{}` takes at most {MAX_TEXT} bytes of text, not {}",
+                        self.name,
+                        text.len()
+                    ));
+                }
+                if text.contains('\0') {
+                    return Err(format!("knob `{}` takes text without NUL bytes", self.name));
+                }
+                Ok(Value::Str(text.to_string()))
+            }
             KnobType::Choice => {
                 if self.values.iter().any(|v| v == text) {
                     Ok(Value::Str(text.to_string()))
@@ -110,6 +132,7 @@ impl Knob {
         match self.kind {
             KnobType::Bool => "true | false".to_string(),
             KnobType::Choice => self.values.join(" | "),
+            KnobType::Text => format!("any text (up to {MAX_TEXT} bytes)"),
             KnobType::Int => match (self.min, self.max) {
                 (Some(a), Some(b)) => format!("{a}..={b}{}", self.unit_suffix()),
                 (Some(a), None) => format!(">= {a}{}", self.unit_suffix()),
@@ -176,5 +199,20 @@ mod tests {
         k.kind = KnobType::Choice;
         k.values = vec!["client".into(), "server".into()];
         assert!(k.parse("both").unwrap_err().contains("client, server"));
+    }
+
+    #[test]
+    fn text_knobs_take_any_text_within_bounds() {
+        let mut k = int_knob();
+        k.kind = KnobType::Text;
+        assert_eq!(
+            k.parse(" linhaifeng bang bang bang").unwrap(),
+            Value::Str(" linhaifeng bang bang bang".into()),
+            "taken as typed"
+        );
+        assert!(k.parse(&"k".repeat(MAX_TEXT)).is_ok());
+        let e = k.parse(&"k".repeat(MAX_TEXT + 1)).unwrap_err();
+        assert!(e.contains("at most 256 bytes"), "{e}");
+        assert!(k.parse("a\0b").is_err());
     }
 }

@@ -391,6 +391,46 @@ print(client(b'not the key'))
 }
 
 #[test]
+fn the_course_client_authenticates_with_the_course_key() {
+    // The course's client, as it is written: recv(32), hmac.new(key, msg)
+    // (MD5 was that call's default before Python 3.8, so it is named here),
+    // sendall the digest, then talk. The key knob once took only two fixed
+    // values, so the course's own key could not be used.
+    if !have_python() {
+        return;
+    }
+    let server = Server::start(&[
+        "17",
+        "--set",
+        "key=linhaifeng bang bang bang",
+        "--set",
+        "digest=md5",
+    ]);
+    let banner = server.wait_for("digest");
+    assert!(
+        banner.contains(r#"key "linhaifeng bang bang bang" (25 bytes), digest md5"#),
+        "{banner}"
+    );
+    let out = python(
+        server.port,
+        &format!(
+            "{PRELUDE}
+secret_key = b'linhaifeng bang bang bang'
+s = connect()
+msg = s.recv(32)
+h = hmac.new(secret_key, msg, 'md5')
+s.sendall(h.digest())
+s.sendall('hello'.encode('utf-8'))
+print(s.recv(1024))
+s.close()
+"
+        ),
+    );
+    assert_eq!(out.trim(), "b'HELLO'");
+    server.stop();
+}
+
+#[test]
 fn serve_refuses_a_lab_without_a_server() {
     let out = Command::new(env!("CARGO_BIN_EXE_lab"))
         .args(["serve", "09", "--port", "0"])

@@ -189,6 +189,21 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     if step.protocol.as_deref() == Some("files") {
         writeln!(out, "files are stored in {}", dir.display())?;
     }
+    if step.protocol.as_deref() == Some("auth_echo") {
+        // What a client must know to answer the challenge.
+        let expand = |t: &Option<String>| {
+            t.as_deref()
+                .map(|t| crate::expr::expand(t, &knobs).map(|v| v.to_string()))
+                .transpose()
+        };
+        let key = expand(&step.key)?.unwrap_or_default();
+        let digest = expand(&step.digest)?.unwrap_or_default();
+        writeln!(
+            out,
+            "key {key:?} ({} bytes), digest {digest}: answer with hmac.new(key, challenge, {digest:?}).digest()",
+            key.len()
+        )?;
+    }
     if !ip.is_loopback() {
         writeln!(out, "warning: reachable from other machines on {ip}")?;
     }
