@@ -248,8 +248,14 @@ fn every_course_box_names_its_chapter_and_a_phrase_the_course_has() {
         return;
     };
     let mut boxes = 0;
-    for entry in std::fs::read_dir(root.join("book/src/labs")).unwrap() {
-        let path = entry.unwrap().path();
+    let src = root.join("book/src");
+    let chapters = std::fs::read_dir(src.join("labs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .chain(std::fs::read_dir(&src).unwrap().map(|e| e.unwrap().path()))
+        // The introduction shows what a box looks like, with no claim.
+        .filter(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("introduction.md"));
+    for path in chapters {
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         for (i, l) in lines.iter().enumerate() {
@@ -333,4 +339,26 @@ fn the_glossary_marks_exactly_the_terms_the_course_uses() {
         }
     }
     assert!(rows > 15, "{rows} terms");
+}
+
+#[test]
+fn the_socketserver_program_prints_what_the_chapter_shows() {
+    // book/src/socketserver.md tells the reader to run this program and
+    // shows its output: run it and compare, byte for byte.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/examples");
+    let run = Command::new("python3")
+        .arg(dir.join("socketserver_parts.py"))
+        .output();
+    let Ok(out) = run else {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped: python3 is not installed");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = std::fs::read_to_string(dir.join("socketserver_parts.out")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), shown);
 }
