@@ -362,3 +362,24 @@ fn the_socketserver_program_prints_what_the_chapter_shows() {
     let shown = std::fs::read_to_string(dir.join("socketserver_parts.out")).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), shown);
 }
+
+#[test]
+fn a_layers_page_is_drawn_from_its_runs_frame() {
+    // `ID.layers.txt` shows the first data frame of the run of `ID.txt`,
+    // whose key keeps that frame: an edited page is caught, with or
+    // without capture privilege.
+    let dir = scratch_book("layers", "01-phone-call.md");
+    let chapter = dir.join("src/labs/01-phone-call.md");
+    let mut text = std::fs::read_to_string(&chapter).unwrap();
+    text.push_str("\n```text\n{{#include ../transcripts/01-phone-call.layers.txt}}\n```\n");
+    std::fs::write(&chapter, text).unwrap();
+    let page = dir.join("src/transcripts/01-phone-call.layers.txt");
+    let drawn = std::fs::read_to_string(&page).expect("the layers page");
+    assert!(drawn.contains("TCP (transport layer)"), "{drawn}");
+    std::fs::write(&page, drawn.replace("PSH,ACK", "SYN")).unwrap();
+    let stdout = check(&dir);
+    assert!(
+        stdout.contains("transcripts/01-phone-call.layers.txt is not drawn from the run"),
+        "{stdout}"
+    );
+}

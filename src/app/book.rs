@@ -279,8 +279,19 @@ fn transcripts(
     // Each transcript, with the first chapter that includes it.
     let mut wanted: BTreeMap<String, String> = BTreeMap::new();
     let mut diagrams: BTreeMap<String, String> = BTreeMap::new();
+    let mut layers: BTreeMap<String, String> = BTreeMap::new();
     for ch in chapters {
         for file in chapters::transcript_includes(ch) {
+            // `ID.layers.txt` is drawn from the run of `ID.txt` (its key).
+            if let Some(stem) = file.strip_suffix(".layers.txt") {
+                wanted
+                    .entry(format!("{stem}.txt"))
+                    .or_insert_with(|| ch.name.clone());
+                layers
+                    .entry(file.clone())
+                    .or_insert_with(|| ch.name.clone());
+                continue;
+            }
             // `ID.diagram.txt` is drawn from the transcript `ID.txt`.
             if let Some(stem) = file.strip_suffix(".diagram.txt") {
                 wanted
@@ -299,7 +310,7 @@ fn transcripts(
         std::fs::create_dir_all(&dir)?;
     }
     let mut written = Written {
-        total: wanted.len() + diagrams.len(),
+        total: wanted.len() + diagrams.len() + layers.len(),
         unchecked: Vec::new(),
         changed: 0,
         without_capture: false,
@@ -369,6 +380,42 @@ fn transcripts(
         check,
         problems,
     )?;
+    // Layer pages, drawn from the first data frame of their run's key.
+    for (file, chapter) in &layers {
+        let source = file.replace(".layers.txt", ".txt");
+        let key_path = keys.join(key_name(&source));
+        let frame = std::fs::read_to_string(&key_path)
+            .ok()
+            .and_then(|json| serde_json::from_str::<Key>(&json).ok())
+            .and_then(|k| k.first_data_frame)
+            .and_then(|hex| key::unhex(&hex));
+        let Some(frame) = frame else {
+            problems.push(format!(
+                "{chapter}: transcripts/{file}: the run of transcripts/{source} captured no data frame (write it as root)"
+            ));
+            continue;
+        };
+        let drawn = match crate::render::layers::render(&frame) {
+            Ok(text) => text,
+            Err(e) => {
+                problems.push(format!("{chapter}: transcripts/{file}: {e}"));
+                continue;
+            }
+        };
+        let path = dir.join(file);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(drawn.as_str()) {
+            continue;
+        }
+        if check {
+            problems.push(format!(
+                "{chapter}: transcripts/{file} is not drawn from the run of transcripts/{source}; run `lab book`"
+            ));
+        } else {
+            std::fs::write(&path, drawn)?;
+            written.changed += 1;
+            writeln!(out, "wrote transcripts/{file}")?;
+        }
+    }
     // Diagrams, drawn from the transcripts as they now stand.
     for (file, chapter) in &diagrams {
         let source = file.replace(".diagram.txt", ".txt");
@@ -403,7 +450,9 @@ fn transcripts(
     stray.sweep(
         out,
         &dir,
-        |name| wanted.contains_key(name) || diagrams.contains_key(name),
+        |name| {
+            wanted.contains_key(name) || diagrams.contains_key(name) || layers.contains_key(name)
+        },
         check,
         problems,
     )?;

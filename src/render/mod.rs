@@ -2,6 +2,7 @@
 
 pub mod human;
 pub mod json;
+pub mod layers;
 pub mod map;
 pub mod wire_row;
 

@@ -90,6 +90,11 @@ pub struct Key {
     pub verdicts: Vec<String>,
     /// The capture's own check, when the run captured.
     pub capture_verdict: Option<String>,
+    /// The first frame that carried data, in hex, when the run captured:
+    /// what a `ID.layers.txt` page is drawn from. Not compared (its ports
+    /// and sequence numbers are this run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_data_frame: Option<String>,
 }
 
 impl Key {
@@ -131,7 +136,19 @@ impl Key {
             .map(|v| format!("{} {}", mark(v.passed), v.name));
         let mut head = vec![format!("{} {}", lab.id(), lab.def.title)];
         head.extend(knobs.iter().map(|(k, v)| format!("{k}={v}")));
+        let first_data_frame = done
+            .packets
+            .iter()
+            .find(|p| {
+                p.frame.as_ref().is_ok_and(|f| match &f.transport {
+                    Transport::Tcp(t) => t.payload_len > 0,
+                    Transport::Udp(u) => !u.payload.is_empty(),
+                    _ => false,
+                })
+            })
+            .map(|p| p.raw.iter().map(|b| format!("{b:02x}")).collect());
         Key {
+            first_data_frame,
             command: command.to_string(),
             page: page_hash(page),
             captured,
@@ -542,6 +559,14 @@ fn map_lines(
         .collect()
 }
 
+/// Bytes from the hex a key stores.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,6 +680,13 @@ mod tests {
         assert!(a.same(&b), "{}", a.first_difference(&b));
         let c = key(&reads(&[65536, 34465]));
         assert!(!a.same(&c), "one byte more is another story");
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        assert_eq!(unhex("00ff10"), Some(vec![0, 255, 16]));
+        assert_eq!(unhex("0g"), None);
+        assert_eq!(unhex("abc"), None);
     }
 
     #[test]
