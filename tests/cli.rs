@@ -168,6 +168,19 @@ fn malformed_lab_files_are_reported_with_file_and_line() {
         "cannot read the lab file",
     );
 
+    // `unlink` removes only the run's own socket files: a lab file from
+    // anyone must not name a path to delete.
+    let unlink = MINIMAL.replace(
+        r#"{ op = "recv", on = "conn", size = 64 },"#,
+        r#"{ op = "recv", on = "conn", size = 64 },
+  { op = "unlink", on = "conn", addr = "/etc/passwd" },"#,
+    );
+    let path = temp_lab("unlink-addr", &unlink);
+    assert_usage_error(
+        &lab(&["run", path.to_str().unwrap()]),
+        "`unlink` does not take `addr`",
+    );
+
     // An expectation that asserts nothing once passed, whatever happened.
     let empty = MINIMAL.replace("data = \"EXPECTED\"\n", "");
     let path = temp_lab("asserts-nothing", &empty);

@@ -397,19 +397,32 @@ impl Actor<'_> {
     fn unix_path(&self, on: &str, s: &StepDef) -> std::path::PathBuf {
         match s.addr.as_deref() {
             Some(path) => path.into(),
-            None => self.scratch.join(format!("{}-{on}.sock", self.name)),
+            None => self.own_unix_path(on),
         }
     }
 
-    /// `unlink`: removes the file an AF_UNIX socket `on` binds. The file
-    /// outlives the socket that made it, and while it is there a new bind
-    /// to that path fails with EADDRINUSE (lab 19).
+    /// The scratch-folder file of socket `on`, when its step names none.
+    fn own_unix_path(&self, on: &str) -> std::path::PathBuf {
+        self.scratch.join(format!("{}-{on}.sock", self.name))
+    }
+
+    /// `unlink`: removes the file an AF_UNIX socket `on` binds by default,
+    /// in the run's scratch folder. The file outlives the socket that made
+    /// it, and while it is there a new bind to that path fails with
+    /// EADDRINUSE (lab 19). Only a socket file is ever removed.
     fn unlink(&mut self, s: &StepDef) -> StepResult {
+        use std::os::unix::fs::FileTypeExt;
         let on = s.on.as_deref().unwrap_or_default();
-        let path = self.unix_path(on, s);
+        let path = self.own_unix_path(on);
         let mut call = self.begin("unlink", on);
         call.args = path.display().to_string();
-        let result = std::fs::remove_file(&path);
+        let result = std::fs::symlink_metadata(&path).and_then(|m| {
+            if m.file_type().is_socket() {
+                std::fs::remove_file(&path)
+            } else {
+                Err(std::io::Error::from_raw_os_error(libc::EPERM))
+            }
+        });
         self.finish(call, result.as_ref().map(|_| 0), on);
         Ok(())
     }
