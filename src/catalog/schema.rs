@@ -219,6 +219,9 @@ pub struct StepDef {
     pub compare: Option<String>,
     /// `netstat`: the port whose TCP sockets to list.
     pub port: Option<Tpl>,
+    /// `netstat`: only the sockets between `port` and this port (one
+    /// connection), not others that reused `port` on a shared loopback.
+    pub peer_port: Option<Tpl>,
     /// `serve` with `protocol = "files"`: the folder (default: a fresh one).
     pub dir: Option<String>,
 }

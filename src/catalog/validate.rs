@@ -80,7 +80,7 @@ const OPS: &[(&str, &[&str], &[&str])] = &[
     ),
     ("get", &["on", "file"], &["order", "size", "save"]),
     ("auth", &["on", "key"], &["digest", "save"]),
-    ("netstat", &["port"], &["save"]),
+    ("netstat", &["port"], &["save", "peer_port"]),
     ("get_option", &["on", "option"], &["save"]),
     ("lo_mtu", &[], &["save"]),
 ];
@@ -117,7 +117,7 @@ fn present(step: &StepDef) -> Vec<&'static str> {
          protocol => "protocol", clients => "clients", threads => "threads",
          framing => "framing", order => "order", key => "key", digest => "digest",
          file => "file", stop_after => "stop_after", requests => "requests",
-         compare => "compare", port => "port", dir => "dir", quiet_after => "quiet_after");
+         compare => "compare", port => "port", peer_port => "peer_port", dir => "dir", quiet_after => "quiet_after");
     f
 }
 

@@ -66,12 +66,21 @@ pub fn parse_proc_tcp(text: &str) -> Vec<TcpRow> {
 
 impl Actor<'_> {
     /// Saves `<sock>_port`, the local port of every socket that has one,
-    /// for templates such as `addr = "127.0.0.1:${srv_port}"`.
+    /// and `<sock>_peer_port`, the port it is connected to, for templates
+    /// such as `addr = "127.0.0.1:${srv_port}"`.
     pub(super) fn save_ports(&mut self) {
         let ports: Vec<(String, i64)> = self
             .sockets
             .iter()
-            .filter_map(|(name, s)| Some((format!("{name}_port"), i64::from(s.local()?.port()))))
+            .flat_map(|(name, s)| {
+                let local = s
+                    .local()
+                    .map(|a| (format!("{name}_port"), i64::from(a.port())));
+                let peer = s
+                    .peer()
+                    .map(|a| (format!("{name}_peer_port"), i64::from(a.port())));
+                local.into_iter().chain(peer)
+            })
             .filter(|(_, port)| *port != 0)
             .collect();
         for (name, port) in ports {
@@ -84,15 +93,29 @@ impl Actor<'_> {
     /// `port`, one per line, like `ss -tan` would list them.
     pub(super) fn netstat(&mut self, s: &StepDef) -> StepResult {
         let port = self.int(s.port.as_ref())?;
+        let peer = match &s.peer_port {
+            Some(t) => Some(t.int(&self.scope)?),
+            None => None,
+        };
         let mut call = Call::new(self.clock.now_us(), &self.name, "netstat");
-        call.args = format!("port {port}");
+        call.args = match peer {
+            Some(p) => format!("port {port} ⇄ port {p}"),
+            None => format!("port {port}"),
+        };
         // thread-self: the table of this thread's network namespace, which
         // may be the lab's private one.
         let text = std::fs::read_to_string("/proc/thread-self/net/tcp")
             .map_err(|e| StepFailed(format!("cannot read the TCP table: {e}")))?;
         let rows: Vec<String> = parse_proc_tcp(&text)
             .into_iter()
-            .filter(|r| i64::from(r.local.port()) == port || i64::from(r.remote.port()) == port)
+            .filter(|r| {
+                let (a, b) = (i64::from(r.local.port()), i64::from(r.remote.port()));
+                match peer {
+                    // One connection: its two ports, either way round.
+                    Some(p) => (a, b) == (port, p) || (a, b) == (p, port),
+                    None => a == port || b == port,
+                }
+            })
             .map(|r| r.to_string())
             .collect();
         call.returned = Some(rows.len() as i64);
