@@ -261,7 +261,7 @@ pub fn select<'a>(target: &str, calls: &'a [Call]) -> Vec<&'a Call> {
     let ops: Vec<&str> = ops.split('|').collect();
     calls
         .iter()
-        .filter(|c| c.actor == actor && (ops.contains(&"*") || ops.contains(&c.op)))
+        .filter(|c| c.actor == actor && (ops.contains(&"*") || ops.contains(&c.op.name())))
         .collect()
 }
 
@@ -311,7 +311,7 @@ pub fn describe(target: &str, c: &Call) -> String {
                 if cut { "…" } else { "" }
             )
         }
-        (Some(n), None) if matches!(c.op, "socket" | "accept") => {
+        (Some(n), None) if c.op.returns_fd() => {
             format!("{target} returned fd {n}")
         }
         (Some(n), None) => format!("{target} returned {n}"),

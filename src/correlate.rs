@@ -422,6 +422,7 @@ pub fn completeness(calls: &[Call], packets: &[Packet], map: &[MapEntry]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::Op;
     use crate::wire::{Frame, IpRepr, SeqNumber, TcpRepr, UdpRepr};
 
     const CLIENT: &str = "127.0.0.1:40000";
@@ -480,7 +481,7 @@ mod tests {
         data: &[u8],
         stream: (u64, u64),
     ) -> Call {
-        let mut c = Call::new(0, actor, op);
+        let mut c = Call::new(0, actor, Op::from_name(op).unwrap());
         c.proto = Some(Proto::Tcp);
         c.local = Some(local.parse().unwrap());
         c.peer = Some(peer.parse().unwrap());

@@ -26,6 +26,146 @@ impl Proto {
     }
 }
 
+/// What a recorded call did: a socket call, a coordination step, a probe
+/// of kernel state, or the summary of one of the course's protocols. One
+/// enum, so that a renderer, a check and the book match on the same names
+/// and the compiler tells each of them when a new op appears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Op {
+    // The socket calls, by the names a lab file gives them.
+    Socket,
+    Bind,
+    Listen,
+    Accept,
+    Connect,
+    Send,
+    SendAll,
+    SendTo,
+    Recv,
+    RecvFrom,
+    Shutdown,
+    Close,
+    SetOption,
+    GetOption,
+    SetNonblocking,
+    /// Removes an AF_UNIX socket's file (lab 19).
+    Unlink,
+    /// A pause of the actor (`sleep`).
+    Sleep,
+    // Probes of kernel state.
+    /// The TCP sockets on a port and their states (`ss`).
+    Netstat,
+    /// The MTU of `lo`, read.
+    LoMtu,
+    /// The MTU of `lo`, set by the lab before its actors start.
+    SetLoMtu,
+    // Summaries of the course's protocols (`crate::course`): one record
+    // after the send and recv calls that made them up.
+    /// What a server did for one client (`serve`).
+    Served,
+    Command,
+    Bench,
+    Put,
+    Get,
+    Auth,
+}
+
+impl Op {
+    /// Every op, in the order above.
+    pub const ALL: [Op; 26] = [
+        Op::Socket,
+        Op::Bind,
+        Op::Listen,
+        Op::Accept,
+        Op::Connect,
+        Op::Send,
+        Op::SendAll,
+        Op::SendTo,
+        Op::Recv,
+        Op::RecvFrom,
+        Op::Shutdown,
+        Op::Close,
+        Op::SetOption,
+        Op::GetOption,
+        Op::SetNonblocking,
+        Op::Unlink,
+        Op::Sleep,
+        Op::Netstat,
+        Op::LoMtu,
+        Op::SetLoMtu,
+        Op::Served,
+        Op::Command,
+        Op::Bench,
+        Op::Put,
+        Op::Get,
+        Op::Auth,
+    ];
+
+    /// The name a lab file, a check (`server.recv#1`) and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Socket => "socket",
+            Op::Bind => "bind",
+            Op::Listen => "listen",
+            Op::Accept => "accept",
+            Op::Connect => "connect",
+            Op::Send => "send",
+            Op::SendAll => "send_all",
+            Op::SendTo => "send_to",
+            Op::Recv => "recv",
+            Op::RecvFrom => "recv_from",
+            Op::Shutdown => "shutdown",
+            Op::Close => "close",
+            Op::SetOption => "set_option",
+            Op::GetOption => "get_option",
+            Op::SetNonblocking => "set_nonblocking",
+            Op::Unlink => "unlink",
+            Op::Sleep => "sleep",
+            Op::Netstat => "netstat",
+            Op::LoMtu => "lo_mtu",
+            Op::SetLoMtu => "set_lo_mtu",
+            Op::Served => "served",
+            Op::Command => "command",
+            Op::Bench => "bench",
+            Op::Put => "put",
+            Op::Get => "get",
+            Op::Auth => "auth",
+        }
+    }
+
+    /// The op a name stands for (`recv_from`), if any.
+    pub fn from_name(name: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// Calls that put bytes into a socket.
+    pub fn is_send(self) -> bool {
+        matches!(self, Op::Send | Op::SendAll | Op::SendTo)
+    }
+
+    /// Calls that take bytes out of a socket.
+    pub fn is_recv(self) -> bool {
+        matches!(self, Op::Recv | Op::RecvFrom)
+    }
+
+    /// Calls whose return value is a new file descriptor.
+    pub fn returns_fd(self) -> bool {
+        matches!(self, Op::Socket | Op::Accept)
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq<&str> for Op {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
 /// Why some bytes of a run differ from one run to the next although the
 /// program did the same thing. The code that made the bytes says so when it
 /// makes them (see [`Noted`]), so that a comparison of two runs (the book's
@@ -72,7 +212,7 @@ pub struct Call {
     /// The actor (thread) that made the call: `server`, `client`, ...
     pub actor: String,
     /// `socket`, `bind`, `send`, `recv`, ... (see the JSON contract).
-    pub op: &'static str,
+    pub op: Op,
     /// The lab's name for the socket, e.g. `conn`.
     pub sock: Option<String>,
     pub proto: Option<Proto>,
@@ -105,7 +245,7 @@ pub struct Call {
 
 impl Call {
     /// A call with only its identity filled in; the runner completes it.
-    pub fn new(t_us: u64, actor: &str, op: &'static str) -> Self {
+    pub fn new(t_us: u64, actor: &str, op: Op) -> Self {
         Call {
             t_us,
             waited_us: 0,
@@ -130,12 +270,12 @@ impl Call {
 
     /// True for calls that put bytes into a socket.
     pub fn is_send(&self) -> bool {
-        matches!(self.op, "send" | "send_all" | "send_to")
+        self.op.is_send()
     }
 
     /// True for calls that take bytes out of a socket.
     pub fn is_recv(&self) -> bool {
-        matches!(self.op, "recv" | "recv_from")
+        self.op.is_recv()
     }
 }
 

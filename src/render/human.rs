@@ -9,7 +9,7 @@ use crate::catalog::Lab;
 use crate::check::Verdict;
 use crate::escape::preview;
 use crate::expr::Scope;
-use crate::trace::{Call, Event};
+use crate::trace::{Call, Event, Op};
 
 use super::wire_row::describe;
 
@@ -53,7 +53,7 @@ const FOLD_AFTER: usize = 4;
 /// The current run of repeated calls, and what it has hidden so far.
 #[derive(Debug, Default)]
 struct Run {
-    key: Option<(String, &'static str, Option<String>)>,
+    key: Option<(String, Op, Option<String>)>,
     seen: usize,
     hidden_calls: usize,
     hidden_bytes: i64,
@@ -222,7 +222,9 @@ impl Human {
         if run.hidden_calls == 0 && run.hidden_packets == 0 {
             return Ok(());
         }
-        let (actor, op, _) = run.key.unwrap_or_default();
+        let Some((actor, op, _)) = run.key else {
+            return Ok(());
+        };
         let mut what = Vec::new();
         if run.hidden_calls > 0 {
             what.push(format!(
@@ -253,14 +255,12 @@ impl Human {
                 format!("(watchdog: {e})").dimmed()
             ),
             (_, Some(e)) => e.red().bold().to_string(),
-            (Some(n), None) => match c.op {
-                "socket" | "accept" => format!("fd {n}"),
-                "send" | "send_all" | "send_to" | "recv" | "recv_from" => format!("{n} B"),
-                _ => n.to_string(),
-            },
+            (Some(n), None) if c.op.returns_fd() => format!("fd {n}"),
+            (Some(n), None) if c.is_send() || c.is_recv() => format!("{n} B"),
+            (Some(n), None) => n.to_string(),
             (None, None) => "?".into(),
         };
-        let mut line = format!("{}({})", c.op.bold(), self.args(c));
+        let mut line = format!("{}({})", c.op.name().bold(), self.args(c));
         line.push_str(&format!(" → {result}"));
         if let Some(d) = &c.data
             && c.returned.is_some()
@@ -274,7 +274,7 @@ impl Human {
             ));
         }
         let mut notes = Vec::new();
-        if c.op == "recv" && c.returned == Some(0) && c.len != Some(0) {
+        if c.op == Op::Recv && c.returned == Some(0) && c.len != Some(0) {
             notes.push("end of stream: the peer closed its side".to_string());
         }
         if c.truncated == Some(true) {
@@ -290,16 +290,16 @@ impl Human {
         if let Some((a, b)) = c.stream {
             notes.push(format!("stream [{a}, {b})"));
         }
-        if c.op == "recv_from" && c.error.is_none() {
+        if c.op == Op::RecvFrom && c.error.is_none() {
             notes.push(c.args.clone());
         }
         if c.repeat > 1 {
             let spin = format!("×{} in a row within {}", c.repeat, duration(c.waited_us));
             notes.push(spin.red().bold().to_string());
-        } else if c.waited_us >= 1000 && !c.timed_out && c.op != "sleep" {
+        } else if c.waited_us >= 1000 && !c.timed_out && c.op != Op::Sleep {
             notes.push(format!("waited {}", duration(c.waited_us)));
         }
-        if matches!(c.op, "bind" | "connect" | "accept")
+        if matches!(c.op, Op::Bind | Op::Connect | Op::Accept)
             && let Some(local) = c.local
         {
             match c.peer {
@@ -316,17 +316,17 @@ impl Human {
     fn args(&self, c: &Call) -> String {
         let mut parts = Vec::new();
         if let Some(s) = &c.sock
-            && c.op != "socket"
+            && c.op != Op::Socket
         {
             parts.push(s.clone());
         }
         match c.op {
-            "recv" | "recv_from" => parts.push(format!("{}", c.len.unwrap_or(0))),
-            "send" | "send_all" | "send_to" => parts.push(format!("{} B", c.len.unwrap_or(0))),
+            op if op.is_recv() => parts.push(format!("{}", c.len.unwrap_or(0))),
+            op if op.is_send() => parts.push(format!("{} B", c.len.unwrap_or(0))),
             _ => {}
         }
         // recv_from's "from ADDR" is a result, shown after the arrow.
-        if !c.args.is_empty() && c.op != "recv_from" {
+        if !c.args.is_empty() && c.op != Op::RecvFrom {
             parts.push(c.args.clone());
         }
         parts.join(", ")

@@ -186,7 +186,7 @@ pub fn call(c: &Call) -> Json {
         "t_us": c.t_us,
         "waited_us": c.waited_us,
         "actor": c.actor,
-        "op": c.op,
+        "op": c.op.name(),
         "sock": c.sock,
         "args": c.args,
         "len": c.len,

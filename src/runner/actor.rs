@@ -13,7 +13,7 @@ use super::sock::{Sock, pattern, show_addr};
 use crate::catalog::{StepDef, Tpl};
 use crate::clock::Clock;
 use crate::expr::{self, Scope, Value};
-use crate::trace::{Call, Event, Proto};
+use crate::trace::{Call, Event, Op, Proto};
 
 /// Largest buffer or message a step may ask for: a number in a lab file
 /// must not be able to exhaust the machine's memory.
@@ -109,7 +109,7 @@ impl Actor<'_> {
                         "sleep of {ms} ms: a lab sleeps 0 to {MAX_SLEEP_MS} ms"
                     )));
                 }
-                let mut call = Call::new(self.clock.now_us(), &self.name, "sleep");
+                let mut call = Call::new(self.clock.now_us(), &self.name, Op::Sleep);
                 call.args = format!("{ms} ms");
                 // In slices, so that a run that is stopped does not wait
                 // for a long sleep to end.
@@ -237,7 +237,7 @@ impl Actor<'_> {
     }
 
     /// Starts a call record on socket `on`.
-    fn begin(&self, op: &'static str, on: &str) -> Call {
+    fn begin(&self, op: Op, on: &str) -> Call {
         let mut call = Call::new(self.clock.now_us(), &self.name, op);
         call.sock = Some(on.to_string());
         if let Some(sock) = self.sockets.get(on) {
@@ -285,7 +285,7 @@ impl Actor<'_> {
             Proto::Udp => (Domain::IPV4, Type::DGRAM, "AF_INET, SOCK_DGRAM"),
             Proto::Unix => (Domain::UNIX, Type::STREAM, "AF_UNIX, SOCK_STREAM"),
         };
-        let mut call = Call::new(self.clock.now_us(), &self.name, "socket");
+        let mut call = Call::new(self.clock.now_us(), &self.name, Op::Socket);
         call.sock = Some(name.clone());
         call.proto = Some(proto);
         call.args = args.to_string();
@@ -326,7 +326,7 @@ impl Actor<'_> {
     }
 
     fn set_option(&mut self, on: &str, option: &str, value: i64) -> StepResult {
-        let mut call = self.begin("set_option", on);
+        let mut call = self.begin(Op::SetOption, on);
         call.args = format!("{option}={value}");
         let result = self.sock(on)?.set_option(option, value);
         if let Ok(Some(note)) = &result {
@@ -344,7 +344,7 @@ impl Actor<'_> {
             .map(|v| v.bool(&self.scope))
             .transpose()?
             .unwrap_or(true);
-        let mut call = self.begin("set_nonblocking", on);
+        let mut call = self.begin(Op::SetNonblocking, on);
         call.args = flag.to_string();
         let sock = self.sock(on)?;
         let result = sock.socket.set_nonblocking(flag);
@@ -370,7 +370,7 @@ impl Actor<'_> {
             }
         }
         .map_err(|e| StepFailed(format!("bad address: {e}")))?;
-        let mut call = self.begin("bind", on);
+        let mut call = self.begin(Op::Bind, on);
         call.args = show_addr(&addr);
         let result = self.sock(on)?.socket.bind(&addr);
         let call = self.finish(call, result.as_ref().map(|_| 0), on);
@@ -414,7 +414,7 @@ impl Actor<'_> {
         use std::os::unix::fs::FileTypeExt;
         let on = s.on.as_deref().unwrap_or_default();
         let path = self.own_unix_path(on);
-        let mut call = self.begin("unlink", on);
+        let mut call = self.begin(Op::Unlink, on);
         call.args = path.display().to_string();
         let result = std::fs::symlink_metadata(&path).and_then(|m| {
             if m.file_type().is_socket() {
@@ -441,7 +441,7 @@ impl Actor<'_> {
             Some(b) => b.int(&self.scope)? as i32,
             None => 128,
         };
-        let mut call = self.begin("listen", &on);
+        let mut call = self.begin(Op::Listen, &on);
         call.args = format!("backlog={backlog}");
         let result = self.sock(&on)?.socket.listen(backlog);
         let call = self.finish(call, result.as_ref().map(|_| 0), &on);
@@ -478,7 +478,7 @@ impl Actor<'_> {
             .map_err(|e| StepFailed(e.to_string()))?;
         listener.timeout = timeout;
         let proto = listener.proto;
-        let call = self.begin("accept", on);
+        let call = self.begin(Op::Accept, on);
         let result = self.sockets[on].socket.accept();
         match result {
             Ok((socket, _peer)) => {
@@ -559,7 +559,7 @@ impl Actor<'_> {
             (Some(on), _) => on.clone(),
             _ => self.socket(s)?,
         };
-        let mut call = self.begin("connect", &on);
+        let mut call = self.begin(Op::Connect, &on);
         call.args = show_addr(&addr);
         let result = self.sock(&on)?.socket.connect_timeout(&addr, timeout);
         self.finish(call, result.as_ref().map(|_| 0), &on);
@@ -573,7 +573,7 @@ impl Actor<'_> {
             Some("write") => std::net::Shutdown::Write,
             _ => std::net::Shutdown::Both,
         };
-        let mut call = self.begin("shutdown", on);
+        let mut call = self.begin(Op::Shutdown, on);
         call.args = format!(
             "SHUT_{}",
             s.how
@@ -591,7 +591,7 @@ impl Actor<'_> {
 
     fn close(&mut self, s: &StepDef) -> StepResult {
         let on = s.on.as_deref().unwrap_or_default();
-        let mut call = self.begin("close", on);
+        let mut call = self.begin(Op::Close, on);
         let sock = self
             .sockets
             .remove(on)

@@ -22,7 +22,7 @@ use board::Board;
 use crate::catalog::Lab;
 use crate::clock::Clock;
 use crate::expr::Scope;
-use crate::trace::{Call, Event, Noted, Varies};
+use crate::trace::{Call, Event, Noted, Op, Varies};
 
 pub use errno::name as errno_name;
 pub use session::serve_forever;
@@ -49,7 +49,7 @@ pub struct RunResult {
 /// record for the trace (op `set_lo_mtu`, actor `lab`).
 pub fn apply_lo_mtu(lab: &Lab, knobs: &Scope, clock: Clock) -> Option<Call> {
     let wanted = lab.def.lo_mtu.as_ref()?;
-    let mut call = Call::new(clock.now_us(), "lab", "set_lo_mtu");
+    let mut call = Call::new(clock.now_us(), "lab", Op::SetLoMtu);
     let mtu = match wanted.int(knobs) {
         Ok(n) => n,
         Err(e) => {

@@ -45,7 +45,7 @@ use crate::catalog::Lab;
 use crate::correlate::MapEntry;
 use crate::escape::escape;
 use crate::expr::Scope;
-use crate::trace::{Call, Noted, Packet};
+use crate::trace::{Call, Noted, Op, Packet};
 use crate::wire::{TcpFlags, Transport};
 
 /// A read with a buffer this large drains whatever is queued: how the
@@ -56,14 +56,11 @@ const BULK_READ: usize = 4096;
 const KEPT_BYTES: usize = 64;
 
 /// Ops whose result is a measurement (a rate, a count within a budget).
-const MEASURED: &[&str] = &["bench"];
-
-/// Ops whose result is a file descriptor, a number the kernel picks.
-const RETURNS_FD: &[&str] = &["socket", "accept"];
+const MEASURED: &[Op] = &[Op::Bench];
 
 /// Ops that need a private network namespace to do what they say (set
 /// `lo`'s MTU): without one, they report that they could not.
-const NEEDS_NAMESPACE: &[&str] = &["set_lo_mtu"];
+const NEEDS_NAMESPACE: &[Op] = &[Op::SetLoMtu];
 
 /// What a run says, as `lab book` stores it and `lab book --check` compares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,7 +347,7 @@ impl Masks {
 fn bulk_runs(calls: &[Call]) -> Vec<Option<usize>> {
     let mut run = vec![None; calls.len()];
     for (i, c) in calls.iter().enumerate() {
-        if run[i].is_some() || c.op != "recv" {
+        if run[i].is_some() || c.op != Op::Recv {
             continue;
         }
         let members: Vec<usize> = calls
@@ -359,7 +356,7 @@ fn bulk_runs(calls: &[Call]) -> Vec<Option<usize>> {
             .skip(i)
             .filter(|(_, d)| d.actor == c.actor)
             .take_while(|(_, d)| {
-                d.op == "recv" && d.sock == c.sock && d.error.is_none() && d.returned != Some(0)
+                d.op == Op::Recv && d.sock == c.sock && d.error.is_none() && d.returned != Some(0)
             })
             .map(|(k, _)| k)
             .collect();
@@ -439,7 +436,7 @@ fn call_line(c: &Call, masks: &Masks) -> String {
     s.push_str(") → ");
     match (&c.error, c.returned) {
         (Some(e), _) => s.push_str(e),
-        (None, Some(_)) if RETURNS_FD.contains(&c.op) => s.push_str("fd"),
+        (None, Some(_)) if c.op.returns_fd() => s.push_str("fd"),
         (None, Some(n)) => s.push_str(&n.to_string()),
         (None, None) => s.push('?'),
     }
@@ -577,8 +574,8 @@ mod tests {
     fn run(port: u16, fd: i64, t: u64, got: &[u8], noted: Vec<Noted>) -> Finished {
         let server: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let client: SocketAddr = format!("127.0.0.1:{}", port + 1).parse().unwrap();
-        let call = |actor: &str, op: &'static str, sock: &str| {
-            let mut c = Call::new(t, actor, op);
+        let call = |actor: &str, op: &str, sock: &str| {
+            let mut c = Call::new(t, actor, Op::from_name(op).unwrap());
             c.sock = Some(sock.into());
             c
         };
@@ -664,7 +661,7 @@ mod tests {
             done.calls.pop();
             let mut at = 0u64;
             for &n in cuts {
-                let mut r = Call::new(0, "server", "recv");
+                let mut r = Call::new(0, "server", Op::Recv);
                 r.sock = Some("conn".into());
                 r.len = Some(65536);
                 r.returned = Some(n as i64);

@@ -18,7 +18,7 @@ use crate::course::command::{self, Framing};
 use crate::course::framing::{self, LengthFormat};
 use crate::course::{Conn, Framed, ProtoError, auth, files};
 use crate::expr::{self, Value};
-use crate::trace::Call;
+use crate::trace::{Call, Op};
 
 /// The longest a `bench` step measures before it stops early.
 const BENCH_BUDGET: Duration = Duration::from_secs(2);
@@ -99,7 +99,7 @@ impl<'b> Actor<'b> {
     /// in `args`).
     pub(super) fn summary(
         &self,
-        op: &'static str,
+        op: Op,
         on: &str,
         t0: u64,
         args: String,
@@ -150,7 +150,7 @@ impl<'b> Actor<'b> {
                     command::request(&mut framed, cmd.as_bytes(), framing, framing::DEFAULT_LIMIT);
                 let args = format!("{cmd:?}, {}", describe(framing));
                 self.summary(
-                    "command",
+                    Op::Command,
                     &on,
                     t0,
                     args,
@@ -182,14 +182,14 @@ impl<'b> Actor<'b> {
                         json.unwrap_or_default(),
                     )
                 });
-                self.summary("put", &on, t0, args, shown)
+                self.summary(Op::Put, &on, t0, args, shown)
             }
             "get" => {
                 let name = self.text(s.file.as_ref(), "upload.bin")?;
                 let mut framed = Framed::new(self.conn(&on), read_size);
                 let got = files::client_get(&mut framed, &name, order, files::DEFAULT_LIMIT);
                 let shown = got.as_ref().map(|d| (d.len() as i64, d.clone()));
-                self.summary("get", &on, t0, format!("{name:?}"), shown)
+                self.summary(Op::Get, &on, t0, format!("{name:?}"), shown)
             }
             "auth" => {
                 let key = self.text(s.key.as_ref(), "")?;
@@ -198,7 +198,7 @@ impl<'b> Actor<'b> {
                 let answer = auth::client(&mut framed, key.as_bytes(), digest);
                 let args = format!("key {key:?}, {}", digest.name());
                 self.summary(
-                    "auth",
+                    Op::Auth,
                     &on,
                     t0,
                     args,
@@ -281,7 +281,7 @@ impl<'b> Actor<'b> {
             }
         }
         let call = self.summary(
-            "bench",
+            Op::Bench,
             on,
             t0,
             args,

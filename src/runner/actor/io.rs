@@ -7,7 +7,7 @@ use crate::catalog::StepDef;
 use socket2::SockAddr;
 
 use crate::runner::sock::{as_uninit, show_addr};
-use crate::trace::{Call, Proto};
+use crate::trace::{Call, Op, Proto};
 
 /// Never raise SIGPIPE: a send to a closed peer must come back as EPIPE,
 /// which the trace records, instead of killing the process.
@@ -54,7 +54,7 @@ impl Actor<'_> {
         all: bool,
         emit: bool,
     ) -> Result<(Call, std::io::Result<usize>), StepFailed> {
-        let mut call = self.begin(if all { "send_all" } else { "send" }, on);
+        let mut call = self.begin(if all { Op::SendAll } else { Op::Send }, on);
         call.len = Some(bytes.len());
         let sock = self.sock(on)?;
         let (offset, proto) = (sock.sent, sock.proto);
@@ -115,7 +115,7 @@ impl Actor<'_> {
         addr: &SockAddr,
         bytes: &[u8],
     ) -> Result<Call, StepFailed> {
-        let mut call = self.begin("send_to", on);
+        let mut call = self.begin(Op::SendTo, on);
         call.len = Some(bytes.len());
         call.args = show_addr(addr);
         call.peer = addr.as_socket();
@@ -212,7 +212,7 @@ impl Actor<'_> {
         on: &str,
         size: usize,
     ) -> Result<(Call, std::io::Result<usize>), StepFailed> {
-        let mut call = self.begin("recv", on);
+        let mut call = self.begin(Op::Recv, on);
         call.len = Some(size);
         let mut buf = vec![0u8; size];
         let sock = self.sock(on)?;
@@ -246,7 +246,7 @@ impl Actor<'_> {
         on: &str,
         size: usize,
     ) -> Result<(Call, Option<SockAddr>), StepFailed> {
-        let mut call = self.begin("recv_from", on);
+        let mut call = self.begin(Op::RecvFrom, on);
         call.len = Some(size);
         let mut buf = vec![0u8; size];
         // MSG_TRUNC makes the kernel return the datagram's real length even

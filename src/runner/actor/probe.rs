@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use super::{Actor, StepFailed, StepResult};
 use crate::catalog::StepDef;
 use crate::expr::Value;
-use crate::trace::Call;
+use crate::trace::{Call, Op};
 
 /// TCP states as numbered in `include/net/tcp_states.h`.
 const TCP_STATES: [&str; 13] = [
@@ -97,7 +97,7 @@ impl Actor<'_> {
             Some(t) => Some(t.int(&self.scope)?),
             None => None,
         };
-        let mut call = Call::new(self.clock.now_us(), &self.name, "netstat");
+        let mut call = Call::new(self.clock.now_us(), &self.name, Op::Netstat);
         call.args = match peer {
             Some(p) => format!("port {port} ⇄ port {p}"),
             None => format!("port {port}"),
@@ -131,7 +131,7 @@ impl Actor<'_> {
     pub(super) fn get_option(&mut self, s: &StepDef) -> StepResult {
         let on = s.on.as_deref().unwrap_or_default();
         let option = s.option.as_deref().unwrap_or_default();
-        let mut call = self.begin("get_option", on);
+        let mut call = self.begin(Op::GetOption, on);
         call.args = option.to_string();
         let sock = &self.sock(on)?.socket;
         let result = match option {
@@ -153,7 +153,7 @@ impl Actor<'_> {
 
     /// `lo_mtu`: the MTU of `lo` as this lab sees it.
     pub(super) fn lo_mtu(&mut self, s: &StepDef) -> StepResult {
-        let mut call = Call::new(self.clock.now_us(), &self.name, "lo_mtu");
+        let mut call = Call::new(self.clock.now_us(), &self.name, Op::LoMtu);
         match crate::netns::lo_mtu() {
             Ok(mtu) => call.returned = Some(i64::from(mtu)),
             Err(e) => call.error = Some(crate::runner::errno_name(&e)),

@@ -22,7 +22,7 @@ use crate::course::command::{self, Framing};
 use crate::course::framing::LengthFormat;
 use crate::course::{Framed, ProtoError, auth, echo, files, time};
 use crate::expr::Scope;
-use crate::trace::Proto;
+use crate::trace::{Op, Proto};
 
 /// At most this many connections are served at once with `threads`; the
 /// next one is closed at once (a flood of clients cannot exhaust threads).
@@ -191,7 +191,7 @@ impl Actor<'_> {
                     let busy = ProtoError::Refused(format!(
                         "{MAX_CONNECTIONS} connections are being served already"
                     ));
-                    self.summary("served", &name, t0, String::new(), Err(&busy));
+                    self.summary(Op::Served, &name, t0, String::new(), Err(&busy));
                     self.close_named(&name);
                     continue;
                 }
@@ -242,7 +242,7 @@ impl Actor<'_> {
             Protocol::EchoUpper { bufsize } | Protocol::Time { bufsize } => {
                 let served = echo::serve(&mut self.conn(conn), *bufsize);
                 let shown = served.as_ref().map(|n| (*n as i64, Vec::new()));
-                self.summary("served", conn, t0, "messages answered".into(), shown);
+                self.summary(Op::Served, conn, t0, "messages answered".into(), shown);
             }
             Protocol::Command {
                 framing,
@@ -265,7 +265,7 @@ impl Actor<'_> {
                                 super::course_ops::describe(*framing)
                             );
                             let actor = &framed.conn.actor;
-                            actor.summary("command", conn, t, args, Ok((len as i64, cmd)));
+                            actor.summary(Op::Command, conn, t, args, Ok((len as i64, cmd)));
                         }
                         Ok(None) => break Ok(answered),
                         Err(e) => break Err(e),
@@ -274,7 +274,7 @@ impl Actor<'_> {
                 framed.conn.quiet = false;
                 let shown = ended.as_ref().map(|n| (*n as i64, Vec::new()));
                 let args = "commands answered".to_string();
-                framed.conn.actor.summary("served", conn, t0, args, shown);
+                framed.conn.actor.summary(Op::Served, conn, t0, args, shown);
             }
             Protocol::Files { store, order } => {
                 let mut framed = Framed::new(self.conn(conn), super::course_ops::READ_SIZE);
@@ -284,7 +284,7 @@ impl Actor<'_> {
                     match files::serve_one(&mut framed, store, *order) {
                         Ok(Some(done)) => {
                             requests += 1;
-                            let op = if done.cmd == "put" { "put" } else { "get" };
+                            let op = if done.cmd == "put" { Op::Put } else { Op::Get };
                             let answer = serde_json::to_vec(&done.answer).unwrap_or_default();
                             let args = format!("{:?}, {} B", done.filename, done.size);
                             let actor = &framed.conn.actor;
@@ -296,7 +296,7 @@ impl Actor<'_> {
                 };
                 let shown = ended.as_ref().map(|n| (*n, Vec::new()));
                 let args = "requests answered".to_string();
-                framed.conn.actor.summary("served", conn, t0, args, shown);
+                framed.conn.actor.summary(Op::Served, conn, t0, args, shown);
             }
             Protocol::AuthEcho {
                 key,
@@ -307,7 +307,7 @@ impl Actor<'_> {
                 let verdict = auth::server(&mut framed, key, *digest);
                 let shown = verdict.as_ref().map(|()| (1, b"accepted".to_vec()));
                 let args = digest.name().to_string();
-                framed.conn.actor.summary("auth", conn, t0, args, shown);
+                framed.conn.actor.summary(Op::Auth, conn, t0, args, shown);
                 if verdict.is_ok() {
                     let t = framed.conn.actor.clock.now_us();
                     let (mut c, early) = framed.into_parts();
@@ -323,7 +323,7 @@ impl Actor<'_> {
                         .and_then(|()| echo::serve(&mut c, *bufsize));
                     let shown = served.as_ref().map(|n| (*n as i64, Vec::new()));
                     c.actor
-                        .summary("served", conn, t, "messages answered".into(), shown);
+                        .summary(Op::Served, conn, t, "messages answered".into(), shown);
                 }
             }
         }
