@@ -82,7 +82,7 @@ pub enum Command {
     /// Run the server side of a lab for your own clients (the course's
     /// Python programs), printing every call, until Ctrl-C.
     Serve {
-        /// Lab id, number or slug: 01, 02, 06, 07, 08, 13, 14, 15, 16, 17 or 18.
+        /// Lab id, number or slug of a lab with a server (`lab show` says so).
         lab: String,
         /// The port to listen on; 0 lets the OS pick one (printed first).
         #[arg(long, default_value_t = 0)]

@@ -8,7 +8,8 @@
 use std::net::SocketAddr;
 
 /// Transport of a socket, as the learner picked it in `socket()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Proto {
     Tcp,
     Udp,

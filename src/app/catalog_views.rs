@@ -7,6 +7,7 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::json;
 
 use super::{Outcome, labs, resolve};
+use crate::catalog::Action;
 use crate::render::human::wrap;
 
 /// `lab list [--json]`.
@@ -79,8 +80,9 @@ pub fn show(out: &mut dyn Write, query: &str) -> Outcome {
         let ops: Vec<&str> = actor
             .steps
             .iter()
-            .map(|s| s.get_ref().op.as_str())
-            .filter(|o| !matches!(*o, "signal" | "wait"))
+            .map(|s| &s.get_ref().action)
+            .filter(|a| !matches!(a, Action::Signal(_) | Action::Wait(_)))
+            .map(Action::name)
             .collect();
         writeln!(out, "  {:<8} {}", actor.name, ops.join(" → "))?;
     }
@@ -122,6 +124,14 @@ pub fn show(out: &mut dyn Write, query: &str) -> Outcome {
     }
     writeln!(out)?;
     writeln!(out, "Run it: lab run {}", d.id)?;
+    if let Some(serve) = &d.serve {
+        writeln!(
+            out,
+            "Its server, for your own clients: lab serve {} ({})",
+            &d.id[..2],
+            serve.says
+        )?;
+    }
     Ok(true)
 }
 

@@ -22,7 +22,8 @@ use socket2::{Domain, Socket, Type};
 
 use super::{Failure, Outcome, resolve};
 use crate::capture::{self, Capture, CapturedFrame, Filter, FrameSink};
-use crate::catalog::{Lab, StepDef, Tpl};
+use crate::catalog::step::Protocol;
+use crate::catalog::{Action, Step};
 use crate::clock::Clock;
 use crate::render::human::Human;
 use crate::runner;
@@ -45,113 +46,16 @@ pub struct ServeArgs<'a> {
     pub capture: bool,
 }
 
-/// What `lab serve` runs for a lab: the transport and the `serve` step.
-fn server_for(lab: &Lab, dir: &str) -> Option<(Proto, StepDef, &'static str)> {
-    let knob = |name: &str, fallback: &str| -> Option<String> {
-        let has = lab.def.knobs.iter().any(|k| k.name == name);
-        Some(if has {
-            format!("${{{name}}}")
-        } else {
-            fallback.to_string()
-        })
-    };
-    let tcp = |protocol: &str| StepDef {
-        op: "serve".into(),
-        on: Some("srv".into()),
-        protocol: Some(protocol.into()),
-        threads: Some(Tpl::Bool(true)),
-        ..StepDef::default()
-    };
-    let number: u32 = lab.id().get(..2)?.parse().ok()?;
-    Some(match number {
-        1 | 2 => (
-            Proto::Tcp,
-            tcp("echo_upper"),
-            "upper-cases what it receives",
-        ),
-        6 => (
-            Proto::Udp,
-            StepDef {
-                protocol: Some("echo_upper".into()),
-                threads: None,
-                ..tcp("")
-            },
-            "answers each datagram upper-cased",
-        ),
-        7 => (
-            Proto::Udp,
-            StepDef {
-                protocol: Some("time".into()),
-                threads: None,
-                ..tcp("")
-            },
-            "answers each datagram with the time in its strftime format",
-        ),
-        8 => (
-            Proto::Tcp,
-            StepDef {
-                framing: knob("framing", "raw"),
-                ..tcp("command")
-            },
-            "answers allow-listed commands (send `help`) with built-in output; nothing is ever run",
-        ),
-        13 => (
-            Proto::Tcp,
-            StepDef {
-                framing: Some("ready".into()),
-                ..tcp("command")
-            },
-            "answers commands: length as text, waits for recv_ready, then the output",
-        ),
-        14 => (
-            Proto::Tcp,
-            StepDef {
-                framing: Some("fixed".into()),
-                order: knob("order", "native"),
-                ..tcp("command")
-            },
-            "answers commands with a 4-byte length (struct 'i') and the output",
-        ),
-        15 => (
-            Proto::Tcp,
-            StepDef {
-                framing: Some("json".into()),
-                order: knob("order", "native"),
-                ..tcp("command")
-            },
-            "answers commands with a 4-byte length, a JSON header with data_size, and the output",
-        ),
-        16 => (
-            Proto::Tcp,
-            StepDef {
-                dir: Some(dir.to_string()),
-                ..tcp("files")
-            },
-            "stores uploads (put) and serves downloads (get): 4-byte length, JSON header, file",
-        ),
-        17 => (
-            Proto::Tcp,
-            StepDef {
-                key: knob("key", "socket-lab shared key"),
-                digest: knob("digest", "sha256"),
-                ..tcp("auth_echo")
-            },
-            "sends a 32-byte challenge, checks the HMAC answer, then upper-cases",
-        ),
-        18 => (
-            Proto::Tcp,
-            StepDef {
-                threads: Some(Tpl::Str("${threads}".into())),
-                ..tcp("echo_upper")
-            },
-            "upper-cases what it receives; --set threads=true for a thread per connection",
-        ),
-        _ => return None,
-    })
+/// The labs that have a server (`[serve]` in their file), for messages.
+fn served_labs() -> String {
+    let ids: Vec<String> = super::labs()
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| l.def.serve.is_some())
+        .map(|l| l.id()[..2].to_string())
+        .collect();
+    ids.join(", ")
 }
-
-/// Labs `lab serve` knows, for the error message.
-const SERVED: &str = "01, 02, 06, 07, 08, 13, 14, 15, 16, 17 and 18";
 
 /// `lab serve ID`.
 pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
@@ -159,8 +63,18 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     let knobs = lab.knob_values(args.set)?;
     // A folder only for the lab that stores files (16): the others would
     // leave an empty one behind.
-    let stores_files =
-        server_for(&lab, "").is_some_and(|(_, step, _)| step.protocol.as_deref() == Some("files"));
+    let Some(def) = &lab.def.serve else {
+        return Err(Failure::Usage(format!(
+            "lab {} has no server to run; `lab serve` works for labs {}",
+            lab.id(),
+            served_labs()
+        )));
+    };
+    let Action::Serve(mut step) = def.step.get_ref().action.clone() else {
+        unreachable!("the catalog checks that [serve] holds a serve step")
+    };
+    let proto = def.proto.unwrap_or(Proto::Tcp);
+    let stores_files = step.protocol == Protocol::Files;
     let dir = match (&args.dir, stores_files) {
         (Some(d), true) => {
             std::fs::create_dir_all(d)
@@ -170,12 +84,9 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
         (None, true) => fresh_dir()?,
         (_, false) => PathBuf::new(),
     };
-    let Some((proto, step, what)) = server_for(&lab, &dir.display().to_string()) else {
-        return Err(Failure::Usage(format!(
-            "lab {} has no server to run; `lab serve` works for labs {SERVED}",
-            lab.id()
-        )));
-    };
+    if stores_files {
+        step.dir = Some(dir.display().to_string());
+    }
     let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let socket = listen(SocketAddr::new(ip, args.port), proto)?;
     let local = socket
@@ -185,11 +96,11 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
         .ok_or_else(|| Failure::Usage("the socket has no address".into()))?;
     // The first line is for scripts too: `listening on ADDR (...)`.
     writeln!(out, "listening on {local} ({}, {})", proto.name(), lab.id())?;
-    writeln!(out, "{}: {what}", lab.def.title)?;
-    if step.protocol.as_deref() == Some("files") {
+    writeln!(out, "{}: {}", lab.def.title, def.says)?;
+    if stores_files {
         writeln!(out, "files are stored in {}", dir.display())?;
     }
-    if step.protocol.as_deref() == Some("auth_echo") {
+    if step.protocol == Protocol::AuthEcho {
         // What a client must know to answer the challenge.
         let expand = |t: &Option<String>| {
             t.as_deref()
@@ -237,6 +148,7 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     let mut view = Human::new(&lab);
     let result = std::thread::scope(|s| {
         let server = s.spawn(|| {
+            let step = Step::new(Action::Serve(step));
             let done = runner::serve_forever(socket, proto, &step, &knobs, clock, tx, IDLE, stop);
             // The capture holds a sender too: stop it, so the channel closes.
             if let Ok(c) = capture {

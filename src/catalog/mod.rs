@@ -5,13 +5,17 @@
 //! reported as `file:line: what is wrong`, before anything runs.
 
 mod schema;
+pub mod step;
 mod validate;
 
 use std::fmt;
 use std::path::Path;
 
+use serde::Deserialize;
+
 use crate::expr::Scope;
-pub use schema::{ActorDef, ExpectDef, LabFile, StepDef, Tpl};
+pub use schema::{ActorDef, ExpectDef, LabFile, ServeDef, Tpl};
+pub use step::{Action, Step};
 
 include!(concat!(env!("OUT_DIR"), "/labs.rs"));
 
@@ -47,7 +51,7 @@ impl std::error::Error for LabError {}
 impl Lab {
     /// Parses and validates a lab file's text.
     pub fn parse(origin: &str, source: &str) -> Result<Lab, LabError> {
-        let def: LabFile = toml::from_str(source).map_err(|e| LabError {
+        let mut def: LabFile = toml::from_str(source).map_err(|e| LabError {
             origin: origin.to_string(),
             line: e.span().map(|s| line_of(source, s.start)),
             // toml's message repeats the source excerpt over several lines;
@@ -59,11 +63,25 @@ impl Lab {
                 .unwrap_or("invalid TOML")
                 .to_string(),
         })?;
-        let lab = Lab {
-            def,
+        let mut lab = Lab {
+            def: LabFile::clone(&def),
             origin: origin.to_string(),
             source: source.to_string(),
         };
+        // Each step typed on its own, so an error carries its own line.
+        let typed = |written: &toml::Spanned<toml::Table>| {
+            let table = toml::Value::Table(written.get_ref().clone());
+            Step::deserialize(table)
+                .map(|step| toml::Spanned::new(written.span(), step))
+                .map_err(|e| lab.error_at(written.span().start, e.message()))
+        };
+        for actor in &mut def.actors {
+            actor.steps = actor.written.iter().map(typed).collect::<Result<_, _>>()?;
+        }
+        if let Some(serve) = &mut def.serve {
+            serve.step = typed(&serve.written)?;
+        }
+        lab.def = def;
         validate::validate(&lab)?;
         Ok(lab)
     }

@@ -49,6 +49,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::step::Step;
 use crate::expr::{self, Scope, Value};
 use crate::knob::Knob;
 
@@ -79,6 +80,39 @@ pub struct LabFile {
     pub actors: Vec<ActorDef>,
     #[serde(default, rename = "expect")]
     pub expects: Vec<Spanned<ExpectDef>>,
+    /// The lab's server, for `lab serve` and the learner's own clients.
+    #[serde(default)]
+    pub serve: Option<ServeDef>,
+}
+
+/// `[serve]`: what `lab serve` runs for this lab. The learner's clients
+/// meet the same protocol, in the course's own wire format, that the lab's
+/// actors speak.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeDef {
+    /// One line on what the server does, printed when it starts.
+    pub says: String,
+    /// `tcp` (the default) or `udp`.
+    #[serde(default)]
+    pub proto: Option<crate::trace::Proto>,
+    /// A `serve` step on socket `srv`, with no `clients` bound: it runs
+    /// until Ctrl-C.
+    #[serde(rename = "step")]
+    pub(super) written: Spanned<toml::Table>,
+    /// The step, typed from `written` by [`crate::catalog::Lab::parse`].
+    #[serde(skip, default = "no_step")]
+    pub step: Spanned<Step>,
+}
+
+/// A placeholder until the written step is typed.
+fn no_step() -> Spanned<Step> {
+    Spanned::new(
+        0..0,
+        Step::new(super::step::Action::LoMtu(super::step::SaveStep {
+            save: None,
+        })),
+    )
 }
 
 /// One actor: a thread that runs its steps in order.
@@ -89,11 +123,17 @@ pub struct ActorDef {
     /// Run this actor only when the expression holds (`clients >= 3`).
     #[serde(default)]
     pub when: Option<String>,
-    pub steps: Vec<Spanned<StepDef>>,
+    /// The steps as the file wrote them; [`crate::catalog::Lab::parse`]
+    /// types each one into `steps`, so that an error names the step's own
+    /// line rather than the line where the list begins.
+    #[serde(rename = "steps")]
+    pub(super) written: Vec<Spanned<toml::Table>>,
+    #[serde(skip)]
+    pub steps: Vec<Spanned<Step>>,
 }
 
 /// A number, flag or text that may be a `${...}` template.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Tpl {
     Int(i64),
@@ -138,92 +178,6 @@ impl Tpl {
             _ => Ok(Vec::new()),
         }
     }
-}
-
-/// One step of an actor. A flat record: which fields an `op` needs is
-/// checked by the catalog, so errors can say "`send` needs `data` or
-/// `size`" with the line of the step.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepDef {
-    pub op: String,
-    /// Run the step only when this expression holds.
-    pub when: Option<String>,
-    /// The socket the step acts on.
-    pub on: Option<String>,
-    /// The name a new socket gets.
-    #[serde(rename = "as")]
-    pub name: Option<String>,
-    /// `tcp` (default), `udp` or `unix`.
-    pub proto: Option<String>,
-    /// Address to bind (default `127.0.0.1:0`: a port the OS picks).
-    pub addr: Option<String>,
-    /// Make the bound address known to other actors under this name.
-    pub publish: Option<String>,
-    /// Where to connect or send: a published name or an address.
-    pub to: Option<String>,
-    pub backlog: Option<Tpl>,
-    /// Bytes to send: text with `\n`, `\xNN` escapes and `${...}`.
-    pub data: Option<String>,
-    /// Bytes to send (a generated pattern) or the receive buffer size.
-    pub size: Option<Tpl>,
-    /// Watchdog for this step's blocking call, in ms.
-    pub timeout_ms: Option<Tpl>,
-    /// Socket option name (`TCP_NODELAY`, `SO_LINGER`, ...) and value.
-    pub option: Option<String>,
-    pub value: Option<Tpl>,
-    /// Options applied between `socket()` and `bind()`/`connect()`.
-    pub options: Option<toml::Table>,
-    pub ms: Option<Tpl>,
-    /// Event name for `signal` and `wait`.
-    pub event: Option<String>,
-    /// Save the call's return value under this name for later templates.
-    pub save: Option<String>,
-    /// Keep repeating the call for this long (a loop that never stops on
-    /// its own); identical results are recorded once with a count.
-    pub repeat_for_ms: Option<Tpl>,
-    /// Repeat a `recv` until it returns 0 (end of stream) or fails.
-    pub until_eof: Option<bool>,
-    /// Repeat a `send` until it fails (a non-blocking writer filling the
-    /// send buffer until EAGAIN). Each call offers the bytes not yet taken.
-    pub until_error: Option<bool>,
-    /// Repeat the step this many times.
-    pub repeat: Option<Tpl>,
-    /// `shutdown`: `write`, `read` or `both`.
-    pub how: Option<String>,
-    /// `serve`: the course protocol a server speaks (`echo_upper`,
-    /// `command`, `files`, `auth_echo`, `time`; see `crate::course`).
-    pub protocol: Option<String>,
-    /// `serve`: how many connections (TCP) or datagrams (UDP) to answer
-    /// before the step ends.
-    pub clients: Option<Tpl>,
-    /// `serve`: a thread per connection instead of one client at a time.
-    pub threads: Option<Tpl>,
-    /// How replies are framed: `raw`, `ready`, `fixed` or `json`.
-    pub framing: Option<String>,
-    /// Byte order of a 4-byte length: `native` (struct 'i') or `network`.
-    pub order: Option<String>,
-    /// HMAC key (text) and digest (`sha256` or `md5`).
-    pub key: Option<String>,
-    pub digest: Option<String>,
-    /// File name for `put` and `get`.
-    pub file: Option<String>,
-    /// `put`: send only this many bytes of the file, then stop.
-    pub stop_after: Option<Tpl>,
-    /// `bench`: how many requests to time.
-    pub requests: Option<Tpl>,
-    /// `serve`: after this many requests of one client, its calls are
-    /// counted, not recorded one by one (the server of a benchmark).
-    pub quiet_after: Option<Tpl>,
-    /// `bench`: the actor whose rate to compare with.
-    pub compare: Option<String>,
-    /// `netstat`: the port whose TCP sockets to list.
-    pub port: Option<Tpl>,
-    /// `netstat`: only the sockets between `port` and this port (one
-    /// connection), not others that reused `port` on a shared loopback.
-    pub peer_port: Option<Tpl>,
-    /// `serve` with `protocol = "files"`: the folder (default: a fresh one).
-    pub dir: Option<String>,
 }
 
 /// One expectation: a fact about the trace that always holds on Linux.

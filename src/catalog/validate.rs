@@ -3,122 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use super::{Lab, LabError, StepDef, Tpl};
+use super::step::Action;
+use super::{Lab, LabError, Tpl};
 use crate::expr::{self, Scope};
+use crate::trace::Op;
 
-/// Fields each op requires (`a|b` means one of them) and allows.
-/// `when` and `repeat` are allowed everywhere.
-const OPS: &[(&str, &[&str], &[&str])] = &[
-    ("socket", &["as"], &["proto", "options"]),
-    ("bind", &["on"], &["addr", "publish"]),
-    // `listen` with `as` is socket + bind + listen in one step.
-    (
-        "listen",
-        &["on|as"],
-        &["backlog", "addr", "publish", "options", "proto"],
-    ),
-    ("accept", &["on", "as"], &["timeout_ms"]),
-    // `connect` with `as` is socket + connect.
-    (
-        "connect",
-        &["to", "on|as"],
-        &["options", "timeout_ms", "proto"],
-    ),
-    (
-        "send",
-        &["on", "data|size"],
-        &["save", "timeout_ms", "until_error"],
-    ),
-    ("send_all", &["on", "data|size"], &["save", "timeout_ms"]),
-    (
-        "recv",
-        &["on", "size"],
-        &["timeout_ms", "save", "repeat_for_ms", "until_eof"],
-    ),
-    ("recv_from", &["on", "size"], &["timeout_ms", "save"]),
-    ("send_to", &["on", "to", "data|size"], &["save"]),
-    ("shutdown", &["on", "how"], &[]),
-    ("close", &["on"], &[]),
-    // Lab 19: an AF_UNIX socket's file stays after close until removed.
-    // Only the run's own socket files: a lab file names no path to delete.
-    ("unlink", &["on"], &[]),
-    ("set_option", &["on", "option", "value"], &[]),
-    ("set_nonblocking", &["on", "value"], &[]),
-    ("sleep", &["ms"], &[]),
-    ("signal", &["event"], &[]),
-    ("wait", &["event"], &["timeout_ms"]),
-    // The course's protocols (src/course) and probes of kernel state.
-    (
-        "serve",
-        &["on", "protocol"],
-        &[
-            "clients",
-            "threads",
-            "framing",
-            "order",
-            "key",
-            "digest",
-            "size",
-            "dir",
-            "quiet_after",
-        ],
-    ),
-    (
-        "command",
-        &["on", "data", "framing"],
-        &["order", "size", "save"],
-    ),
-    (
-        "bench",
-        &["on", "data", "framing", "requests"],
-        &["order", "size", "save", "compare", "timeout_ms"],
-    ),
-    (
-        "put",
-        &["on", "file", "data|size"],
-        &["order", "stop_after", "save"],
-    ),
-    ("get", &["on", "file"], &["order", "size", "save"]),
-    ("auth", &["on", "key"], &["digest", "save"]),
-    ("netstat", &["port"], &["save", "peer_port"]),
-    ("get_option", &["on", "option"], &["save"]),
-    ("lo_mtu", &[], &["save"]),
-];
-
-/// Socket options a lab may set, by the name learners know.
-pub const OPTIONS: &[&str] = &[
-    "SO_REUSEADDR",
-    "SO_REUSEPORT",
-    "SO_LINGER",
-    "SO_SNDBUF",
-    "SO_RCVBUF",
-    "SO_KEEPALIVE",
-    "TCP_NODELAY",
-    "TCP_CORK",
-    "TCP_QUICKACK",
-    "TCP_MAXSEG",
-];
-
-/// The ops a lab may use, for `call = "actor.op#n"` checks.
+/// The ops a check may name (`call = "actor.op#n"`): those of the calls a
+/// run records.
 pub fn op_names() -> impl Iterator<Item = &'static str> {
-    OPS.iter().map(|(op, _, _)| *op)
-}
-
-fn present(step: &StepDef) -> Vec<&'static str> {
-    let mut f = Vec::new();
-    macro_rules! has {
-        ($($field:ident => $name:literal),*) => { $( if step.$field.is_some() { f.push($name); } )* };
-    }
-    has!(on => "on", name => "as", proto => "proto", addr => "addr", publish => "publish",
-         to => "to", backlog => "backlog", data => "data", size => "size",
-         timeout_ms => "timeout_ms", option => "option", value => "value", options => "options",
-         ms => "ms", event => "event", save => "save", repeat_for_ms => "repeat_for_ms",
-         until_eof => "until_eof", until_error => "until_error", how => "how",
-         protocol => "protocol", clients => "clients", threads => "threads",
-         framing => "framing", order => "order", key => "key", digest => "digest",
-         file => "file", stop_after => "stop_after", requests => "requests",
-         compare => "compare", port => "port", peer_port => "peer_port", dir => "dir", quiet_after => "quiet_after");
-    f
+    Op::ALL.into_iter().map(Op::name)
 }
 
 pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
@@ -169,24 +62,26 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
     let mut signalled = BTreeSet::new();
     for actor in &def.actors {
         for step in &actor.steps {
-            if let Some(s) = &step.get_ref().save {
-                saved.insert(s.clone());
+            let action = &step.get_ref().action;
+            if let Some(s) = action.save() {
+                saved.insert(s.to_string());
             }
-            if let Some(n) = &step.get_ref().name {
+            if let Some(n) = action.creates() {
                 saved.insert(format!("{n}_sent"));
                 saved.insert(format!("{n}_received"));
                 saved.insert(format!("{n}_port"));
+                saved.insert(format!("{n}_peer_port"));
             }
-            if step.get_ref().compare.is_some() {
+            if let Action::Bench(b) = action
+                && b.compare.is_some()
+            {
                 saved.insert("ratio_pct".to_string());
             }
-            if let Some(p) = &step.get_ref().publish {
-                published.insert(p.clone());
+            if let Some(p) = action.publishes() {
+                published.insert(p.to_string());
             }
-            if step.get_ref().op == "signal"
-                && let Some(e) = &step.get_ref().event
-            {
-                signalled.insert(e.clone());
+            if let Action::Signal(e) = action {
+                signalled.insert(e.event.clone());
             }
         }
     }
@@ -213,143 +108,34 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
         for step in &actor.steps {
             let at = |m: String| lab.error_at(step.span().start, m);
             let s = step.get_ref();
-            let Some((_, required, allowed)) = OPS.iter().find(|(op, _, _)| *op == s.op) else {
-                let all: Vec<&str> = op_names().collect();
-                return Err(at(format!(
-                    "unknown op `{}`; ops are: {}",
-                    s.op,
-                    all.join(", ")
-                )));
-            };
-            let fields = present(s);
-            for req in *required {
-                if !req.split('|').any(|r| fields.contains(&r)) {
-                    return Err(at(format!(
-                        "`{}` needs `{}`",
-                        s.op,
-                        req.replace('|', "` or `")
-                    )));
-                }
-            }
-            for f in &fields {
-                let ok =
-                    required.iter().any(|r| r.split('|').any(|x| x == *f)) || allowed.contains(f);
-                if !ok {
-                    return Err(at(format!("`{}` does not take `{f}`", s.op)));
-                }
-            }
-            if let Some(on) = &s.on
-                && !sockets.contains(on)
-            {
-                return Err(at(format!(
-                    "socket `{on}` is not created by an earlier step of actor `{}`",
-                    actor.name
-                )));
-            }
-            if let Some(name) = &s.name {
-                sockets.insert(name.clone());
-            }
-            if let Some(proto) = &s.proto
-                && !["tcp", "udp", "unix"].contains(&proto.as_str())
-            {
-                return Err(at(format!("proto `{proto}`: use tcp, udp or unix")));
-            }
-            if let Some(opt) = &s.option {
-                check_option(opt).map_err(at)?;
-            }
-            if let Some(opts) = &s.options {
-                for name in opts.keys() {
-                    check_option(name).map_err(at)?;
-                }
-            }
-            if let Some(to) = &s.to
-                && !published.contains(to)
-                && to.parse::<std::net::SocketAddr>().is_err()
-                && !to.starts_with('/')
-                && to != "@from"
-            {
-                return Err(at(format!(
-                    "`to = \"{to}\"`: no actor publishes that name, and it is not an address"
-                )));
-            }
-            if s.op == "wait"
-                && let Some(e) = &s.event
-                && !signalled.contains(e)
-            {
-                return Err(at(format!(
-                    "no actor signals event `{e}`, so this wait would time out"
-                )));
-            }
-            if let Some(how) = &s.how
-                && !["read", "write", "both"].contains(&how.as_str())
-            {
-                return Err(at(format!("`how = \"{how}\"`: use read, write or both")));
-            }
-            // Literal numbers the runner would refuse, refused here with
-            // their line (templates are checked when they are worked out).
-            for (field, value, max) in [
-                ("size", &s.size, 64 << 20),
-                ("ms", &s.ms, 60_000),
-                ("timeout_ms", &s.timeout_ms, 600_000),
-            ] {
-                if let Some(Tpl::Int(n)) = value
-                    && !(0..=max).contains(n)
-                {
-                    return Err(at(format!("`{field} = {n}`: use 0 to {max}")));
-                }
-            }
-            // Every name an expression uses must be a knob or a saved value.
-            let mut exprs: Vec<String> = Vec::new();
-            if let Some(w) = &s.when {
-                exprs.extend(expr::names(w).map_err(&at)?);
-            }
-            for t in [
-                &s.backlog,
-                &s.size,
-                &s.timeout_ms,
-                &s.value,
-                &s.ms,
-                &s.repeat_for_ms,
-                &s.repeat,
-                &s.clients,
-                &s.threads,
-                &s.stop_after,
-                &s.requests,
-                &s.port,
-                &s.quiet_after,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                exprs.extend(t.names().map_err(&at)?);
-            }
-            for t in [
-                &s.addr,
-                &s.framing,
-                &s.order,
-                &s.key,
-                &s.digest,
-                &s.file,
-                &s.protocol,
-                &s.dir,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                exprs.extend(expr::template_names(t).map_err(&at)?);
-            }
-            if let Some(d) = &s.data {
-                exprs.extend(expr::template_names(d).map_err(&at)?);
-                crate::escape::unescape(d).map_err(|e| at(format!("data: {e}")))?;
-            }
-            for n in exprs {
-                if !known(&n) {
-                    return Err(at(format!(
-                        "unknown name `{n}`: not a knob or a saved value"
-                    )));
-                }
+            check_step(s, &sockets, &published, &signalled, &known, &actor.name).map_err(at)?;
+            if let Some(name) = s.action.creates() {
+                sockets.insert(name.to_string());
             }
         }
+    }
+
+    if let Some(serve) = &def.serve {
+        let at = |m: String| lab.error_at(serve.step.span().start, m);
+        let step = serve.step.get_ref();
+        let Action::Serve(s) = &step.action else {
+            return Err(at(format!(
+                "[serve] runs a `serve` step, not `{}`",
+                step.action.name()
+            )));
+        };
+        if s.on != "srv" || s.clients.is_some() || step.when.is_some() || step.repeat.is_some() {
+            return Err(at(
+                "[serve]'s step acts on `srv` and runs until stopped: no `clients`, `when` or `repeat`"
+                    .into(),
+            ));
+        }
+        if serve.proto == Some(crate::trace::Proto::Unix) {
+            return Err(at("[serve] listens on tcp or udp".into()));
+        }
+        let sockets = BTreeSet::from(["srv".to_string()]);
+        let knobs_only = |n: &str| scope.contains_key(n);
+        check_step(step, &sockets, &published, &signalled, &knobs_only, "serve").map_err(at)?;
     }
 
     for exp in &def.expects {
@@ -449,15 +235,91 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
     Ok(())
 }
 
-fn check_option(name: &str) -> Result<(), String> {
-    if OPTIONS.contains(&name) {
-        Ok(())
-    } else {
-        Err(format!(
-            "unknown socket option `{name}`; known: {}",
-            OPTIONS.join(", ")
-        ))
+/// What serde cannot check about one step: that the sockets, names and
+/// events it refers to exist, and that its literal numbers are in range.
+fn check_step(
+    s: &super::Step,
+    sockets: &BTreeSet<String>,
+    published: &BTreeSet<String>,
+    signalled: &BTreeSet<String>,
+    known: &dyn Fn(&str) -> bool,
+    actor: &str,
+) -> Result<(), String> {
+    let action = &s.action;
+    let op = action.name();
+    match action {
+        Action::Listen(l) if l.on.is_some() == l.name.is_some() => {
+            return Err("`listen` needs `on` (a socket) or `as` (a new one), not both".into());
+        }
+        Action::Connect(c) if c.on.is_some() == c.name.is_some() => {
+            return Err("`connect` needs `on` (a socket) or `as` (a new one), not both".into());
+        }
+        _ => {}
     }
+    if let Some((data, size)) = action.payload() {
+        match (data, size) {
+            (None, None) => return Err(format!("`{op}` needs `data` or `size`")),
+            (Some(_), Some(_)) => {
+                return Err(format!("`{op}` takes `data` or `size`, not both"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(on) = action.on()
+        && !sockets.contains(on)
+    {
+        return Err(format!(
+            "socket `{on}` is not created by an earlier step of actor `{actor}`"
+        ));
+    }
+    if let Some(to) = action.to()
+        && !published.contains(to)
+        && to.parse::<std::net::SocketAddr>().is_err()
+        && !to.starts_with('/')
+        && !(to == "@from" && matches!(action, Action::SendTo(_)))
+    {
+        return Err(format!(
+            "`to = \"{to}\"`: no actor publishes that name, and it is not an address"
+        ));
+    }
+    if let Action::Wait(w) = action
+        && !signalled.contains(&w.event)
+    {
+        return Err(format!(
+            "no actor signals event `{}`, so this wait would time out",
+            w.event
+        ));
+    }
+    // Every name an expression uses must be a knob or a saved value, and
+    // literal numbers the runner would refuse are refused here with their
+    // line (templates are checked when they are worked out).
+    let mut names: Vec<String> = Vec::new();
+    if let Some(w) = &s.when {
+        names.extend(expr::names(w)?);
+    }
+    if let Some(r) = &s.repeat {
+        names.extend(r.names()?);
+    }
+    for (field, value, max) in action.numbers() {
+        if let (Tpl::Int(n), Some(max)) = (value, max)
+            && !(0..=max).contains(n)
+        {
+            return Err(format!("`{field} = {n}`: use 0 to {max}"));
+        }
+        names.extend(value.names()?);
+    }
+    for (field, text) in action.texts() {
+        names.extend(expr::template_names(text)?);
+        if field == "data" {
+            crate::escape::unescape(text).map_err(|e| format!("data: {e}"))?;
+        }
+    }
+    for n in names {
+        if !known(&n) {
+            return Err(format!("unknown name `{n}`: not a knob or a saved value"));
+        }
+    }
+    Ok(())
 }
 
 /// `actor.op` (a selection) or `actor.op#n` (one call, `call` true): the

@@ -10,7 +10,11 @@ use socket2::{Domain, SockAddr, Socket, Type};
 use super::board::{Address, Board, WaitError};
 use super::errno;
 use super::sock::{Sock, pattern, show_addr};
-use crate::catalog::{StepDef, Tpl};
+use crate::catalog::Tpl;
+use crate::catalog::step::{
+    AcceptStep, Action, BindStep, ConnectStep, How, ListenStep, OnStep, Options,
+    SetNonblockingStep, SockOpt, Step,
+};
 use crate::clock::Clock;
 use crate::expr::{self, Scope, Value};
 use crate::trace::{Call, Event, Op, Proto};
@@ -56,7 +60,7 @@ pub struct Actor<'a> {
 
 impl Actor<'_> {
     /// Runs every step; stops at the first step that cannot run.
-    pub fn run(&mut self, steps: &[StepDef]) -> StepResult {
+    pub fn run(&mut self, steps: &[Step]) -> StepResult {
         for (i, step) in steps.iter().enumerate() {
             if let Some(w) = &step.when
                 && !expr::eval_bool(w, &self.scope)?
@@ -71,8 +75,8 @@ impl Actor<'_> {
                 if let Some(reason) = self.board.aborted() {
                     return Err(StepFailed(format!("stopped: {reason}")));
                 }
-                self.step(step).map_err(|StepFailed(m)| {
-                    StepFailed(format!("step {} (`{}`): {m}", i + 1, step.op))
+                self.step(&step.action).map_err(|StepFailed(m)| {
+                    StepFailed(format!("step {} (`{}`): {m}", i + 1, step.action.name()))
                 })?;
                 self.save_ports();
             }
@@ -80,58 +84,34 @@ impl Actor<'_> {
         Ok(())
     }
 
-    fn step(&mut self, s: &StepDef) -> StepResult {
-        match s.op.as_str() {
-            "socket" => self.socket(s).map(|_| ()),
-            "bind" => self.bind(s.on.as_deref().unwrap_or_default(), s),
-            "listen" => self.listen(s),
-            "accept" => self.accept(s),
-            "connect" => self.connect(s),
-            "send" | "send_all" => self.send(s),
-            "send_to" => self.send_to(s),
-            "recv" => self.recv(s),
-            "recv_from" => self.recv_from(s),
-            "shutdown" => self.shutdown(s),
-            "close" => self.close(s),
-            "set_option" => {
-                let v = self.option_value(s.value.as_ref())?;
-                self.set_option(
-                    s.on.as_deref().unwrap_or_default(),
-                    s.option.as_deref().unwrap_or_default(),
-                    v,
-                )
+    fn step(&mut self, action: &Action) -> StepResult {
+        match action {
+            Action::Socket(s) => self.socket(&s.name, s.proto, &s.options),
+            Action::Bind(s) => self.bind(s),
+            Action::Listen(s) => self.listen(s),
+            Action::Accept(s) => self.accept(s),
+            Action::Connect(s) => self.connect(s),
+            Action::Send(s) => self.send(s),
+            Action::SendAll(s) => self.send_all(s),
+            Action::SendTo(s) => self.send_to(s),
+            Action::Recv(s) => self.recv(s),
+            Action::RecvFrom(s) => self.recv_from(s),
+            Action::Shutdown(s) => self.shutdown(&s.on, s.how),
+            Action::Close(OnStep { on }) => self.close(on),
+            Action::Unlink(OnStep { on }) => self.unlink(on),
+            Action::SetOption(s) => {
+                let v = self.option_value(&s.value)?;
+                self.set_option(&s.on, s.option, v)
             }
-            "set_nonblocking" => self.set_nonblocking(s),
-            "sleep" => {
-                let ms = self.int(s.ms.as_ref())?;
-                if !(0..=MAX_SLEEP_MS).contains(&ms) {
-                    return Err(StepFailed(format!(
-                        "sleep of {ms} ms: a lab sleeps 0 to {MAX_SLEEP_MS} ms"
-                    )));
-                }
-                let mut call = Call::new(self.clock.now_us(), &self.name, Op::Sleep);
-                call.args = format!("{ms} ms");
-                // In slices, so that a run that is stopped does not wait
-                // for a long sleep to end.
-                let until = std::time::Instant::now() + Duration::from_millis(ms as u64);
-                while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
-                    if left.is_zero() || self.board.aborted().is_some() {
-                        break;
-                    }
-                    std::thread::sleep(left.min(Duration::from_millis(50)));
-                }
-                call.waited_us = self.clock.now_us() - call.t_us;
-                call.returned = Some(0);
-                self.emit(call);
+            Action::SetNonblocking(s) => self.set_nonblocking(s),
+            Action::Sleep(s) => self.sleep(&s.ms),
+            Action::Signal(s) => {
+                self.board.signal(&s.event);
                 Ok(())
             }
-            "signal" => {
-                self.board.signal(s.event.as_deref().unwrap_or_default());
-                Ok(())
-            }
-            "wait" => {
-                let event = s.event.as_deref().unwrap_or_default();
-                let timeout = self.timeout(s)?;
+            Action::Wait(s) => {
+                let timeout = self.timeout(s.timeout_ms.as_ref())?;
+                let event = &s.event;
                 self.board.wait_event(event, timeout).map_err(|e| match e {
                     WaitError::TimedOut => {
                         StepFailed(format!("event `{event}` not signalled within {timeout:?}"))
@@ -139,15 +119,43 @@ impl Actor<'_> {
                     WaitError::Aborted(r) => StepFailed(format!("stopped: {r}")),
                 })
             }
-            // The course's protocols and the probes (see course_ops.rs).
-            "serve" => self.serve(s),
-            "command" | "bench" | "put" | "get" | "auth" => self.course_client(s),
-            "unlink" => self.unlink(s),
-            "netstat" => self.netstat(s),
-            "get_option" => self.get_option(s),
-            "lo_mtu" => self.lo_mtu(s),
-            other => Err(StepFailed(format!("unknown op `{other}`"))),
+            // The course's protocols and the probes (see course_ops.rs,
+            // serve.rs and probe.rs).
+            Action::Serve(s) => self.serve(s),
+            Action::Command(s) => self.command(s),
+            Action::Bench(s) => self.bench(s),
+            Action::Put(s) => self.put(s),
+            Action::Get(s) => self.get(s),
+            Action::Auth(s) => self.auth(s),
+            Action::Netstat(s) => self.netstat(s),
+            Action::GetOption(s) => self.get_option(s),
+            Action::LoMtu(s) => self.lo_mtu(s.save.as_deref()),
         }
+    }
+
+    /// `sleep`: the actor pauses; nothing happens on its sockets.
+    fn sleep(&mut self, ms: &Tpl) -> StepResult {
+        let ms = ms.int(&self.scope)?;
+        if !(0..=MAX_SLEEP_MS).contains(&ms) {
+            return Err(StepFailed(format!(
+                "sleep of {ms} ms: a lab sleeps 0 to {MAX_SLEEP_MS} ms"
+            )));
+        }
+        let mut call = Call::new(self.clock.now_us(), &self.name, Op::Sleep);
+        call.args = format!("{ms} ms");
+        // In slices, so that a run that is stopped does not wait
+        // for a long sleep to end.
+        let until = std::time::Instant::now() + Duration::from_millis(ms as u64);
+        while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+            if left.is_zero() || self.board.aborted().is_some() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+        call.waited_us = self.clock.now_us() - call.t_us;
+        call.returned = Some(0);
+        self.emit(call);
+        Ok(())
     }
 
     /// Closes every socket the steps left open (the end of the thread).
@@ -165,10 +173,8 @@ impl Actor<'_> {
         let _ = self.events.send(Event::Call(call));
     }
 
-    fn int(&self, t: Option<&Tpl>) -> Result<i64, StepFailed> {
-        t.ok_or_else(|| StepFailed("missing value".into()))?
-            .int(&self.scope)
-            .map_err(StepFailed)
+    fn int(&self, t: &Tpl) -> Result<i64, StepFailed> {
+        t.int(&self.scope).map_err(StepFailed)
     }
 
     /// A byte count from a lab file, within 0..=[`MAX_SIZE`].
@@ -182,8 +188,7 @@ impl Actor<'_> {
         }
     }
 
-    fn option_value(&self, t: Option<&Tpl>) -> Result<i64, StepFailed> {
-        let t = t.ok_or_else(|| StepFailed("missing value".into()))?;
+    fn option_value(&self, t: &Tpl) -> Result<i64, StepFailed> {
         match t.value(&self.scope)? {
             Value::Int(n) => Ok(n),
             Value::Bool(b) => Ok(i64::from(b)),
@@ -193,8 +198,8 @@ impl Actor<'_> {
         }
     }
 
-    fn timeout(&self, s: &StepDef) -> Result<Duration, StepFailed> {
-        match &s.timeout_ms {
+    fn timeout(&self, timeout_ms: Option<&Tpl>) -> Result<Duration, StepFailed> {
+        match timeout_ms {
             Some(t) => Ok(Duration::from_millis(t.int(&self.scope)?.max(1) as u64)),
             None => Ok(self.default_timeout),
         }
@@ -208,20 +213,29 @@ impl Actor<'_> {
         })
     }
 
-    /// The bytes a send step offers.
-    fn payload(&self, s: &StepDef, offset: u64) -> Result<Vec<u8>, StepFailed> {
-        if let Some(d) = &s.data {
+    /// The bytes a send step offers: its `data`, or `size` bytes of the
+    /// pattern continued from `offset` (validation made sure of one).
+    fn payload(
+        &self,
+        data: Option<&String>,
+        size: Option<&Tpl>,
+        offset: u64,
+    ) -> Result<Vec<u8>, StepFailed> {
+        if let Some(d) = data {
             let text = expr::expand(d, &self.scope)?.to_string();
             return crate::escape::unescape(&text).map_err(StepFailed);
         }
-        let n = self.int(s.size.as_ref())?;
+        let size = size.ok_or_else(|| StepFailed("needs `data` or `size`".into()))?;
+        let n = self.int(size)?;
         Ok(pattern(offset, self.checked_size(n)?))
     }
 
-    fn save(&mut self, s: &StepDef, value: Option<i64>) {
-        if let (Some(name), Some(v)) = (&s.save, value) {
+    /// Keeps `value` under the name `save` gives, for templates and checks.
+    fn save(&mut self, save: Option<&str>, value: Option<i64>) {
+        if let (Some(name), Some(v)) = (save, value) {
+            let name = name.to_string();
             self.scope.insert(name.clone(), Value::Int(v));
-            self.saved.insert(name.clone(), Value::Int(v));
+            self.saved.insert(name, Value::Int(v));
         }
     }
 
@@ -250,8 +264,8 @@ impl Actor<'_> {
     /// both directions (SO_RCVTIMEO and SO_SNDTIMEO), so that the one value
     /// the socket remembers is the one a timed-out call is judged by. It
     /// stays in force for the socket's later calls.
-    fn arm_timeout(&mut self, on: &str, s: &StepDef) -> StepResult {
-        let Some(t) = &s.timeout_ms else {
+    fn arm_timeout(&mut self, on: &str, timeout_ms: Option<&Tpl>) -> StepResult {
+        let Some(t) = timeout_ms else {
             return Ok(());
         };
         let ms = t.int(&self.scope)?.max(1) as u64;
@@ -272,14 +286,10 @@ impl Actor<'_> {
 
     // ----- socket lifecycle ----------------------------------------------
 
-    /// `socket()`, then the step's `options`.
-    fn socket(&mut self, s: &StepDef) -> Result<String, StepFailed> {
-        let name = s.name.clone().unwrap_or_default();
-        let proto = match s.proto.as_deref() {
-            Some("udp") => Proto::Udp,
-            Some("unix") => Proto::Unix,
-            _ => Proto::Tcp,
-        };
+    /// `socket()` named `name`, then the step's `options`.
+    fn socket(&mut self, name: &str, proto: Option<Proto>, options: &Options) -> StepResult {
+        let name = name.to_string();
+        let proto = proto.unwrap_or(Proto::Tcp);
         let (domain, ty, args) = match proto {
             Proto::Tcp => (Domain::IPV4, Type::STREAM, "AF_INET, SOCK_STREAM"),
             Proto::Udp => (Domain::IPV4, Type::DGRAM, "AF_INET, SOCK_DGRAM"),
@@ -309,23 +319,14 @@ impl Actor<'_> {
                 return Err(StepFailed(format!("socket() failed: {e}")));
             }
         }
-        if let Some(opts) = &s.options {
-            for (opt, v) in opts {
-                let value = match v {
-                    toml::Value::Integer(n) => *n,
-                    toml::Value::Boolean(b) => i64::from(*b),
-                    toml::Value::String(t) => {
-                        Tpl::Str(t.clone()).int(&self.scope).map_err(StepFailed)?
-                    }
-                    other => return Err(StepFailed(format!("option {opt}: bad value {other}"))),
-                };
-                self.set_option(&name, opt, value)?;
-            }
+        for (option, value) in options {
+            let value = self.option_value(value)?;
+            self.set_option(&name, *option, value)?;
         }
-        Ok(name)
+        Ok(())
     }
 
-    fn set_option(&mut self, on: &str, option: &str, value: i64) -> StepResult {
+    fn set_option(&mut self, on: &str, option: SockOpt, value: i64) -> StepResult {
         let mut call = self.begin(Op::SetOption, on);
         call.args = format!("{option}={value}");
         let result = self.sock(on)?.set_option(option, value);
@@ -336,14 +337,9 @@ impl Actor<'_> {
         Ok(())
     }
 
-    fn set_nonblocking(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default();
-        let flag = s
-            .value
-            .as_ref()
-            .map(|v| v.bool(&self.scope))
-            .transpose()?
-            .unwrap_or(true);
+    fn set_nonblocking(&mut self, s: &SetNonblockingStep) -> StepResult {
+        let on = s.on.as_str();
+        let flag = s.value.bool(&self.scope)?;
         let mut call = self.begin(Op::SetNonblocking, on);
         call.args = flag.to_string();
         let sock = self.sock(on)?;
@@ -355,14 +351,18 @@ impl Actor<'_> {
         Ok(())
     }
 
-    fn bind(&mut self, on: &str, s: &StepDef) -> StepResult {
+    fn bind(&mut self, s: &BindStep) -> StepResult {
+        self.bind_to(&s.on, s.addr.as_deref(), s.publish.as_deref())
+    }
+
+    /// `bind()` socket `on` to `addr`, and publish it under `publish`.
+    fn bind_to(&mut self, on: &str, addr: Option<&str>, publish: Option<&str>) -> StepResult {
         let proto = self.sock(on)?.proto;
         let addr = match proto {
-            Proto::Unix => SockAddr::unix(self.unix_path(on, s)),
+            Proto::Unix => SockAddr::unix(self.unix_path(on, addr)),
             _ => {
                 // `addr = "127.0.0.1:${srv_port}"`: bind a port seen earlier.
-                let text = expr::expand(s.addr.as_deref().unwrap_or("127.0.0.1:0"), &self.scope)?
-                    .to_string();
+                let text = expr::expand(addr.unwrap_or("127.0.0.1:0"), &self.scope)?.to_string();
                 let a: std::net::SocketAddr = text
                     .parse()
                     .map_err(|_| StepFailed(format!("`{text}` is not an address")))?;
@@ -377,8 +377,7 @@ impl Actor<'_> {
         // A listening socket is published only once it listens: a client
         // that connected between bind() and listen() would be refused.
         if result.is_ok()
-            && s.op == "bind"
-            && let Some(name) = &s.publish
+            && let Some(name) = publish
         {
             let published = match addr.as_pathname() {
                 Some(p) => Address::Unix(p.to_path_buf()),
@@ -394,8 +393,8 @@ impl Actor<'_> {
 
     /// The file an AF_UNIX socket `on` binds: the step's `addr`, or a name
     /// of its own in the run's scratch folder.
-    fn unix_path(&self, on: &str, s: &StepDef) -> std::path::PathBuf {
-        match s.addr.as_deref() {
+    fn unix_path(&self, on: &str, addr: Option<&str>) -> std::path::PathBuf {
+        match addr {
             Some(path) => path.into(),
             None => self.own_unix_path(on),
         }
@@ -410,9 +409,8 @@ impl Actor<'_> {
     /// in the run's scratch folder. The file outlives the socket that made
     /// it, and while it is there a new bind to that path fails with
     /// EADDRINUSE (lab 19). Only a socket file is ever removed.
-    fn unlink(&mut self, s: &StepDef) -> StepResult {
+    fn unlink(&mut self, on: &str) -> StepResult {
         use std::os::unix::fs::FileTypeExt;
-        let on = s.on.as_deref().unwrap_or_default();
         let path = self.own_unix_path(on);
         let mut call = self.begin(Op::Unlink, on);
         call.args = path.display().to_string();
@@ -427,13 +425,15 @@ impl Actor<'_> {
         Ok(())
     }
 
-    fn listen(&mut self, s: &StepDef) -> StepResult {
+    fn listen(&mut self, s: &ListenStep) -> StepResult {
         let on = match (&s.on, &s.name) {
             (Some(on), _) => on.clone(),
-            (None, Some(_)) => {
-                let name = self.socket(s)?;
-                self.bind(&name, s)?;
-                name
+            (None, Some(name)) => {
+                // A listening socket is published only once it listens
+                // (below): bind() publishes nothing here.
+                self.socket(name, s.proto, &s.options)?;
+                self.bind_to(name, s.addr.as_deref(), None)?;
+                name.clone()
             }
             (None, None) => return Err(StepFailed("needs `on` or `as`".into())),
         };
@@ -467,10 +467,10 @@ impl Actor<'_> {
         Ok(())
     }
 
-    fn accept(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default();
-        let name = s.name.clone().unwrap_or_default();
-        let timeout = self.timeout(s)?;
+    fn accept(&mut self, s: &AcceptStep) -> StepResult {
+        let on = s.on.as_str();
+        let name = s.name.clone();
+        let timeout = self.timeout(s.timeout_ms.as_ref())?;
         let listener = self.sock(on)?;
         listener
             .socket
@@ -549,15 +549,19 @@ impl Actor<'_> {
         }
     }
 
-    fn connect(&mut self, s: &StepDef) -> StepResult {
-        let timeout = self.timeout(s)?;
-        let to = s.to.as_deref().unwrap_or_default();
+    fn connect(&mut self, s: &ConnectStep) -> StepResult {
+        let timeout = self.timeout(s.timeout_ms.as_ref())?;
+        let to = s.to.as_str();
         // Wait for the server to publish before creating our socket, so
         // the trace shows socket() and connect() together.
         let addr = self.resolve(to, timeout)?;
         let on = match (&s.on, &s.name) {
             (Some(on), _) => on.clone(),
-            _ => self.socket(s)?,
+            (None, Some(name)) => {
+                self.socket(name, s.proto, &s.options)?;
+                name.clone()
+            }
+            (None, None) => return Err(StepFailed("needs `on` or `as`".into())),
         };
         let mut call = self.begin(Op::Connect, &on);
         call.args = show_addr(&addr);
@@ -566,31 +570,20 @@ impl Actor<'_> {
         Ok(())
     }
 
-    fn shutdown(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default();
-        let how = match s.how.as_deref() {
-            Some("read") => std::net::Shutdown::Read,
-            Some("write") => std::net::Shutdown::Write,
-            _ => std::net::Shutdown::Both,
-        };
+    fn shutdown(&mut self, on: &str, how: How) -> StepResult {
         let mut call = self.begin(Op::Shutdown, on);
-        call.args = format!(
-            "SHUT_{}",
-            s.how
-                .as_deref()
-                .unwrap_or("both")
-                .to_uppercase()
-                .replace("BOTH", "RDWR")
-                .replace("READ", "RD")
-                .replace("WRITE", "WR")
-        );
+        call.args = how.name().to_string();
+        let how = match how {
+            How::Read => std::net::Shutdown::Read,
+            How::Write => std::net::Shutdown::Write,
+            How::Both => std::net::Shutdown::Both,
+        };
         let result = self.sock(on)?.socket.shutdown(how);
         self.finish(call, result.as_ref().map(|_| 0), on);
         Ok(())
     }
 
-    fn close(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default();
+    fn close(&mut self, on: &str) -> StepResult {
         let mut call = self.begin(Op::Close, on);
         let sock = self
             .sockets

@@ -18,7 +18,7 @@ use socket2::Socket;
 use super::actor::{Actor, StepFailed};
 use super::board::Board;
 use super::sock::Sock;
-use crate::catalog::StepDef;
+use crate::catalog::Step;
 use crate::clock::Clock;
 use crate::expr::Scope;
 use crate::trace::{Event, Proto};
@@ -30,7 +30,7 @@ use crate::trace::{Event, Proto};
 pub fn serve_forever(
     socket: Socket,
     proto: Proto,
-    step: &StepDef,
+    step: &Step,
     knobs: &Scope,
     clock: Clock,
     events: Sender<Event>,

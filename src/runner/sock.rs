@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use socket2::{SockAddr, Socket};
 
+use crate::catalog::step::SockOpt;
 use crate::trace::Proto;
 
 /// One socket of an actor.
@@ -53,39 +54,35 @@ impl Sock {
     /// Sets one option by the name a learner knows, and returns what the
     /// kernel reports back when that differs from what was asked (the
     /// kernel doubles SO_SNDBUF and SO_RCVBUF, for instance).
-    pub fn set_option(&self, name: &str, value: i64) -> std::io::Result<Option<String>> {
+    pub fn set_option(&self, option: SockOpt, value: i64) -> std::io::Result<Option<String>> {
         let s = &self.socket;
         let on = value != 0;
-        match name {
-            "SO_REUSEADDR" => s.set_reuse_address(on)?,
-            "SO_REUSEPORT" => s.set_reuse_port(on)?,
-            "SO_KEEPALIVE" => s.set_keepalive(on)?,
+        match option {
+            SockOpt::SoReuseaddr => s.set_reuse_address(on)?,
+            SockOpt::SoReuseport => s.set_reuse_port(on)?,
+            SockOpt::SoKeepalive => s.set_keepalive(on)?,
             // A negative value turns lingering off; 0 makes close() send RST.
-            "SO_LINGER" => s.set_linger(u64::try_from(value).ok().map(Duration::from_secs))?,
-            "SO_SNDBUF" => {
+            SockOpt::SoLinger => {
+                s.set_linger(u64::try_from(value).ok().map(Duration::from_secs))?
+            }
+            SockOpt::SoSndbuf => {
                 s.set_send_buffer_size(value.max(0) as usize)?;
                 return Ok(Some(format!(
                     "kernel now reports {}",
                     s.send_buffer_size()?
                 )));
             }
-            "SO_RCVBUF" => {
+            SockOpt::SoRcvbuf => {
                 s.set_recv_buffer_size(value.max(0) as usize)?;
                 return Ok(Some(format!(
                     "kernel now reports {}",
                     s.recv_buffer_size()?
                 )));
             }
-            "TCP_NODELAY" => s.set_tcp_nodelay(on)?,
-            "TCP_CORK" => s.set_tcp_cork(on)?,
-            "TCP_QUICKACK" => s.set_tcp_quickack(on)?,
-            "TCP_MAXSEG" => s.set_tcp_mss(value.max(0) as u32)?,
-            _ => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("unknown option {name}"),
-                ));
-            }
+            SockOpt::TcpNodelay => s.set_tcp_nodelay(on)?,
+            SockOpt::TcpCork => s.set_tcp_cork(on)?,
+            SockOpt::TcpQuickack => s.set_tcp_quickack(on)?,
+            SockOpt::TcpMaxseg => s.set_tcp_mss(value.max(0) as u32)?,
         }
         Ok(None)
     }

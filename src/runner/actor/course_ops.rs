@@ -13,7 +13,8 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::{Actor, StepFailed, StepResult};
-use crate::catalog::StepDef;
+use crate::catalog::Tpl;
+use crate::catalog::step::{AuthStep, BenchStep, CommandStep, GetStep, PutStep};
 use crate::course::command::{self, Framing};
 use crate::course::framing::{self, LengthFormat};
 use crate::course::{Conn, Framed, ProtoError, auth, files};
@@ -88,10 +89,17 @@ impl<'b> Actor<'b> {
     }
 
     /// The byte order a step names (default: the course's struct 'i').
-    pub(super) fn order(&self, s: &StepDef) -> Result<LengthFormat, StepFailed> {
-        Ok(LengthFormat::parse(
-            &self.text(s.order.as_ref(), "native")?,
-        )?)
+    pub(super) fn order(&self, order: Option<&String>) -> Result<LengthFormat, StepFailed> {
+        Ok(LengthFormat::parse(&self.text(order, "native")?)?)
+    }
+
+    /// The size of each recv a protocol makes: the step's `size`, or
+    /// [`READ_SIZE`].
+    fn read_size(&self, size: Option<&Tpl>) -> Result<usize, StepFailed> {
+        Ok(match size {
+            Some(t) => t.int(&self.scope)?.max(1) as usize,
+            None => READ_SIZE,
+        })
     }
 
     /// Emits the summary record of a protocol step: what it delivered
@@ -132,82 +140,91 @@ impl<'b> Actor<'b> {
         call
     }
 
-    /// The client steps: `command`, `bench`, `put`, `get`, `auth`.
-    pub(super) fn course_client(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default().to_string();
-        let read_size = match &s.size {
-            Some(t) if s.op != "put" => t.int(&self.scope)?.max(1) as usize,
-            _ => READ_SIZE,
-        };
-        let order = self.order(s)?;
+    /// `command`: one command to the course's remote-command server, and
+    /// its output, framed as the step says.
+    pub(super) fn command(&mut self, s: &CommandStep) -> StepResult {
+        let read_size = self.read_size(s.size.as_ref())?;
+        let order = self.order(s.order.as_ref())?;
         let t0 = self.clock.now_us();
-        let call = match s.op.as_str() {
-            "command" => {
-                let cmd = self.text(s.data.as_ref(), "")?;
-                let framing = Framing::parse(&self.text(s.framing.as_ref(), "raw")?, order)?;
-                let mut framed = Framed::new(self.conn(&on), read_size);
-                let reply =
-                    command::request(&mut framed, cmd.as_bytes(), framing, framing::DEFAULT_LIMIT);
-                let args = format!("{cmd:?}, {}", describe(framing));
-                self.summary(
-                    Op::Command,
-                    &on,
-                    t0,
-                    args,
-                    reply.as_ref().map(|r| (r.len() as i64, r.clone())),
-                )
-            }
-            "bench" => return self.bench(s, &on, order, read_size),
-            "put" => {
-                let name = self.text(s.file.as_ref(), "upload.bin")?;
-                let content = self.payload(s, 0)?;
-                let stop = match &s.stop_after {
-                    Some(t) => Some(self.checked_size(t.int(&self.scope)?)?),
-                    None => None,
-                };
-                let mut framed = Framed::new(self.conn(&on), read_size);
-                let answer = files::client_put(&mut framed, &name, &content, order, stop);
-                let args = match stop {
-                    Some(n) => {
-                        format!("{name:?}, {} B announced, stops after {n} B", content.len())
-                    }
-                    None => format!("{name:?}, {} B", content.len()),
-                };
-                let shown = answer.as_ref().map(|a| {
-                    let json = a
-                        .as_ref()
-                        .map(|h| serde_json::to_vec(h).unwrap_or_default());
-                    (
-                        content.len().min(stop.unwrap_or(usize::MAX)) as i64,
-                        json.unwrap_or_default(),
-                    )
-                });
-                self.summary(Op::Put, &on, t0, args, shown)
-            }
-            "get" => {
-                let name = self.text(s.file.as_ref(), "upload.bin")?;
-                let mut framed = Framed::new(self.conn(&on), read_size);
-                let got = files::client_get(&mut framed, &name, order, files::DEFAULT_LIMIT);
-                let shown = got.as_ref().map(|d| (d.len() as i64, d.clone()));
-                self.summary(Op::Get, &on, t0, format!("{name:?}"), shown)
-            }
-            "auth" => {
-                let key = self.text(s.key.as_ref(), "")?;
-                let digest = auth::Digest::parse(&self.text(s.digest.as_ref(), "sha256")?)?;
-                let mut framed = Framed::new(self.conn(&on), read_size);
-                let answer = auth::client(&mut framed, key.as_bytes(), digest);
-                let args = format!("key {key:?}, {}", digest.name());
-                self.summary(
-                    Op::Auth,
-                    &on,
-                    t0,
-                    args,
-                    answer.as_ref().map(|a| (a.len() as i64, a.clone())),
-                )
-            }
-            other => return Err(StepFailed(format!("not a client step: {other}"))),
+        let cmd = self.text(Some(&s.data), "")?;
+        let framing = Framing::parse(&self.text(Some(&s.framing), "raw")?, order)?;
+        let mut framed = Framed::new(self.conn(&s.on), read_size);
+        let reply = command::request(&mut framed, cmd.as_bytes(), framing, framing::DEFAULT_LIMIT);
+        let args = format!("{cmd:?}, {}", describe(framing));
+        let call = self.summary(
+            Op::Command,
+            &s.on,
+            t0,
+            args,
+            reply.as_ref().map(|r| (r.len() as i64, r.clone())),
+        );
+        self.save(s.save.as_deref(), call.returned);
+        Ok(())
+    }
+
+    /// `put`: upload a file (lab 16), or leave after `stop_after` bytes.
+    pub(super) fn put(&mut self, s: &PutStep) -> StepResult {
+        let on = s.on.as_str();
+        let order = self.order(s.order.as_ref())?;
+        let t0 = self.clock.now_us();
+        let name = self.text(Some(&s.file), "upload.bin")?;
+        let content = self.payload(s.data.as_ref(), s.size.as_ref(), 0)?;
+        let stop = match &s.stop_after {
+            Some(t) => Some(self.checked_size(t.int(&self.scope)?)?),
+            None => None,
         };
-        self.save(s, call.returned);
+        let mut framed = Framed::new(self.conn(on), READ_SIZE);
+        let answer = files::client_put(&mut framed, &name, &content, order, stop);
+        let args = match stop {
+            Some(n) => {
+                format!("{name:?}, {} B announced, stops after {n} B", content.len())
+            }
+            None => format!("{name:?}, {} B", content.len()),
+        };
+        let shown = answer.as_ref().map(|a| {
+            let json = a
+                .as_ref()
+                .map(|h| serde_json::to_vec(h).unwrap_or_default());
+            (
+                content.len().min(stop.unwrap_or(usize::MAX)) as i64,
+                json.unwrap_or_default(),
+            )
+        });
+        let call = self.summary(Op::Put, on, t0, args, shown);
+        self.save(s.save.as_deref(), call.returned);
+        Ok(())
+    }
+
+    /// `get`: download a file (lab 16).
+    pub(super) fn get(&mut self, s: &GetStep) -> StepResult {
+        let read_size = self.read_size(s.size.as_ref())?;
+        let order = self.order(s.order.as_ref())?;
+        let t0 = self.clock.now_us();
+        let name = self.text(Some(&s.file), "upload.bin")?;
+        let mut framed = Framed::new(self.conn(&s.on), read_size);
+        let got = files::client_get(&mut framed, &name, order, files::DEFAULT_LIMIT);
+        let shown = got.as_ref().map(|d| (d.len() as i64, d.clone()));
+        let call = self.summary(Op::Get, &s.on, t0, format!("{name:?}"), shown);
+        self.save(s.save.as_deref(), call.returned);
+        Ok(())
+    }
+
+    /// `auth`: answer the server's HMAC challenge with `key` (lab 17).
+    pub(super) fn auth(&mut self, s: &AuthStep) -> StepResult {
+        let t0 = self.clock.now_us();
+        let key = self.text(Some(&s.key), "")?;
+        let digest = auth::Digest::parse(&self.text(s.digest.as_ref(), "sha256")?)?;
+        let mut framed = Framed::new(self.conn(&s.on), READ_SIZE);
+        let answer = auth::client(&mut framed, key.as_bytes(), digest);
+        let args = format!("key {key:?}, {}", digest.name());
+        let call = self.summary(
+            Op::Auth,
+            &s.on,
+            t0,
+            args,
+            answer.as_ref().map(|a| (a.len() as i64, a.clone())),
+        );
+        self.save(s.save.as_deref(), call.returned);
         Ok(())
     }
 
@@ -215,19 +232,13 @@ impl<'b> Actor<'b> {
     /// first exchange is recorded call by call, the rest only counted, so
     /// the trace stays readable; the summary gives the rate in messages
     /// per second and, with `compare`, the ratio to another actor's rate.
-    fn bench(
-        &mut self,
-        s: &StepDef,
-        on: &str,
-        order: LengthFormat,
-        read_size: usize,
-    ) -> StepResult {
-        let cmd = self.text(s.data.as_ref(), "whoami")?;
-        let framing = Framing::parse(&self.text(s.framing.as_ref(), "fixed")?, order)?;
-        let requests = match &s.requests {
-            Some(t) => t.int(&self.scope)?.max(1) as u64,
-            None => 200,
-        };
+    pub(super) fn bench(&mut self, s: &BenchStep) -> StepResult {
+        let on = s.on.as_str();
+        let read_size = self.read_size(s.size.as_ref())?;
+        let order = self.order(s.order.as_ref())?;
+        let cmd = self.text(Some(&s.data), "whoami")?;
+        let framing = Framing::parse(&self.text(Some(&s.framing), "fixed")?, order)?;
+        let requests = s.requests.int(&self.scope)?.max(1) as u64;
         let t0 = self.clock.now_us();
         let started = Instant::now();
         let mut framed = Framed::new(self.conn(on), read_size);
@@ -265,7 +276,7 @@ impl<'b> Actor<'b> {
         if outcome.is_ok() {
             self.board.set_value(&self.name, rate);
             if let Some(other) = &s.compare {
-                let timeout = self.timeout(s)?;
+                let timeout = self.timeout(s.timeout_ms.as_ref())?;
                 if let Ok(theirs) = self.board.value(other, timeout) {
                     let ratio = rate as f64 / theirs.max(1) as f64;
                     args.push_str(&if ratio >= 1.0 {
@@ -287,7 +298,7 @@ impl<'b> Actor<'b> {
             args,
             outcome.as_ref().map(|_| (rate, Vec::new())),
         );
-        self.save(s, call.returned);
+        self.save(s.save.as_deref(), call.returned);
         Ok(())
     }
 }

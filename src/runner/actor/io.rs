@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::{Actor, MAX_LOOP_CALLS, StepFailed, StepResult};
-use crate::catalog::StepDef;
+use crate::catalog::Tpl;
+use crate::catalog::step::{RecvFromStep, RecvStep, SendAllStep, SendStep, SendToStep};
 use socket2::SockAddr;
 
 use crate::runner::sock::{as_uninit, show_addr};
@@ -13,14 +14,33 @@ use crate::trace::{Call, Op, Proto};
 /// which the trace records, instead of killing the process.
 const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
 
+/// What a `send` or `send_all` step offers, and what it keeps.
+struct Sending<'s> {
+    data: Option<&'s String>,
+    size: Option<&'s Tpl>,
+    save: Option<&'s str>,
+    timeout_ms: Option<&'s Tpl>,
+    all: bool,
+}
+
 impl Actor<'_> {
-    pub(super) fn send(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default();
-        if s.until_error == Some(true) {
+    pub(super) fn send(&mut self, s: &SendStep) -> StepResult {
+        let on = s.on.as_str();
+        let once = |actor: &mut Self| {
+            let sent = Sending {
+                data: s.data.as_ref(),
+                size: s.size.as_ref(),
+                save: s.save.as_deref(),
+                timeout_ms: s.timeout_ms.as_ref(),
+                all: false,
+            };
+            actor.send_once(&sent, on)
+        };
+        if s.until_error {
             // A non-blocking writer's loop: offer what is left until the
             // kernel refuses (EAGAIN) or everything was taken.
             for _ in 0..MAX_LOOP_CALLS {
-                let call = self.send_once(s, on)?;
+                let call = once(self)?;
                 if call.error.is_some() || call.returned == call.len.map(|n| n as i64) {
                     return Ok(());
                 }
@@ -29,16 +49,27 @@ impl Actor<'_> {
                 "send did not fail after {MAX_LOOP_CALLS} calls"
             )));
         }
-        self.send_once(s, on).map(|_| ())
+        once(self).map(|_| ())
     }
 
-    fn send_once(&mut self, s: &StepDef, on: &str) -> Result<Call, StepFailed> {
-        let all = s.op == "send_all";
+    /// `send_all`: the loop around send that every program needs.
+    pub(super) fn send_all(&mut self, s: &SendAllStep) -> StepResult {
+        let sent = Sending {
+            data: s.data.as_ref(),
+            size: s.size.as_ref(),
+            save: s.save.as_deref(),
+            timeout_ms: s.timeout_ms.as_ref(),
+            all: true,
+        };
+        self.send_once(&sent, &s.on).map(|_| ())
+    }
+
+    fn send_once(&mut self, s: &Sending, on: &str) -> Result<Call, StepFailed> {
         let offset = self.sock(on)?.sent;
-        self.arm_timeout(on, s)?;
-        let bytes = self.payload(s, offset)?;
-        let (call, _) = self.send_bytes(on, &bytes, all, true)?;
-        self.save(s, call.returned);
+        self.arm_timeout(on, s.timeout_ms)?;
+        let bytes = self.payload(s.data, s.size, offset)?;
+        let (call, _) = self.send_bytes(on, &bytes, s.all, true)?;
+        self.save(s.save, call.returned);
         self.save_offsets(on);
         Ok(call)
     }
@@ -89,10 +120,10 @@ impl Actor<'_> {
         Ok((call, result))
     }
 
-    pub(super) fn send_to(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default();
-        let timeout = self.timeout(s)?;
-        let to = s.to.as_deref().unwrap_or_default();
+    pub(super) fn send_to(&mut self, s: &SendToStep) -> StepResult {
+        let on = s.on.as_str();
+        let timeout = self.timeout(None)?;
+        let to = s.to.as_str();
         // `@from` answers whoever sent the last datagram (one socket, many
         // peers: the UDP server's loop).
         let addr = if to == "@from" {
@@ -102,9 +133,9 @@ impl Actor<'_> {
         } else {
             self.resolve(to, timeout)?
         };
-        let bytes = self.payload(s, 0)?;
+        let bytes = self.payload(s.data.as_ref(), s.size.as_ref(), 0)?;
         let call = self.send_to_bytes(on, &addr, &bytes)?;
-        self.save(s, call.returned);
+        self.save(s.save.as_deref(), call.returned);
         Ok(())
     }
 
@@ -129,10 +160,10 @@ impl Actor<'_> {
         Ok(self.finish(call, result.as_ref().map(|n| *n as i64), on))
     }
 
-    pub(super) fn recv(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default();
-        let size = self.checked_size(self.int(s.size.as_ref())?)?;
-        self.arm_timeout(on, s)?;
+    pub(super) fn recv(&mut self, s: &RecvStep) -> StepResult {
+        let on = s.on.as_str();
+        let size = self.checked_size(self.int(&s.size)?)?;
+        self.arm_timeout(on, s.timeout_ms.as_ref())?;
         let window = match &s.repeat_for_ms {
             Some(t) => Some(Duration::from_millis(t.int(&self.scope)?.max(0) as u64)),
             None => None,
@@ -144,12 +175,12 @@ impl Actor<'_> {
         loop {
             let call = self.recv_once(on, size)?;
             self.emit(call.clone());
-            self.save(s, call.returned);
+            self.save(s.save.as_deref(), call.returned);
             self.save_offsets(on);
             calls += 1;
             // `until_eof` is the correct receive loop: stop at 0 (the peer
             // closed its side) or at an error.
-            let more = s.until_eof == Some(true) && call.returned.is_some_and(|n| n > 0);
+            let more = s.until_eof && call.returned.is_some_and(|n| n > 0);
             if !more {
                 return Ok(());
             }
@@ -164,7 +195,7 @@ impl Actor<'_> {
     /// A loop that ignores end-of-stream, bounded by a window: once the
     /// peer has closed, every recv returns 0 at once and the loop spins.
     /// Identical results in a row are recorded once, with their count.
-    fn recv_spin(&mut self, on: &str, size: usize, window: Duration, s: &StepDef) -> StepResult {
+    fn recv_spin(&mut self, on: &str, size: usize, window: Duration, s: &RecvStep) -> StepResult {
         let end = Instant::now() + window;
         let mut pending: Option<Call> = None;
         while Instant::now() < end {
@@ -183,7 +214,7 @@ impl Actor<'_> {
                 if let Some(p) = pending.take() {
                     self.emit(p);
                 }
-                self.save(s, call.returned);
+                self.save(s.save.as_deref(), call.returned);
                 pending = Some(call);
             }
             // An error ends the loop, as it would raise in Python: only
@@ -229,12 +260,12 @@ impl Actor<'_> {
         Ok((call, result))
     }
 
-    pub(super) fn recv_from(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default();
-        let size = self.checked_size(self.int(s.size.as_ref())?)?;
-        self.arm_timeout(on, s)?;
+    pub(super) fn recv_from(&mut self, s: &RecvFromStep) -> StepResult {
+        let on = s.on.as_str();
+        let size = self.checked_size(self.int(&s.size)?)?;
+        self.arm_timeout(on, s.timeout_ms.as_ref())?;
         let (call, _) = self.recv_from_call(on, size)?;
-        self.save(s, call.returned);
+        self.save(s.save.as_deref(), call.returned);
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use super::{Actor, StepFailed, StepResult};
-use crate::catalog::StepDef;
+use crate::catalog::step::{GetOptionStep, NetstatStep, SockOpt};
 use crate::expr::Value;
 use crate::trace::{Call, Op};
 
@@ -91,8 +91,8 @@ impl Actor<'_> {
 
     /// `netstat`: the TCP sockets of this network namespace that use
     /// `port`, one per line, like `ss -tan` would list them.
-    pub(super) fn netstat(&mut self, s: &StepDef) -> StepResult {
-        let port = self.int(s.port.as_ref())?;
+    pub(super) fn netstat(&mut self, s: &NetstatStep) -> StepResult {
+        let port = self.int(&s.port)?;
         let peer = match &s.peer_port {
             Some(t) => Some(t.int(&self.scope)?),
             None => None,
@@ -121,44 +121,46 @@ impl Actor<'_> {
         call.returned = Some(rows.len() as i64);
         call.data = Some(rows.join("\n").into_bytes());
         call.waited_us = self.clock.now_us().saturating_sub(call.t_us);
-        self.save(s, call.returned);
+        self.save(s.save.as_deref(), call.returned);
         self.emit(call);
         Ok(())
     }
 
     /// `get_option`: read a socket option back (`TCP_MAXSEG`, `SO_SNDBUF`,
     /// `SO_RCVBUF`).
-    pub(super) fn get_option(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default();
-        let option = s.option.as_deref().unwrap_or_default();
+    pub(super) fn get_option(&mut self, s: &GetOptionStep) -> StepResult {
+        let on = s.on.as_str();
+        let option = s.option;
         let mut call = self.begin(Op::GetOption, on);
         call.args = option.to_string();
         let sock = &self.sock(on)?.socket;
         let result = match option {
-            "TCP_MAXSEG" => sock.tcp_mss().map(i64::from),
-            "SO_SNDBUF" => sock.send_buffer_size().map(|n| n as i64),
-            "SO_RCVBUF" => sock.recv_buffer_size().map(|n| n as i64),
-            "TCP_NODELAY" => sock.tcp_nodelay().map(i64::from),
-            "SO_REUSEADDR" => sock.reuse_address().map(i64::from),
-            other => {
-                return Err(StepFailed(format!(
-                    "get_option reads TCP_MAXSEG, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY or SO_REUSEADDR, not {other}"
-                )));
-            }
+            SockOpt::TcpMaxseg => sock.tcp_mss().map(i64::from),
+            SockOpt::SoSndbuf => sock.send_buffer_size().map(|n| n as i64),
+            SockOpt::SoRcvbuf => sock.recv_buffer_size().map(|n| n as i64),
+            SockOpt::TcpNodelay => sock.tcp_nodelay().map(i64::from),
+            SockOpt::TcpCork => sock.tcp_cork().map(i64::from),
+            SockOpt::TcpQuickack => sock.tcp_quickack().map(i64::from),
+            SockOpt::SoReuseaddr => sock.reuse_address().map(i64::from),
+            SockOpt::SoReuseport => sock.reuse_port().map(i64::from),
+            SockOpt::SoKeepalive => sock.keepalive().map(i64::from),
+            // Python's getsockopt gives the raw struct; we give l_onoff
+            // and l_linger as one number: the seconds, or -1 when off.
+            SockOpt::SoLinger => sock.linger().map(|l| l.map_or(-1, |d| d.as_secs() as i64)),
         };
         let call = self.finish(call, result.as_ref().copied(), on);
-        self.save(s, call.returned);
+        self.save(s.save.as_deref(), call.returned);
         Ok(())
     }
 
     /// `lo_mtu`: the MTU of `lo` as this lab sees it.
-    pub(super) fn lo_mtu(&mut self, s: &StepDef) -> StepResult {
+    pub(super) fn lo_mtu(&mut self, save: Option<&str>) -> StepResult {
         let mut call = Call::new(self.clock.now_us(), &self.name, Op::LoMtu);
         match crate::netns::lo_mtu() {
             Ok(mtu) => call.returned = Some(i64::from(mtu)),
             Err(e) => call.error = Some(crate::runner::errno_name(&e)),
         }
-        self.save(s, call.returned);
+        self.save(save, call.returned);
         self.emit(call);
         Ok(())
     }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Actor, StepFailed, StepResult};
-use crate::catalog::StepDef;
+use crate::catalog::step::{self, AcceptStep, ServeStep};
 use crate::course::command::{self, Framing};
 use crate::course::framing::LengthFormat;
 use crate::course::{Framed, ProtoError, auth, echo, files, time};
@@ -54,23 +54,23 @@ pub(super) enum Protocol {
 }
 
 impl Actor<'_> {
-    fn protocol(&self, s: &StepDef) -> Result<Protocol, StepFailed> {
+    fn protocol(&self, s: &ServeStep) -> Result<Protocol, StepFailed> {
         let bufsize = match &s.size {
             Some(t) => t.int(&self.scope)?.max(1) as usize,
             None => 1024,
         };
-        let order = self.order(s)?;
-        Ok(match self.text(s.protocol.as_ref(), "")?.as_str() {
-            "echo_upper" => Protocol::EchoUpper { bufsize },
-            "time" => Protocol::Time { bufsize },
-            "command" => Protocol::Command {
+        let order = self.order(s.order.as_ref())?;
+        Ok(match s.protocol {
+            step::Protocol::EchoUpper => Protocol::EchoUpper { bufsize },
+            step::Protocol::Time => Protocol::Time { bufsize },
+            step::Protocol::Command => Protocol::Command {
                 framing: Framing::parse(&self.text(s.framing.as_ref(), "raw")?, order)?,
                 quiet_after: match &s.quiet_after {
                     Some(t) => t.int(&self.scope)?.max(0) as u64,
                     None => u64::MAX,
                 },
             },
-            "files" => {
+            step::Protocol::Files => {
                 let dir = match &s.dir {
                     Some(_) => self.text(s.dir.as_ref(), "")?.into(),
                     None => self.scratch.join(format!("files-{}", self.name)),
@@ -85,21 +85,16 @@ impl Actor<'_> {
                     order,
                 }
             }
-            "auth_echo" => Protocol::AuthEcho {
+            step::Protocol::AuthEcho => Protocol::AuthEcho {
                 key: self.text(s.key.as_ref(), "")?.into_bytes(),
                 digest: auth::Digest::parse(&self.text(s.digest.as_ref(), "sha256")?)?,
                 bufsize,
             },
-            other => {
-                return Err(StepFailed(format!(
-                    "protocol `{other}`: use echo_upper, time, command, files or auth_echo"
-                )));
-            }
         })
     }
 
-    pub(super) fn serve(&mut self, s: &StepDef) -> StepResult {
-        let on = s.on.as_deref().unwrap_or_default().to_string();
+    pub(super) fn serve(&mut self, s: &ServeStep) -> StepResult {
+        let on = s.on.clone();
         let protocol = self.protocol(s)?;
         let clients = match &s.clients {
             Some(t) => t.int(&self.scope)?.max(0) as u64,
@@ -164,11 +159,10 @@ impl Actor<'_> {
                 }
                 n += 1;
                 let name = format!("conn{n}");
-                self.accept(&StepDef {
-                    op: "accept".into(),
-                    on: Some(on.to_string()),
-                    name: Some(name.clone()),
-                    ..StepDef::default()
+                self.accept(&AcceptStep {
+                    on: on.to_string(),
+                    name: name.clone(),
+                    timeout_ms: None,
                 })?;
                 if !self.sockets.contains_key(&name) {
                     // The accept failed and was recorded. A lab's server
@@ -225,11 +219,7 @@ impl Actor<'_> {
     /// Closes one socket with a recorded `close`, if it is still open.
     fn close_named(&mut self, name: &str) {
         if self.sockets.contains_key(name) {
-            let _ = self.close(&StepDef {
-                op: "close".into(),
-                on: Some(name.to_string()),
-                ..StepDef::default()
-            });
+            let _ = self.close(name);
         }
     }
 
