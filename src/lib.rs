@@ -34,7 +34,8 @@
 //! - [`render`]: the terminal timeline, the message map, JSON Lines;
 //!   [`escape`] shows bytes as text.
 //! - [`pcap`]: reading and writing pcap files.
-//! - [`cli`] and [`app`]: the `lab` commands.
+//! - [`cli`] and [`app`]: the `lab` commands; [`repl`]: the lines a learner
+//!   types in the interactive socket REPL.
 
 pub mod app;
 pub mod capture;
@@ -50,6 +51,7 @@ pub mod knob;
 pub mod netns;
 pub mod pcap;
 pub mod render;
+pub mod repl;
 pub mod runner;
 pub mod streams;
 pub mod timeline;
