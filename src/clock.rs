@@ -36,3 +36,161 @@ impl Clock {
         self.base + Duration::from_micros(t_us)
     }
 }
+
+/// Lab time: the run's time with the learner's pauses taken out.
+///
+/// Every deadline of a run (a blocking call's watchdog, a wait for another
+/// actor, a `sleep`, a benchmark's budget) is measured on lab time. When a
+/// learner stops at a step to think (`lab run --step`), lab time stands
+/// still: a peer blocked in `recv` does not time out, a `sleep` does not
+/// run on, and the run ends with the same results as one that never
+/// paused. Timestamps in the trace stay on the [`Clock`]: a pause shows as
+/// the gap it really was.
+///
+/// The kernel does not know about lab time: a TCP retransmission timer or
+/// TIME_WAIT runs on while the learner thinks. The labs' lessons do not
+/// hang on those timers, and the step view says so.
+#[derive(Debug, Clone, Default)]
+pub struct LabTime(std::sync::Arc<std::sync::Mutex<Pauses>>);
+
+#[derive(Debug)]
+struct Pauses {
+    /// When lab time started.
+    base: Instant,
+    /// The pauses that have ended, added up.
+    total: Duration,
+    /// The pause going on now, if any: since when, and how many holders
+    /// (several actors may each wait for the learner).
+    since: Option<Instant>,
+    holders: usize,
+}
+
+impl Default for Pauses {
+    fn default() -> Self {
+        Pauses {
+            base: Instant::now(),
+            total: Duration::ZERO,
+            since: None,
+            holders: 0,
+        }
+    }
+}
+
+impl Pauses {
+    fn now(&self) -> Duration {
+        let wall = self.since.unwrap_or_else(Instant::now);
+        wall.saturating_duration_since(self.base)
+            .saturating_sub(self.total)
+    }
+}
+
+impl LabTime {
+    /// Lab time starting now.
+    pub fn start() -> LabTime {
+        LabTime::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pauses> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How much lab time has passed.
+    pub fn now(&self) -> Duration {
+        self.lock().now()
+    }
+
+    /// Stops lab time until the guard is dropped. Pauses may overlap: lab
+    /// time runs again when the last one ends.
+    pub fn pause(&self) -> Pause {
+        let mut p = self.lock();
+        if p.holders == 0 {
+            p.since = Some(Instant::now());
+        }
+        p.holders += 1;
+        Pause(self.clone())
+    }
+
+    /// The moment `after` of lab time from now.
+    pub fn deadline(&self, after: Duration) -> Deadline {
+        Deadline {
+            time: self.clone(),
+            at: self.now() + after,
+        }
+    }
+}
+
+/// A pause of lab time; lab time runs again when it is dropped.
+#[derive(Debug)]
+pub struct Pause(LabTime);
+
+impl Drop for Pause {
+    fn drop(&mut self) {
+        let mut p = self.0.lock();
+        p.holders = p.holders.saturating_sub(1);
+        if p.holders == 0
+            && let Some(since) = p.since.take()
+        {
+            p.total += since.elapsed();
+        }
+    }
+}
+
+/// A point in lab time by which something must have happened.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    time: LabTime,
+    at: Duration,
+}
+
+impl Deadline {
+    /// Lab time left; zero once the deadline has passed.
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_sub(self.time.now())
+    }
+
+    pub fn expired(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    /// How long a blocking wait may last before it looks again: the time
+    /// left, but never more than `slice`, and never zero (a zero timeout
+    /// means "forever" to SO_RCVTIMEO). While lab time is paused, the time
+    /// left does not shrink, and the wait goes on slice after slice.
+    pub fn slice(&self, slice: Duration) -> Duration {
+        self.remaining().min(slice).max(Duration::from_millis(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pause_stops_lab_time_and_its_deadlines() {
+        let time = LabTime::start();
+        let deadline = time.deadline(Duration::from_millis(40));
+        let pause = time.pause();
+        let frozen = time.now();
+        std::thread::sleep(Duration::from_millis(60));
+        // Longer than the deadline passed on the wall clock; none in lab time.
+        assert_eq!(time.now(), frozen);
+        assert!(!deadline.expired());
+        drop(pause);
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(deadline.expired());
+    }
+
+    #[test]
+    fn overlapping_pauses_end_with_the_last() {
+        let time = LabTime::start();
+        let a = time.pause();
+        let b = time.pause();
+        let frozen = time.now();
+        drop(a);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(time.now(), frozen, "one pause still holds");
+        drop(b);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(time.now() > frozen);
+    }
+}

@@ -71,13 +71,13 @@ impl Timeline {
                         p.info.to = self.owner(b);
                     }
                 }
-                Event::ActorFailed { .. } => {}
+                Event::ActorFailed { .. } | Event::StepStarted(_) | Event::CallStarted { .. } => {}
             }
             show(&event);
             match event {
                 Event::Call(c) => self.calls.push(c),
                 Event::Packet(p) => self.packets.push(p),
-                Event::ActorFailed { .. } => {}
+                Event::ActorFailed { .. } | Event::StepStarted(_) | Event::CallStarted { .. } => {}
             }
         }
     }

@@ -320,12 +320,36 @@ impl Packet {
     }
 }
 
+/// Where an actor stands when it starts a step.
+#[derive(Debug, Clone)]
+pub struct StepStarted {
+    pub t_us: u64,
+    pub actor: String,
+    /// The step's number among the actor's steps, from 1.
+    pub index: usize,
+    /// The step's line in its lab file, when it came from one.
+    pub line: Option<usize>,
+    /// The step as the lab file writes it: `{ op = "recv", on = "conn", ... }`.
+    pub text: String,
+}
+
 /// Everything a run reports, in the order it happened.
 // Events are moved once through a channel; boxing the large variant would
 // cost an allocation per call for no gain.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// An actor is about to run one of its steps: the boundary a learner
+    /// pauses at (`lab run --step`).
+    StepStarted(StepStarted),
+    /// A call that may block has begun: until its [`Event::Call`] arrives,
+    /// the actor is waiting in it.
+    CallStarted {
+        t_us: u64,
+        actor: String,
+        op: Op,
+        sock: Option<String>,
+    },
     /// A socket call (or a sleep) finished.
     Call(Call),
     /// A packet crossed the wire.
@@ -346,6 +370,8 @@ impl Event {
             Event::Call(c) => c.t_us,
             Event::Packet(p) => p.t_us,
             Event::ActorFailed { t_us, .. } => *t_us,
+            Event::StepStarted(s) => s.t_us,
+            Event::CallStarted { t_us, .. } => *t_us,
         }
     }
 

@@ -266,11 +266,18 @@ fn json_previews_long_data_and_escapes_binary() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let big = lines.iter().find(|l| l["op"] == "send_to").unwrap();
+    // `call_started` lines name the op too: the returned call is `call`.
+    let call = |op: &str| {
+        lines
+            .iter()
+            .find(|l| l["kind"] == "call" && l["op"] == op)
+            .unwrap()
+    };
+    let big = call("send_to");
     assert_eq!(big["len"], 3000);
     assert_eq!(big["data_truncated"], true);
     assert_eq!(big["data"].as_str().unwrap().len(), 256);
-    let cut = lines.iter().find(|l| l["op"] == "recv_from").unwrap();
+    let cut = call("recv_from");
     assert_eq!(
         (cut["truncated"].as_bool(), cut["datagram_len"].as_u64()),
         (Some(true), Some(3000))

@@ -240,7 +240,7 @@ fn run_isolated(
             }
         },
     };
-    let result = runner::run(lab, knobs, clock, &tx);
+    let result = runner::run(lab, knobs, clock, &tx, &runner::Batch);
     drop(tx);
     let stats = capture.map(Capture::stop);
     (result, stats, status)

@@ -46,6 +46,20 @@ impl Step {
     }
 }
 
+/// The step as a lab file writes it, on one line:
+/// `{ op = "recv", on = "conn", size = 1024 }`.
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{ op = \"{}\"", self.action.name())?;
+        if let Ok(toml::Value::Table(fields)) = toml::Value::try_from(self) {
+            for (key, value) in fields.iter().filter(|(k, _)| *k != "op") {
+                write!(f, ", {key} = {value}")?;
+            }
+        }
+        f.write_str(" }")
+    }
+}
+
 // serde cannot combine `flatten` with `deny_unknown_fields`, so a step is
 // read in two passes: the fields every step has come off first, and the
 // rest must be exactly one action's fields.
@@ -1027,6 +1041,16 @@ mod tests {
             let back: Back = toml::from_str(&written).unwrap();
             assert_eq!(back.step, s, "{written}");
         }
+    }
+
+    #[test]
+    fn a_step_shows_as_one_line_of_a_lab_file() {
+        let s = step(r#"{ op = "recv", size = 1024, on = "conn", when = "a > 1" }"#).unwrap();
+        assert_eq!(
+            s.to_string(),
+            r#"{ op = "recv", on = "conn", size = 1024, when = "a > 1" }"#
+        );
+        assert_eq!(step(&s.to_string()).unwrap(), s);
     }
 
     #[test]

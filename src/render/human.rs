@@ -182,6 +182,10 @@ impl Human {
                     describe(p, &|a| self.color_of(a))
                 )
             }
+            // The timeline shows a call where it returned; where steps
+            // begin and which calls are blocking is what the step view
+            // (`lab run --step`) shows at each pause.
+            Event::StepStarted(_) | Event::CallStarted { .. } => Ok(()),
             Event::ActorFailed {
                 t_us,
                 actor,

@@ -3,6 +3,12 @@
 //! The contract (fields may be added, never renamed):
 //!
 //! - `{"kind":"lab","id":..,"title":..,"knobs":{name: value}}` first.
+//! - `{"kind":"step","t_us":..,"actor":..,"index":..,"line":..,"step":..}`
+//!   when an actor starts a step (`index` from 1 among its steps, `line`
+//!   in the lab file or null, `step` as the lab file writes it).
+//! - `{"kind":"call_started","t_us":..,"actor":..,"op":..,"sock":..}` when
+//!   a call that may block (accept, connect, send, recv, ...) begins; its
+//!   `call` line follows when it returns.
 //! - `{"kind":"call","t_us":..,"actor":..,"op":..,"len":..,"returned":..,
 //!   "data":..,"error":..}` for every socket call, plus `waited_us`,
 //!   `sock`, `args`, `local`, `peer`, `timed_out`, `repeat`; `data` is the
@@ -29,7 +35,7 @@
 //!   count) and `truncated`.
 //!
 //! Events come in timeline order: a call when it returned, a packet when it
-//! crossed `lo`.
+//! crossed `lo`, a step or a call_started when it began.
 
 use std::io::{self, Write};
 
@@ -55,6 +61,21 @@ pub fn lab_line(out: &mut dyn Write, id: &str, title: &str, knobs: &Scope) -> io
 pub fn event_line(out: &mut dyn Write, event: &Event) -> io::Result<()> {
     match event {
         Event::Call(c) => line(out, call(c)),
+        Event::StepStarted(s) => line(
+            out,
+            json!({"kind": "step", "t_us": s.t_us, "actor": s.actor, "index": s.index,
+                   "line": s.line, "step": s.text}),
+        ),
+        Event::CallStarted {
+            t_us,
+            actor,
+            op,
+            sock,
+        } => line(
+            out,
+            json!({"kind": "call_started", "t_us": t_us, "actor": actor, "op": op.name(),
+                   "sock": sock}),
+        ),
         Event::Packet(p) => line(out, packet(p)),
         Event::ActorFailed {
             t_us,

@@ -10,14 +10,15 @@ use socket2::{Domain, SockAddr, Socket, Type};
 use super::board::{Address, Board, WaitError};
 use super::errno;
 use super::sock::{Sock, pattern, show_addr};
+use super::{Controller, Decision, StepAt};
 use crate::catalog::Tpl;
 use crate::catalog::step::{
     AcceptStep, Action, BindStep, ConnectStep, How, ListenStep, OnStep, Options,
-    SetNonblockingStep, SockOpt, Step,
+    SetNonblockingStep, SockOpt,
 };
-use crate::clock::Clock;
+use crate::clock::{Clock, Deadline};
 use crate::expr::{self, Scope, Value};
-use crate::trace::{Call, Event, Op, Proto};
+use crate::trace::{Call, Event, Op, Proto, StepStarted};
 
 /// Largest buffer or message a step may ask for: a number in a lab file
 /// must not be able to exhaust the machine's memory.
@@ -56,12 +57,17 @@ pub struct Actor<'a> {
     pub saved: Scope,
     /// Where unnamed AF_UNIX sockets are bound.
     pub scratch: std::path::PathBuf,
+    /// Asked before each step (see [`Controller`]).
+    pub controller: &'a dyn Controller,
+    /// The calls being made are counted, not reported one by one (the
+    /// bulk of a benchmark, the spins of a loop): no `CallStarted` either.
+    pub quiet: bool,
 }
 
 impl Actor<'_> {
     /// Runs every step; stops at the first step that cannot run.
-    pub fn run(&mut self, steps: &[Step]) -> StepResult {
-        for (i, step) in steps.iter().enumerate() {
+    pub fn run(&mut self, steps: &[StepAt]) -> StepResult {
+        for (i, StepAt { step, line }) in steps.iter().enumerate() {
             if let Some(w) = &step.when
                 && !expr::eval_bool(w, &self.scope)?
             {
@@ -75,6 +81,25 @@ impl Actor<'_> {
                 if let Some(reason) = self.board.aborted() {
                     return Err(StepFailed(format!("stopped: {reason}")));
                 }
+                let mut started = StepStarted {
+                    t_us: 0,
+                    actor: self.name.clone(),
+                    index: i + 1,
+                    line: *line,
+                    text: step.to_string(),
+                };
+                let decision = {
+                    // Lab time stands still while the controller decides.
+                    let _pause = self.board.time.pause();
+                    self.controller.before_step(&started)
+                };
+                if decision == Decision::Stop {
+                    self.board.abort(super::STOPPED_BY_LEARNER);
+                    return Err(StepFailed(super::STOPPED_BY_LEARNER.into()));
+                }
+                started.t_us = self.clock.now_us();
+                self.quiet = false;
+                let _ = self.events.send(Event::StepStarted(started));
                 self.step(&step.action).map_err(|StepFailed(m)| {
                     StepFailed(format!("step {} (`{}`): {m}", i + 1, step.action.name()))
                 })?;
@@ -143,14 +168,12 @@ impl Actor<'_> {
         }
         let mut call = Call::new(self.clock.now_us(), &self.name, Op::Sleep);
         call.args = format!("{ms} ms");
-        // In slices, so that a run that is stopped does not wait
-        // for a long sleep to end.
-        let until = std::time::Instant::now() + Duration::from_millis(ms as u64);
-        while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
-            if left.is_zero() || self.board.aborted().is_some() {
-                break;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
+        // A sleep of lab time: it stands still while the learner decides.
+        // In slices, so that a run that is stopped does not wait for a
+        // long sleep to end.
+        let until = self.board.time.deadline(Duration::from_millis(ms as u64));
+        while !until.expired() && self.board.aborted().is_none() {
+            std::thread::sleep(until.slice(Duration::from_millis(50)));
         }
         call.waited_us = self.clock.now_us() - call.t_us;
         call.returned = Some(0);
@@ -250,9 +273,20 @@ impl Actor<'_> {
         }
     }
 
-    /// Starts a call record on socket `on`.
+    /// Starts a call record on socket `on`. A call that may block is
+    /// announced at once (`CallStarted`), so a view can show the actor
+    /// waiting in it before it returns.
     fn begin(&self, op: Op, on: &str) -> Call {
         let mut call = Call::new(self.clock.now_us(), &self.name, op);
+        let may_block = op.is_send() || op.is_recv() || matches!(op, Op::Accept | Op::Connect);
+        if may_block && !self.quiet {
+            let _ = self.events.send(Event::CallStarted {
+                t_us: call.t_us,
+                actor: self.name.clone(),
+                op,
+                sock: Some(on.to_string()),
+            });
+        }
         call.sock = Some(on.to_string());
         if let Some(sock) = self.sockets.get(on) {
             call.proto = Some(sock.proto);
@@ -479,7 +513,9 @@ impl Actor<'_> {
         listener.timeout = timeout;
         let proto = listener.proto;
         let call = self.begin(Op::Accept, on);
-        let result = self.sockets[on].socket.accept();
+        let listener = &self.sockets[on];
+        let deadline = self.board.time.deadline(listener.timeout);
+        let result = on_lab_time(self.board, listener, &deadline, Socket::accept);
         match result {
             Ok((socket, _peer)) => {
                 use std::os::fd::AsRawFd;
@@ -515,11 +551,10 @@ impl Actor<'_> {
             Err(e) => {
                 call.error = Some(errno::name(e));
                 if let Some(sock) = self.sockets.get(on) {
-                    // EAGAIN from a blocking socket means SO_RCVTIMEO or
-                    // SO_SNDTIMEO ran out: the watchdog ended the wait.
-                    call.timed_out = !sock.nonblocking
-                        && e.raw_os_error() == Some(libc::EAGAIN)
-                        && Duration::from_micros(call.waited_us) >= sock.timeout.mul_f32(0.9);
+                    // EAGAIN from a blocking socket means the watchdog
+                    // ended the wait: [`on_lab_time`] gives it back only
+                    // once the socket's timeout has run out in lab time.
+                    call.timed_out = !sock.nonblocking && e.raw_os_error() == Some(libc::EAGAIN);
                 }
             }
         }
@@ -565,7 +600,8 @@ impl Actor<'_> {
         };
         let mut call = self.begin(Op::Connect, &on);
         call.args = show_addr(&addr);
-        let result = self.sock(&on)?.socket.connect_timeout(&addr, timeout);
+        let board = self.board;
+        let result = connect_on_lab_time(board, self.sock(&on)?, &addr, timeout);
         self.finish(call, result.as_ref().map(|_| 0), &on);
         Ok(())
     }
@@ -599,6 +635,93 @@ impl Actor<'_> {
         self.emit(call);
         Ok(())
     }
+}
+
+/// Runs one blocking call on `sock` with its watchdog on lab time.
+///
+/// The kernel's watchdog (SO_RCVTIMEO, SO_SNDTIMEO, armed on every socket
+/// of a lab) runs on the wall clock. When it ends a wait before `deadline`
+/// has passed in lab time (the learner paused the run), the call is made
+/// again for the time left, so the program sees one call that waited, as
+/// in a run that never paused. A non-blocking socket's EAGAIN is an answer,
+/// not a watchdog, and comes back at once.
+pub(super) fn on_lab_time<T>(
+    board: &Board,
+    sock: &Sock,
+    deadline: &Deadline,
+    mut call: impl FnMut(&Socket) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    if sock.nonblocking {
+        return call(&sock.socket);
+    }
+    let mut rearmed = false;
+    let result = loop {
+        let result = call(&sock.socket);
+        let watchdog = matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        if !watchdog || deadline.expired() || board.aborted().is_some() {
+            break result;
+        }
+        let left = deadline.slice(sock.timeout);
+        let _ = sock.socket.set_read_timeout(Some(left));
+        let _ = sock.socket.set_write_timeout(Some(left));
+        rearmed = true;
+    };
+    if rearmed {
+        let _ = sock.socket.set_read_timeout(Some(sock.timeout));
+        let _ = sock.socket.set_write_timeout(Some(sock.timeout));
+    }
+    result
+}
+
+/// `connect()` on a blocking socket, bounded by `timeout` of lab time.
+///
+/// The kernel would wait for the handshake as long as its SYN retries last
+/// (over two minutes). Like Python's `settimeout`, this starts the
+/// handshake without blocking, then waits for the socket to become
+/// writable, looking at lab time every 50 ms.
+fn connect_on_lab_time(
+    board: &Board,
+    sock: &Sock,
+    addr: &SockAddr,
+    timeout: Duration,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let socket = &sock.socket;
+    if sock.nonblocking {
+        return socket.connect(addr);
+    }
+    socket.set_nonblocking(true)?;
+    let result = match socket.connect(addr) {
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            let deadline = board.time.deadline(timeout);
+            loop {
+                let mut p = libc::pollfd {
+                    fd: socket.as_raw_fd(),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                let wait = deadline.slice(Duration::from_millis(50)).as_millis() as libc::c_int;
+                // SAFETY: one valid pollfd, for the duration of the call.
+                let n = unsafe { libc::poll(&mut p, 1, wait) };
+                if n > 0 {
+                    // Writable: the handshake ended, well or badly.
+                    break match socket.take_error() {
+                        Ok(Some(e)) | Err(e) => Err(e),
+                        Ok(None) => Ok(()),
+                    };
+                }
+                if deadline.expired() {
+                    break Err(std::io::Error::from_raw_os_error(libc::ETIMEDOUT));
+                }
+                if let Some(reason) = board.aborted() {
+                    break Err(std::io::Error::other(format!("stopped: {reason}")));
+                }
+            }
+        }
+        other => other,
+    };
+    socket.set_nonblocking(false)?;
+    result
 }
 
 mod course_ops;

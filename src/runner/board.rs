@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::LabTime;
 
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -36,6 +38,9 @@ struct State {
 pub struct Board {
     state: Mutex<State>,
     changed: Condvar,
+    /// The run's lab time: every wait on the board, and every watchdog of
+    /// the actors, is measured on it (see [`LabTime`]).
+    pub time: LabTime,
 }
 
 /// Why a wait on the board ended without its answer.
@@ -155,7 +160,7 @@ impl Board {
         timeout: Duration,
         mut ready: impl FnMut(&State) -> Option<T>,
     ) -> Result<T, WaitError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = self.time.deadline(timeout);
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(reason) = &s.aborted {
@@ -164,13 +169,14 @@ impl Board {
             if let Some(v) = ready(&s) {
                 return Ok(v);
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if deadline.expired() {
                 return Err(WaitError::TimedOut);
             }
+            // Woken by a change, or after a slice to look at lab time
+            // again (it stands still while the learner decides).
             s = self
                 .changed
-                .wait_timeout(s, deadline - now)
+                .wait_timeout(s, deadline.slice(Duration::from_millis(100)))
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }

@@ -19,16 +19,56 @@ use std::time::Duration;
 use actor::{Actor, StepFailed};
 use board::Board;
 
-use crate::catalog::Lab;
+use crate::catalog::{Lab, Step};
 use crate::clock::Clock;
 use crate::expr::Scope;
-use crate::trace::{Call, Event, Noted, Op, Varies};
+use crate::trace::{Call, Event, Noted, Op, StepStarted, Varies};
 
 pub use errno::name as errno_name;
 pub use session::serve_forever;
 
 /// Default watchdog for one blocking call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Decides, before each step of every actor, whether the step runs now:
+/// the seam where a learner takes part in a run.
+///
+/// The runner calls it with lab time stopped (see
+/// [`LabTime`](crate::clock::LabTime)), so it may take as long as it likes,
+/// waiting for a key press or an answer, without changing what the run
+/// does: every deadline is on lab time. Several actors may ask at once; a
+/// controller that talks to a person takes them one at a time.
+pub trait Controller: Sync {
+    fn before_step(&self, step: &StepStarted) -> Decision;
+}
+
+/// What a [`Controller`] decided about a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Run the step.
+    Run,
+    /// Stop the whole run here (the learner quit).
+    Stop,
+}
+
+/// Runs every step at once: `lab run`, `lab serve`, the tests, the book.
+pub struct Batch;
+
+impl Controller for Batch {
+    fn before_step(&self, _: &StepStarted) -> Decision {
+        Decision::Run
+    }
+}
+
+/// A step as an actor runs it: the typed step and its line in the lab file.
+#[derive(Debug, Clone)]
+pub struct StepAt {
+    pub step: Step,
+    pub line: Option<usize>,
+}
+
+/// The reason a run ends when a [`Controller`] says [`Decision::Stop`].
+pub const STOPPED_BY_LEARNER: &str = "stopped at a step";
 
 /// What the runner hands back besides the event stream.
 #[derive(Debug, Default)]
@@ -81,8 +121,15 @@ pub fn apply_lo_mtu(lab: &Lab, knobs: &Scope, clock: Clock) -> Option<Call> {
 }
 
 /// Runs `lab` with `knobs` on the current thread's network namespace,
-/// sending every event to `events` as it happens.
-pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> RunResult {
+/// sending every event to `events` as it happens, and asking `controller`
+/// before each step.
+pub fn run(
+    lab: &Lab,
+    knobs: &Scope,
+    clock: Clock,
+    events: &Sender<Event>,
+    controller: &dyn Controller,
+) -> RunResult {
     if let Some(call) = apply_lo_mtu(lab, knobs, clock) {
         let _ = events.send(Event::Call(call));
     }
@@ -117,7 +164,14 @@ pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> Ru
                 let events = events.clone();
                 let knobs = knobs.clone();
                 let scratch = scratch.clone();
-                let steps: Vec<_> = def.steps.iter().map(|s| s.get_ref().clone()).collect();
+                let steps: Vec<StepAt> = def
+                    .steps
+                    .iter()
+                    .map(|s| StepAt {
+                        step: s.get_ref().clone(),
+                        line: Some(lab.line(s.span().start)),
+                    })
+                    .collect();
                 let name = def.name.clone();
                 std::thread::Builder::new()
                     .name(format!("actor-{name}"))
@@ -132,6 +186,8 @@ pub fn run(lab: &Lab, knobs: &Scope, clock: Clock, events: &Sender<Event>) -> Ru
                             default_timeout: timeout,
                             saved: Scope::new(),
                             scratch,
+                            controller,
+                            quiet: false,
                         };
                         let outcome = actor.run(&steps);
                         actor.close_all();

@@ -64,8 +64,14 @@ pub fn serve_forever(
             default_timeout: idle,
             saved: Scope::new(),
             scratch: scratch.clone(),
+            controller: &super::Batch,
+            quiet: false,
         };
-        let outcome = actor.run(std::slice::from_ref(step));
+        let step = super::StepAt {
+            step: step.clone(),
+            line: None,
+        };
+        let outcome = actor.run(std::slice::from_ref(&step));
         actor.close_all();
         done.store(true, Ordering::SeqCst);
         outcome

@@ -10,7 +10,7 @@
 //! expectations check those.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Actor, StepFailed, StepResult};
 use crate::catalog::Tpl;
@@ -41,6 +41,7 @@ fn broken(StepFailed(m): StepFailed) -> io::Error {
 
 impl Conn for ActorConn<'_, '_> {
     fn send(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.actor.quiet = self.quiet;
         let (_, result) = self
             .actor
             .send_bytes(&self.on, b, false, !self.quiet)
@@ -49,6 +50,7 @@ impl Conn for ActorConn<'_, '_> {
     }
 
     fn send_all(&mut self, b: &[u8]) -> io::Result<()> {
+        self.actor.quiet = self.quiet;
         let (_, result) = self
             .actor
             .send_bytes(&self.on, b, true, !self.quiet)
@@ -57,6 +59,7 @@ impl Conn for ActorConn<'_, '_> {
     }
 
     fn recv(&mut self, max: usize) -> io::Result<Vec<u8>> {
+        self.actor.quiet = self.quiet;
         let (call, result) = self.actor.recv_call(&self.on, max).map_err(broken)?;
         let data = call.data.clone().unwrap_or_default();
         if !self.quiet {
@@ -73,6 +76,7 @@ impl Conn for ActorConn<'_, '_> {
 impl<'b> Actor<'b> {
     /// Socket `on` as a recorded [`Conn`].
     pub(super) fn conn<'x>(&'x mut self, on: &str) -> ActorConn<'x, 'b> {
+        self.quiet = false;
         ActorConn {
             actor: self,
             on: on.to_string(),
@@ -240,14 +244,15 @@ impl<'b> Actor<'b> {
         let framing = Framing::parse(&self.text(Some(&s.framing), "fixed")?, order)?;
         let requests = s.requests.int(&self.scope)?.max(1) as u64;
         let t0 = self.clock.now_us();
-        let started = Instant::now();
+        // The budget is lab time, like every deadline of a run.
+        let started = self.board.time.now();
         let mut framed = Framed::new(self.conn(on), read_size);
         let mut outcome = Ok(0usize);
         let mut done = 0u64;
         for i in 0..requests {
             // A bounded measurement: a slow exchange (Nagle meeting a
             // delayed ACK) would otherwise keep a lab busy for minutes.
-            if started.elapsed() >= BENCH_BUDGET {
+            if framed.conn.actor.board.time.now() - started >= BENCH_BUDGET {
                 break;
             }
             done += 1;
@@ -260,7 +265,7 @@ impl<'b> Actor<'b> {
                 }
             }
         }
-        let elapsed = started.elapsed().max(Duration::from_micros(1));
+        let elapsed = (self.board.time.now() - started).max(Duration::from_micros(1));
         let rate = (done as f64 / elapsed.as_secs_f64()).round() as i64;
         let mut args = format!(
             "{done} × {cmd:?}, {}: {:.1} ms, {rate} msg/s",

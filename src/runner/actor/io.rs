@@ -1,8 +1,8 @@
 //! The calls that move bytes: send, send_all, send_to, recv, recv_from.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Actor, MAX_LOOP_CALLS, StepFailed, StepResult};
+use super::{Actor, MAX_LOOP_CALLS, StepFailed, StepResult, on_lab_time};
 use crate::catalog::Tpl;
 use crate::catalog::step::{RecvFromStep, RecvStep, SendAllStep, SendStep, SendToStep};
 use socket2::SockAddr;
@@ -87,16 +87,25 @@ impl Actor<'_> {
     ) -> Result<(Call, std::io::Result<usize>), StepFailed> {
         let mut call = self.begin(if all { Op::SendAll } else { Op::Send }, on);
         call.len = Some(bytes.len());
+        let board = self.board;
         let sock = self.sock(on)?;
         let (offset, proto) = (sock.sent, sock.proto);
+        let deadline = board.time.deadline(sock.timeout);
         // send_all is the loop every program needs around send: keep
         // offering the rest until the kernel has taken every byte.
         let mut taken = 0;
         let result = loop {
-            match sock.socket.send_with_flags(&bytes[taken..], SEND_FLAGS) {
+            let sent = on_lab_time(board, sock, &deadline, |s| {
+                s.send_with_flags(&bytes[taken..], SEND_FLAGS)
+            });
+            match sent {
                 Ok(n) => {
                     taken += n;
-                    if !all || taken == bytes.len() {
+                    // A blocking send returns short only when its watchdog
+                    // ran out; if lab time has not (the run was paused), the
+                    // one call goes on, as it would have without the pause.
+                    let cut_by_pause = !sock.nonblocking && n > 0 && !deadline.expired();
+                    if taken == bytes.len() || !(all || cut_by_pause) {
                         break Ok(taken);
                     }
                 }
@@ -150,10 +159,12 @@ impl Actor<'_> {
         call.len = Some(bytes.len());
         call.args = show_addr(addr);
         call.peer = addr.as_socket();
-        let result = self
-            .sock(on)?
-            .socket
-            .send_to_with_flags(bytes, addr, SEND_FLAGS);
+        let board = self.board;
+        let sock = self.sock(on)?;
+        let deadline = board.time.deadline(sock.timeout);
+        let result = on_lab_time(board, sock, &deadline, |s| {
+            s.send_to_with_flags(bytes, addr, SEND_FLAGS)
+        });
         if let Ok(n) = result {
             call.data = Some(bytes[..n].to_vec());
         }
@@ -196,9 +207,12 @@ impl Actor<'_> {
     /// peer has closed, every recv returns 0 at once and the loop spins.
     /// Identical results in a row are recorded once, with their count.
     fn recv_spin(&mut self, on: &str, size: usize, window: Duration, s: &RecvStep) -> StepResult {
-        let end = Instant::now() + window;
+        let end = self.board.time.deadline(window);
         let mut pending: Option<Call> = None;
-        while Instant::now() < end {
+        while !end.expired() {
+            // Only the first call of a spin is announced: the rest return
+            // at once and are counted into one record.
+            self.quiet = pending.is_some();
             let call = self.recv_once(on, size)?;
             let same = pending.as_ref().is_some_and(|p| {
                 p.returned == call.returned
@@ -226,6 +240,7 @@ impl Actor<'_> {
         if let Some(p) = pending {
             self.emit(p);
         }
+        self.quiet = false;
         self.save_offsets(on);
         Ok(())
     }
@@ -246,9 +261,11 @@ impl Actor<'_> {
         let mut call = self.begin(Op::Recv, on);
         call.len = Some(size);
         let mut buf = vec![0u8; size];
+        let board = self.board;
         let sock = self.sock(on)?;
         let offset = sock.received;
-        let result = sock.socket.recv(as_uninit(&mut buf));
+        let deadline = board.time.deadline(sock.timeout);
+        let result = on_lab_time(board, sock, &deadline, |s| s.recv(as_uninit(&mut buf)));
         if let Ok(n) = result {
             sock.received += n as u64;
             call.data = Some(buf[..n].to_vec());
@@ -283,10 +300,12 @@ impl Actor<'_> {
         // MSG_TRUNC makes the kernel return the datagram's real length even
         // when the buffer took only its first `size` bytes; the rest of the
         // datagram is discarded either way.
-        let result = self
-            .sock(on)?
-            .socket
-            .recv_from_with_flags(as_uninit(&mut buf), libc::MSG_TRUNC);
+        let board = self.board;
+        let sock = self.sock(on)?;
+        let deadline = board.time.deadline(sock.timeout);
+        let result = on_lab_time(board, sock, &deadline, |s| {
+            s.recv_from_with_flags(as_uninit(&mut buf), libc::MSG_TRUNC)
+        });
         let mut sender = None;
         let result = result.map(|(real, from)| {
             let got = real.min(size);

@@ -200,6 +200,8 @@ impl Actor<'_> {
                     default_timeout: self.default_timeout,
                     saved: Scope::new(),
                     scratch: self.scratch.clone(),
+                    controller: self.controller,
+                    quiet: false,
                 };
                 let protocol = protocol.clone();
                 let active = Arc::clone(&active);
