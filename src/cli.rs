@@ -38,7 +38,7 @@ pub enum Command {
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         lab: Option<String>,
         /// Run every lab with its default knobs; one verdict line per lab.
-        #[arg(long, conflicts_with_all = ["json", "pcap", "set"])]
+        #[arg(long, conflicts_with_all = ["json", "pcap", "set", "step"])]
         all: bool,
         /// Change a knob: `--set nodelay=true` (repeatable).
         #[arg(long = "set", value_name = "KNOB=VALUE")]
@@ -52,6 +52,10 @@ pub enum Command {
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
+        /// Stop before every step: Enter runs it, `c` runs to the end, `q`
+        /// stops. Answers are read from standard input, a line each.
+        #[arg(long, conflicts_with = "json")]
+        step: bool,
     },
     /// Watch the loopback traffic of your own programs (needs CAP_NET_RAW).
     Capture {

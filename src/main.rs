@@ -76,6 +76,7 @@ fn main() -> ExitCode {
             json,
             pcap,
             no_capture,
+            step,
             ..
         } => {
             let args = app::RunArgs {
@@ -83,6 +84,7 @@ fn main() -> ExitCode {
                 json: *json,
                 capture: !no_capture,
                 pcap: pcap.clone(),
+                step: *step,
             };
             app::run_one(&mut out, lab.as_deref().unwrap_or_default(), &args)
         }

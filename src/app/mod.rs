@@ -4,6 +4,7 @@ mod book;
 mod catalog_views;
 mod run;
 mod serve;
+mod step;
 mod watch;
 
 use std::io::Write;

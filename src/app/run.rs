@@ -21,6 +21,8 @@ use crate::runner;
 use crate::timeline::Timeline;
 use crate::trace::{Call, Event, Packet};
 
+use super::step::{Answer, Paused, StepView, Stepper, Waiting};
+
 /// How long events wait before they are shown, so that a packet read a
 /// little late (the capture hands frames over in blocks every few ms) still
 /// takes its place before the calls that came after it.
@@ -35,6 +37,8 @@ pub struct RunArgs<'a> {
     pub json: bool,
     pub capture: bool,
     pub pcap: Option<PathBuf>,
+    /// Stop before every step and wait for the learner (`--step`).
+    pub step: bool,
 }
 
 /// How a run captures, decided once from what the process may do.
@@ -92,6 +96,35 @@ impl Finished {
     }
 }
 
+/// Where released events go: the pcap file, if any, and the view. The
+/// first error ends the writing; the run goes on to its end.
+struct Sink<'a, V: View> {
+    writer: Option<&'a mut PcapWriter>,
+    view: &'a mut V,
+    error: Option<std::io::Error>,
+}
+
+impl<V: View> Sink<'_, V> {
+    fn show(&mut self, event: &Event) {
+        if let (Some(w), Event::Packet(p)) = (self.writer.as_mut(), event) {
+            let frame = CapturedFrame {
+                t_us: p.t_us,
+                data: p.raw.clone(),
+                orig_len: p.orig_len,
+            };
+            if let Err(e) = w.write(&frame) {
+                self.error
+                    .get_or_insert(std::io::Error::other(e.to_string()));
+            }
+        }
+        if self.error.is_none()
+            && let Err(e) = self.view.event(event)
+        {
+            self.error = Some(e);
+        }
+    }
+}
+
 /// Hands captured frames to the run's event stream, decoded.
 struct PacketSink(mpsc::Sender<Event>);
 
@@ -104,14 +137,58 @@ impl FrameSink for PacketSink {
     }
 }
 
-/// Runs `lab`, handing every event to `on_event` in timeline order, about
+/// What consumes a run's events as they are released, in timeline order;
+/// in step mode it is also what asks the learner at each pause.
+pub trait View {
+    fn event(&mut self, event: &Event) -> std::io::Result<()>;
+
+    /// The run stands before a step (lab time stopped, every event so far
+    /// shown): what does the learner want?
+    fn pause(&mut self, _at: &Paused) -> std::io::Result<Answer> {
+        Ok(Answer::Step)
+    }
+}
+
+impl<V: View + ?Sized> View for &mut V {
+    fn event(&mut self, event: &Event) -> std::io::Result<()> {
+        (**self).event(event)
+    }
+
+    fn pause(&mut self, at: &Paused) -> std::io::Result<Answer> {
+        (**self).pause(at)
+    }
+}
+
+/// A view that hands each event to a closure and never pauses.
+struct EachEvent<F>(F);
+
+impl<F: FnMut(&Event) -> std::io::Result<()>> View for EachEvent<F> {
+    fn event(&mut self, event: &Event) -> std::io::Result<()> {
+        (self.0)(event)
+    }
+}
+
+/// Runs `lab`, handing every event to `view` in timeline order, about
 /// `REORDER` after it happened.
 pub fn execute(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
     pcap: Option<&std::path::Path>,
-    mut on_event: impl FnMut(&Event) -> std::io::Result<()>,
+    on_event: impl FnMut(&Event) -> std::io::Result<()>,
+) -> Result<Finished, Failure> {
+    execute_with(lab, knobs, mode, pcap, false, EachEvent(on_event))
+}
+
+/// [`execute`], and with `step` set, a pause before every step (until the
+/// learner says to go on), where `view` asks what to do.
+pub fn execute_with(
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    pcap: Option<&std::path::Path>,
+    step: bool,
+    mut view: impl View,
 ) -> Result<Finished, Failure> {
     let clock = Clock::start();
     let mut writer = match pcap {
@@ -121,44 +198,67 @@ pub fn execute(
         None => None,
     };
     let (tx, rx) = mpsc::channel();
+    let (asks_tx, asks) = mpsc::channel();
+    let stepper = Stepper::new(asks_tx, step);
+    let mut waiting = Waiting::default();
     let mut timeline = Timeline::new(matches!(mode, CaptureMode::Host));
-    let mut write_error: Option<std::io::Error> = None;
-    let mut show = |event: &Event| {
-        if let (Some(w), Event::Packet(p)) = (writer.as_mut(), event) {
-            let frame = CapturedFrame {
-                t_us: p.t_us,
-                data: p.raw.clone(),
-                orig_len: p.orig_len,
-            };
-            if let Err(e) = w.write(&frame) {
-                write_error.get_or_insert(std::io::Error::other(e.to_string()));
-            }
-        }
-        if write_error.is_none()
-            && let Err(e) = on_event(event)
-        {
-            write_error = Some(e);
-        }
+    let mut sink = Sink {
+        writer: writer.as_mut(),
+        view: &mut view,
+        error: None,
     };
 
     let (result, stats, status) = std::thread::scope(|s| -> Result<_, Failure> {
-        let worker = s.spawn(|| run_isolated(lab, knobs, clock, mode, tx));
+        let worker = s.spawn(|| run_isolated(lab, knobs, clock, mode, tx, &stepper));
         loop {
             match rx.recv_timeout(Duration::from_millis(10)) {
-                Ok(event) => timeline.push(event),
+                Ok(event) => {
+                    waiting.arrived(&event);
+                    timeline.push(event);
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 // Every sender is gone: the runner and the capture are done.
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
+            if let Ok(ask) = asks.try_recv() {
+                if let Some(answer) = stepper.settled() {
+                    stepper.answer(&ask, answer);
+                    continue;
+                }
+                // Lab time stands still; the packets of the steps so far
+                // may still be on their way from the capture: let them
+                // arrive, show everything, then ask.
+                std::thread::sleep(REORDER);
+                while let Ok(event) = rx.try_recv() {
+                    waiting.arrived(&event);
+                    timeline.push(event);
+                }
+                timeline.release(clock.now_us(), |e| sink.show(e));
+                let paused = Paused {
+                    step: ask.step.clone(),
+                    waiting: waiting.now(),
+                    origin: lab.origin.clone(),
+                };
+                let answer = match sink.error {
+                    Some(_) => Answer::Quit,
+                    None => sink.view.pause(&paused).unwrap_or_else(|e| {
+                        sink.error = Some(e);
+                        Answer::Quit
+                    }),
+                };
+                stepper.answer(&ask, answer);
+                continue;
+            }
             let cutoff = clock.now_us().saturating_sub(REORDER.as_micros() as u64);
-            timeline.release(cutoff, &mut show);
+            timeline.release(cutoff, |e| sink.show(e));
         }
-        timeline.release(u64::MAX, &mut show);
+        timeline.release(u64::MAX, |e| sink.show(e));
         worker
             .join()
             .map_err(|_| Failure::Usage("the runner panicked".into()))
     })?;
-    if let Some(e) = write_error {
+    let error = sink.error;
+    if let Some(e) = error {
         return Err(e.into());
     }
     if let Some(w) = writer {
@@ -211,6 +311,7 @@ fn run_isolated(
     clock: Clock,
     mode: &CaptureMode,
     tx: mpsc::Sender<Event>,
+    controller: &dyn runner::Controller,
 ) -> (runner::RunResult, Option<capture::CaptureStats>, String) {
     let mut status = match mode {
         CaptureMode::Off(reason) => format!("off: {reason}"),
@@ -240,7 +341,7 @@ fn run_isolated(
             }
         },
     };
-    let result = runner::run(lab, knobs, clock, &tx, &runner::Batch);
+    let result = runner::run(lab, knobs, clock, &tx, controller);
     drop(tx);
     let stats = capture.map(Capture::stop);
     (result, stats, status)
@@ -286,6 +387,13 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     if let Some(p) = &args.pcap {
         PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    if args.step {
+        use std::io::IsTerminal;
+        let stdin = std::io::stdin();
+        let echo = !stdin.is_terminal();
+        let input = stdin.lock();
+        return stepped(out, &lab, &knobs, &mode, args.pcap.as_deref(), input, echo);
+    }
     let done = human(out, &lab, &knobs, &mode, args.pcap.as_deref())?;
     if let Some(p) = &args.pcap {
         writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
@@ -328,6 +436,60 @@ pub fn human(
         )?;
     }
     Ok(done)
+}
+
+/// `lab run ID --step`: the human view, stopping before every step for an
+/// answer read from `input` a line at a time.
+pub fn stepped(
+    out: &mut dyn Write,
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    pcap: Option<&std::path::Path>,
+    input: impl std::io::BufRead,
+    echo: bool,
+) -> Outcome {
+    let human = Human::new(lab);
+    human.header(out, lab, knobs)?;
+    if let CaptureMode::Off(reason) = mode {
+        writeln!(out, "{} {}", "capture off:".yellow(), reason)?;
+    }
+    writeln!(
+        out,
+        "{} before every step: Enter runs it, c runs to the end, q stops. Lab time (every timeout of the run) stands still while you decide; the kernel's own timers do not.",
+        "Stepping:".bold()
+    )?;
+    writeln!(out)?;
+    out.flush()?;
+    let mut view = StepView {
+        out,
+        human,
+        input: Box::new(input),
+        quit: false,
+        quit_at: None,
+        echo,
+    };
+    let done = execute_with(lab, knobs, mode, pcap, true, &mut view)?;
+    let StepView {
+        out,
+        mut human,
+        quit,
+        quit_at,
+        ..
+    } = view;
+    human.finish(out)?;
+    if quit {
+        writeln!(
+            out,
+            "stopped before {}: the checks were not judged. Run it again with or without --step.",
+            quit_at.unwrap_or_default()
+        )?;
+        return Ok(true);
+    }
+    map::write(out, &done.calls, &done.map)?;
+    human.verdicts(out, &done.verdicts)?;
+    human.explanation(out, lab)?;
+    Ok(done.passed())
 }
 
 /// `lab run --all`: every lab at its defaults, one verdict line each.
