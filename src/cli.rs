@@ -33,6 +33,9 @@ pub enum Command {
         id: String,
     },
     /// Run an experiment on real sockets and check what it claims.
+    ///
+    /// A lab of the catalog whose checks all held is then marked done
+    /// (`lab progress`); a lab file given by its path is not.
     Run {
         /// Lab id, number or slug, or the path of a lab file (`./my-lab.toml`).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -118,5 +121,24 @@ pub enum Command {
         /// The book's folder (with book.toml and src/).
         #[arg(long, value_name = "DIR", default_value = "book")]
         dir: PathBuf,
+    },
+    /// Run the first lab, in the catalog's order, that is not done yet, as
+    /// `lab run ID` runs it.
+    Next {
+        /// Do not capture packets, even when privileged.
+        #[arg(long)]
+        no_capture: bool,
+    },
+    /// How far you are: how many labs are done, which are left, and where
+    /// progress is kept.
+    ///
+    /// A lab is done once a `lab run ID` of it ended with every check held.
+    /// Progress is kept in $XDG_STATE_HOME/socket-lab/progress.json, else
+    /// ~/.local/state/socket-lab/progress.json.
+    Progress,
+    /// Forget progress: every lab, or one.
+    Reset {
+        /// Lab id, number or slug to forget; without it, every lab.
+        lab: Option<String>,
     },
 }

@@ -36,6 +36,7 @@
 //! - [`pcap`]: reading and writing pcap files.
 //! - [`cli`] and [`app`]: the `lab` commands; [`repl`]: the lines a learner
 //!   types in the interactive socket REPL.
+//! - [`progress`]: the labs a learner has done, kept in a state file.
 
 pub mod app;
 pub mod capture;
@@ -50,6 +51,7 @@ pub mod expr;
 pub mod knob;
 pub mod netns;
 pub mod pcap;
+pub mod progress;
 pub mod render;
 pub mod repl;
 pub mod runner;

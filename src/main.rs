@@ -65,6 +65,9 @@ fn main() -> ExitCode {
                 rewrite: *rewrite,
             },
         ),
+        Command::Next { no_capture } => app::next(&mut out, !no_capture),
+        Command::Progress => app::progress(&mut out),
+        Command::Reset { lab } => app::reset(&mut out, lab.as_deref()),
         Command::Run {
             all: true,
             no_capture,
@@ -86,7 +89,7 @@ fn main() -> ExitCode {
                 pcap: pcap.clone(),
                 step: *step,
             };
-            app::run_one(&mut out, lab.as_deref().unwrap_or_default(), &args)
+            app::run_and_record(&mut out, lab.as_deref().unwrap_or_default(), &args)
         }
     };
     let outcome = outcome.and_then(|ok| app::flush(&mut out).map(|()| ok));

@@ -7,6 +7,9 @@ fn lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lab"))
         .args(args)
         .env_remove("NO_COLOR")
+        // Progress off: these runs are not the developer's own progress.
+        .env_remove("HOME")
+        .env_remove("XDG_STATE_HOME")
         .output()
         .expect("run lab")
 }
@@ -301,6 +304,8 @@ fn a_closed_pipe_is_not_an_error() {
     for args in [&["run", "11", "--color=never"][..], &["list"][..]] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
             .args(args)
+            .env_remove("HOME")
+            .env_remove("XDG_STATE_HOME")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -11,6 +11,9 @@ use socket_lab::wire::TcpFlags;
 fn lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lab"))
         .args(args)
+        // Progress off: these runs are not the developer's own progress.
+        .env_remove("HOME")
+        .env_remove("XDG_STATE_HOME")
         .output()
         .expect("run lab")
 }
@@ -302,6 +305,8 @@ fn capture_without_privilege_says_how_to_get_it() {
             "-c",
             &format!("{} run 09 --color=never", env!("CARGO_BIN_EXE_lab")),
         ])
+        .env_remove("HOME")
+        .env_remove("XDG_STATE_HOME")
         .output()
         .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);

@@ -563,7 +563,8 @@ impl Spec {
         let failed = |e: Failure| format!("`lab {}` failed: {e}", self.args.join(" "));
         let key = match self.args[0].as_str() {
             "list" => {
-                super::list(&mut buf, false).map_err(failed)?;
+                // As a newcomer sees it: no progress marks.
+                super::list_marked(&mut buf, false, None).map_err(failed)?;
                 None
             }
             "show" => {

@@ -6,12 +6,19 @@ use colored::Colorize;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::json;
 
-use super::{Outcome, labs, resolve};
+use super::{Outcome, labs, progress, resolve};
 use crate::catalog::Action;
+use crate::progress::Progress;
 use crate::render::human::wrap;
 
-/// `lab list [--json]`.
+/// `lab list [--json]`, with the labs done marked.
 pub fn list(out: &mut dyn Write, as_json: bool) -> Outcome {
+    list_marked(out, as_json, progress::marks().as_ref())
+}
+
+/// `lab list [--json]` with the marks of `progress`; `None` (progress off,
+/// or the book's page) shows no done column.
+pub fn list_marked(out: &mut dyn Write, as_json: bool, progress: Option<&Progress>) -> Outcome {
     let labs = labs()?;
     if as_json {
         let all: Vec<_> = labs
@@ -30,7 +37,8 @@ pub fn list(out: &mut dyn Write, as_json: bool) -> Outcome {
                     })
                     .collect();
                 json!({"id": l.id(), "title": l.def.title, "chapter": l.def.chapter,
-                       "summary": l.def.summary, "knobs": knobs})
+                       "summary": l.def.summary, "knobs": knobs,
+                       "done": progress.is_some_and(|p| p.is_done(l.id()))})
             })
             .collect();
         serde_json::to_writer_pretty(&mut *out, &all).map_err(std::io::Error::from)?;
@@ -42,20 +50,32 @@ pub fn list(out: &mut dyn Write, as_json: bool) -> Outcome {
         .load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
     crate::render::fit(&mut table);
-    table.set_header(vec!["id", "ch.", "title", "summary"]);
+    let mut header = progress.map_or(vec![], |p| progress::list_headers(p, &labs));
+    header.extend(["id", "ch.", "title", "summary"]);
+    table.set_header(header);
     for l in &labs {
-        table.add_row(vec![
+        let mut row = progress.map_or(vec![], |p| progress::list_cells(p, &labs, l));
+        row.extend([
             l.id().to_string(),
             l.def.chapter.clone(),
             l.def.title.clone(),
             l.def.summary.clone(),
         ]);
+        table.add_row(row);
     }
     writeln!(out, "{table}")?;
     writeln!(
         out,
         "Run one with `lab run ID`; `lab show ID` explains it first."
     )?;
+    if let Some(p) = progress {
+        let done = labs.iter().filter(|l| p.is_done(l.id())).count();
+        let n = labs.len();
+        writeln!(
+            out,
+            "{done} of {n} done; `lab next` runs the first one not done."
+        )?;
+    }
     Ok(true)
 }
 

@@ -2,6 +2,7 @@
 
 mod book;
 mod catalog_views;
+mod progress;
 mod run;
 mod serve;
 mod step;
@@ -10,7 +11,8 @@ mod watch;
 use std::io::Write;
 
 pub use book::{BookArgs, book};
-pub use catalog_views::{list, show};
+pub use catalog_views::{list, list_marked, show};
+pub use progress::{next, progress, reset, run_and_record};
 pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
 pub use serve::{ServeArgs, serve};
 pub use watch::{CaptureArgs, capture, inspect};
@@ -67,12 +69,16 @@ pub fn labs() -> Result<Vec<Lab>, Failure> {
 /// A lab named on the command line: an id, number or slug from the
 /// catalog, or the path of a lab file.
 pub fn resolve(query: &str) -> Result<Lab, Failure> {
-    let looks_like_path = query.contains('/') || query.ends_with(".toml");
-    if looks_like_path {
+    if is_path(query) {
         return Lab::load(std::path::Path::new(query)).map_err(|e| Failure::Usage(e.to_string()));
     }
     let labs = labs()?;
     catalog::find(&labs, query).cloned().map_err(Failure::Usage)
+}
+
+/// Whether `query` names a lab file (`./my.toml`) rather than a catalog lab.
+pub fn is_path(query: &str) -> bool {
+    query.contains('/') || query.ends_with(".toml")
 }
 
 /// Flushes stdout, mapping a closed pipe to a quiet exit.
