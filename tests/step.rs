@@ -51,6 +51,8 @@ data = "ping"
 fn lab() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lab"));
     c.arg("--color=never");
+    // No progress is recorded from the tests (see tests/progress.rs).
+    c.env_remove("HOME").env_remove("XDG_STATE_HOME");
     c
 }
 

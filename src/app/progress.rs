@@ -80,6 +80,7 @@ pub fn next(out: &mut dyn Write, capture: bool) -> Outcome {
         json: false,
         capture,
         pcap: None,
+        step: false,
     };
     run_and_record(out, lab.id(), &args)
 }
