@@ -60,6 +60,14 @@ pub enum Command {
         #[arg(long, conflicts_with = "json")]
         step: bool,
     },
+    /// Drive sockets by hand in the course's Python (`conn.recv(1024)`),
+    /// every packet shown as it crosses; `help` inside lists the calls.
+    /// Lines come from the terminal, or from a script on standard input.
+    Repl {
+        /// Do not capture packets, even when privileged.
+        #[arg(long)]
+        no_capture: bool,
+    },
     /// Watch the loopback traffic of your own programs (needs CAP_NET_RAW).
     Capture {
         /// A TCP or UDP port to watch (repeatable).

@@ -11,6 +11,14 @@ use socket_lab::render;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     render::set_color(cli.color);
+    // The REPL prints from several threads (results above the prompt), so
+    // it must not find standard output locked by this one.
+    if let Command::Repl { no_capture } = &cli.command {
+        let outcome = app::repl(&app::ReplArgs {
+            capture: !no_capture,
+        });
+        return exit_code(outcome, &mut std::io::sink());
+    }
     // Buffered: a timeline of thousands of rows must not cost a write(2)
     // per line. Every command flushes where a person waits for output.
     let stdout = std::io::stdout();
@@ -35,6 +43,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Inspect { file, json } => app::inspect(&mut out, file, *json),
+        Command::Repl { .. } => unreachable!("handled above"),
         Command::Serve {
             lab,
             port,
@@ -93,6 +102,12 @@ fn main() -> ExitCode {
         }
     };
     let outcome = outcome.and_then(|ok| app::flush(&mut out).map(|()| ok));
+    exit_code(outcome, &mut out)
+}
+
+/// The exit code of a command's outcome: 0 held, 1 a check failed, 2 bad
+/// input or an error, said in one line on stderr after what was printed.
+fn exit_code(outcome: Result<bool, Failure>, out: &mut dyn Write) -> ExitCode {
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

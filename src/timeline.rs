@@ -52,6 +52,11 @@ impl Timeline {
         self.held.push(event);
     }
 
+    /// Whether events are waiting to be released.
+    pub fn holds_any(&self) -> bool {
+        !self.held.is_empty()
+    }
+
     /// Releases, in timeline order, every held event that happened at or
     /// before `cutoff` (µs), handing each to `show` before keeping it.
     pub fn release(&mut self, cutoff: u64, mut show: impl FnMut(&Event)) {

@@ -49,6 +49,7 @@ pub enum Op {
     SetOption,
     GetOption,
     SetNonblocking,
+    SetTimeout,
     /// Removes an AF_UNIX socket's file (lab 19).
     Unlink,
     /// A pause of the actor (`sleep`).
@@ -73,7 +74,7 @@ pub enum Op {
 
 impl Op {
     /// Every op, in the order above.
-    pub const ALL: [Op; 26] = [
+    pub const ALL: [Op; 27] = [
         Op::Socket,
         Op::Bind,
         Op::Listen,
@@ -89,6 +90,7 @@ impl Op {
         Op::SetOption,
         Op::GetOption,
         Op::SetNonblocking,
+        Op::SetTimeout,
         Op::Unlink,
         Op::Sleep,
         Op::Netstat,
@@ -120,6 +122,7 @@ impl Op {
             Op::SetOption => "set_option",
             Op::GetOption => "get_option",
             Op::SetNonblocking => "set_nonblocking",
+            Op::SetTimeout => "set_timeout",
             Op::Unlink => "unlink",
             Op::Sleep => "sleep",
             Op::Netstat => "netstat",

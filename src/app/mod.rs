@@ -3,6 +3,7 @@
 mod book;
 mod catalog_views;
 mod progress;
+mod repl;
 mod run;
 mod serve;
 mod step;
@@ -13,6 +14,7 @@ use std::io::Write;
 pub use book::{BookArgs, book};
 pub use catalog_views::{list, list_marked, show};
 pub use progress::{next, progress, reset, run_and_record};
+pub use repl::{ReplArgs, repl};
 pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
 pub use serve::{ServeArgs, serve};
 pub use watch::{CaptureArgs, capture, inspect};

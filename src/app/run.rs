@@ -126,7 +126,7 @@ impl<V: View> Sink<'_, V> {
 }
 
 /// Hands captured frames to the run's event stream, decoded.
-struct PacketSink(mpsc::Sender<Event>);
+pub(super) struct PacketSink(pub(super) mpsc::Sender<Event>);
 
 impl FrameSink for PacketSink {
     fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool {

@@ -270,6 +270,8 @@ pub enum Action {
     SetOption(SetOptionStep),
     /// `setblocking(False)` (value true) or back.
     SetNonblocking(SetNonblockingStep),
+    /// `settimeout()`: the socket's watchdog, as Python sets it.
+    SetTimeout(SetTimeoutStep),
     /// `getsockopt()`.
     GetOption(GetOptionStep),
     /// Pause the actor.
@@ -298,7 +300,7 @@ pub enum Action {
 
 impl Action {
     /// The names an `op` field may take, for messages.
-    pub const NAMES: [&'static str; 27] = [
+    pub const NAMES: [&'static str; 28] = [
         "socket",
         "bind",
         "listen",
@@ -314,6 +316,7 @@ impl Action {
         "unlink",
         "set_option",
         "set_nonblocking",
+        "set_timeout",
         "get_option",
         "sleep",
         "signal",
@@ -346,6 +349,7 @@ impl Action {
             Action::Unlink(_) => "unlink",
             Action::SetOption(_) => "set_option",
             Action::SetNonblocking(_) => "set_nonblocking",
+            Action::SetTimeout(_) => "set_timeout",
             Action::GetOption(_) => "get_option",
             Action::Sleep(_) => "sleep",
             Action::Signal(_) => "signal",
@@ -383,6 +387,7 @@ impl Action {
             Action::Unlink(_) => &[Unlink],
             Action::SetOption(_) => &[SetOption],
             Action::SetNonblocking(_) => &[SetNonblocking],
+            Action::SetTimeout(_) => &[SetTimeout],
             Action::GetOption(_) => &[GetOption],
             Action::Sleep(_) => &[Sleep],
             Action::Signal(_) | Action::Wait(_) => &[],
@@ -418,6 +423,7 @@ impl Action {
             Action::Close(s) | Action::Unlink(s) => Some(&s.on),
             Action::SetOption(s) => Some(&s.on),
             Action::SetNonblocking(s) => Some(&s.on),
+            Action::SetTimeout(s) => Some(&s.on),
             Action::GetOption(s) => Some(&s.on),
             Action::Serve(s) => Some(&s.on),
             Action::Command(s) => Some(&s.on),
@@ -528,6 +534,7 @@ impl Action {
             Action::RecvFrom(s) => push("size", Some(&s.size), SIZE),
             Action::SetOption(s) => push("value", Some(&s.value), None),
             Action::SetNonblocking(s) => push("value", Some(&s.value), None),
+            Action::SetTimeout(s) => push("ms", s.ms.as_ref(), Some(86_400_000)),
             Action::Sleep(s) => push("ms", Some(&s.ms), Some(60_000)),
             Action::Serve(s) => {
                 push("clients", s.clients.as_ref(), None);
@@ -802,6 +809,18 @@ pub struct SetOptionStep {
 pub struct SetNonblockingStep {
     pub on: String,
     pub value: Tpl,
+}
+
+/// Python's `settimeout`: `ms` absent is `settimeout(None)` (block as
+/// long as it takes), 0 is `settimeout(0)` (non-blocking), any other value
+/// the longest a call may block before it fails with EAGAIN (Python raises
+/// `socket.timeout`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetTimeoutStep {
+    pub on: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms: Option<Tpl>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

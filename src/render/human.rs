@@ -81,6 +81,14 @@ impl Human {
         }
     }
 
+    /// Makes an actor known (`lab repl` meets its sockets one by one): it
+    /// gets the next colour; the column stays as wide as it was.
+    pub fn add_actor(&mut self, name: &str) {
+        if !self.actors.iter().any(|a| a == name) {
+            self.actors.push(name.to_string());
+        }
+    }
+
     /// The colour of an actor: by its order in the lab; actors a server
     /// spawns (`server/conn2`) share their parent's.
     pub fn color_of(&self, name: &str) -> Color {

@@ -1,5 +1,7 @@
-//! The interactive socket REPL: a learner types Python-style socket calls
-//! (`server = socket(AF_INET, SOCK_STREAM)`, `conn.recv(1024)`) one line at
-//! a time; [`line`](mod@line) turns each line into a small syntax tree.
+//! `lab repl`: a line of Python socket calls, parsed ([`line`]) and made
+//! into the same typed steps a lab file holds ([`translate`]); a session
+//! written back as a lab file ([`save`]).
 
 pub mod line;
+pub mod save;
+pub mod translate;

@@ -9,12 +9,12 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::board::{Address, Board, WaitError};
 use super::errno;
-use super::sock::{Sock, pattern, show_addr};
+use super::sock::{FOREVER, INTERRUPT_SLICE, Sock, pattern, show_addr};
 use super::{Controller, Decision, StepAt};
 use crate::catalog::Tpl;
 use crate::catalog::step::{
     AcceptStep, Action, BindStep, ConnectStep, How, ListenStep, OnStep, Options,
-    SetNonblockingStep, SockOpt,
+    SetNonblockingStep, SetTimeoutStep, SockOpt,
 };
 use crate::clock::{Clock, Deadline};
 use crate::expr::{self, Scope, Value};
@@ -62,6 +62,12 @@ pub struct Actor<'a> {
     /// The calls being made are counted, not reported one by one (the
     /// bulk of a benchmark, the spins of a loop): no `CallStarted` either.
     pub quiet: bool,
+    /// Given to every socket this actor makes: set from elsewhere, it
+    /// ends the blocking call in progress with EINTR (`lab repl`'s Ctrl-C).
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// When set, every call this actor reports is also kept here, so the
+    /// one who asked for a step learns its results (`lab repl`).
+    pub record: Option<std::cell::RefCell<Vec<Call>>>,
 }
 
 impl Actor<'_> {
@@ -129,6 +135,7 @@ impl Actor<'_> {
                 self.set_option(&s.on, s.option, v)
             }
             Action::SetNonblocking(s) => self.set_nonblocking(s),
+            Action::SetTimeout(s) => self.set_timeout(s),
             Action::Sleep(s) => self.sleep(&s.ms),
             Action::Signal(s) => {
                 self.board.signal(&s.event);
@@ -191,6 +198,9 @@ impl Actor<'_> {
     // ----- helpers -------------------------------------------------------
 
     fn emit(&self, call: Call) {
+        if let Some(record) = &self.record {
+            record.borrow_mut().push(call.clone());
+        }
         // The receiver lives as long as the run; a send error only means
         // the renderer has gone (the process is exiting).
         let _ = self.events.send(Event::Call(call));
@@ -336,7 +346,8 @@ impl Actor<'_> {
         let created =
             Socket::new(domain, ty, None).and_then(|sk| Sock::new(sk, proto, self.default_timeout));
         match created {
-            Ok(sock) => {
+            Ok(mut sock) => {
+                sock.interrupt.clone_from(&self.interrupt);
                 use std::os::fd::AsRawFd;
                 self.board.track(&sock.socket);
                 call.returned = Some(i64::from(sock.socket.as_raw_fd()));
@@ -382,6 +393,36 @@ impl Actor<'_> {
             sock.nonblocking = flag;
         }
         self.finish(call, result.as_ref().map(|_| 0), on);
+        Ok(())
+    }
+
+    /// `settimeout()`: how long a call may block (None: as long as it
+    /// takes; 0: not at all). Both directions, as Python sets it.
+    fn set_timeout(&mut self, s: &SetTimeoutStep) -> StepResult {
+        let ms = match &s.ms {
+            Some(t) => Some(self.int(t)?.clamp(0, FOREVER.as_millis() as i64) as u64),
+            None => None,
+        };
+        let mut call = self.begin(Op::SetTimeout, &s.on);
+        call.args = match ms {
+            None => "None".into(),
+            Some(ms) => format!("{} s", ms as f64 / 1000.0),
+        };
+        let sock = self.sock(&s.on)?;
+        let nonblocking = ms == Some(0);
+        let timeout = ms
+            .map_or(FOREVER, Duration::from_millis)
+            .max(Duration::from_millis(1));
+        let result = sock
+            .socket
+            .set_nonblocking(nonblocking)
+            .and_then(|()| sock.socket.set_read_timeout(Some(timeout)))
+            .and_then(|()| sock.socket.set_write_timeout(Some(timeout)));
+        if result.is_ok() {
+            sock.nonblocking = nonblocking;
+            sock.timeout = timeout;
+        }
+        self.finish(call, result.as_ref().map(|_| 0), &s.on);
         Ok(())
     }
 
@@ -520,8 +561,9 @@ impl Actor<'_> {
             Ok((socket, _peer)) => {
                 use std::os::fd::AsRawFd;
                 let fd = i64::from(socket.as_raw_fd());
-                let sock = Sock::new(socket, proto, self.default_timeout)
+                let mut sock = Sock::new(socket, proto, self.default_timeout)
                     .map_err(|e| StepFailed(e.to_string()))?;
+                sock.interrupt.clone_from(&self.interrupt);
                 self.board.track(&sock.socket);
                 if let Some(old) = self.sockets.insert(name.clone(), sock) {
                     // A name reused (a step under `repeat`): the old socket
@@ -655,13 +697,27 @@ pub(super) fn on_lab_time<T>(
         return call(&sock.socket);
     }
     let mut rearmed = false;
+    // An interruptible socket waits in slices, to look at its flag.
+    let slice = match sock.interrupt {
+        Some(_) => INTERRUPT_SLICE,
+        None => sock.timeout,
+    };
+    if sock.interrupt.is_some() {
+        let first = deadline.slice(slice);
+        let _ = sock.socket.set_read_timeout(Some(first));
+        let _ = sock.socket.set_write_timeout(Some(first));
+        rearmed = true;
+    }
     let result = loop {
         let result = call(&sock.socket);
         let watchdog = matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        if watchdog && sock.interrupted() {
+            break Err(std::io::Error::from_raw_os_error(libc::EINTR));
+        }
         if !watchdog || deadline.expired() || board.aborted().is_some() {
             break result;
         }
-        let left = deadline.slice(sock.timeout);
+        let left = deadline.slice(slice);
         let _ = sock.socket.set_read_timeout(Some(left));
         let _ = sock.socket.set_write_timeout(Some(left));
         rearmed = true;
@@ -715,6 +771,9 @@ fn connect_on_lab_time(
                 }
                 if let Some(reason) = board.aborted() {
                     break Err(std::io::Error::other(format!("stopped: {reason}")));
+                }
+                if sock.interrupted() {
+                    break Err(std::io::Error::from_raw_os_error(libc::EINTR));
                 }
             }
         }

@@ -10,6 +10,7 @@
 mod actor;
 mod board;
 mod errno;
+pub mod live;
 mod session;
 mod sock;
 
@@ -17,14 +18,14 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use actor::{Actor, StepFailed};
-use board::Board;
+pub use board::Board;
 
 use crate::catalog::{Lab, Step};
 use crate::clock::Clock;
 use crate::expr::Scope;
 use crate::trace::{Call, Event, Noted, Op, StepStarted, Varies};
 
-pub use errno::name as errno_name;
+pub use errno::{meaning as errno_meaning, name as errno_name, number as errno_number};
 pub use session::serve_forever;
 
 /// Default watchdog for one blocking call.
@@ -188,6 +189,8 @@ pub fn run(
                             scratch,
                             controller,
                             quiet: false,
+                            interrupt: None,
+                            record: None,
                         };
                         let outcome = actor.run(&steps);
                         actor.close_all();

@@ -66,6 +66,8 @@ pub fn serve_forever(
             scratch: scratch.clone(),
             controller: &super::Batch,
             quiet: false,
+            interrupt: None,
+            record: None,
         };
         let step = super::StepAt {
             step: step.clone(),

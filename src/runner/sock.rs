@@ -24,7 +24,18 @@ pub struct Sock {
     /// The sender of the last datagram `recv_from` returned: where
     /// `send_to` with `to = "@from"` answers.
     pub last_from: Option<SockAddr>,
+    /// Set from elsewhere to give up the blocking call in progress (Ctrl-C
+    /// in `lab repl`); a socket with one wakes every [`INTERRUPT_SLICE`]
+    /// to look at it.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
+
+/// How often a blocking call on an interruptible socket looks at its flag.
+pub const INTERRUPT_SLICE: Duration = Duration::from_millis(100);
+
+/// The longest watchdog: `settimeout(None)` in `lab repl`, where a call
+/// blocks as long as the learner lets it (a day, for a bound).
+pub const FOREVER: Duration = Duration::from_secs(86_400);
 
 impl Sock {
     /// Wraps a fresh socket and arms its watchdog (SO_RCVTIMEO and
@@ -40,7 +51,15 @@ impl Sock {
             timeout,
             nonblocking: false,
             last_from: None,
+            interrupt: None,
         })
+    }
+
+    /// Whether the blocking call in progress should be given up.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     pub fn local(&self) -> Option<SocketAddr> {

@@ -202,6 +202,8 @@ impl Actor<'_> {
                     scratch: self.scratch.clone(),
                     controller: self.controller,
                     quiet: false,
+                    interrupt: self.interrupt.clone(),
+                    record: None,
                 };
                 let protocol = protocol.clone();
                 let active = Arc::clone(&active);

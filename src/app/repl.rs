@@ -1,0 +1,1068 @@
+//! `lab repl`: drive both ends of a connection by hand, in the course's
+//! Python, and watch every packet each line causes.
+//!
+//! The loop reads a line ([`crate::repl::line`]), makes it a lab step
+//! ([`crate::repl::translate`]) and hands it to the socket's own thread
+//! ([`crate::runner::live`]). A display thread shows the calls and the
+//! packets as they happen, on one clock, exactly as `lab run` shows a lab's.
+//! A call that blocks shows as blocking and holds only its socket: the
+//! prompt comes back, the learner types the peer's line, and the blocked
+//! call returns when the peer acts.
+//!
+//! On a terminal, lines are edited with rustyline (history, completion of
+//! names and methods, a hint of each method's arguments) and the display
+//! prints above the prompt. Without a terminal (`lab repl < steps.txt`) the
+//! lines are read one by one and each is echoed with its results, so a
+//! script gives a transcript.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use colored::Colorize;
+
+use super::run::{CaptureMode, PacketSink};
+use super::{Failure, Outcome};
+use crate::capture::{Capture, Filter};
+use crate::clock::Clock;
+use crate::correlate;
+use crate::render::{human::Human, map};
+use crate::repl::line::{self, Line};
+use crate::repl::save::{self, Entry};
+use crate::repl::translate::{self, Address, After, Plan, Value, Vars};
+use crate::runner::live::{Done, Live};
+use crate::runner::{self, Board};
+use crate::timeline::Timeline;
+use crate::trace::{Call, Event, Op, Proto};
+
+/// How long events wait before they are shown, so that the packets a call
+/// caused come first: the capture hands frames over a ring block at a
+/// time, at most two retire periods (4 ms each) after they crossed `lo`.
+const REORDER: Duration = Duration::from_millis(12);
+
+/// How long a line's step may take before the prompt comes back and the
+/// step is shown as blocking.
+const BLOCKING_AFTER: Duration = Duration::from_millis(300);
+
+/// Options of `lab repl`.
+pub struct ReplArgs {
+    pub capture: bool,
+}
+
+/// Where the display and the loop write: the terminal above the prompt, or
+/// standard output.
+type Printer = Arc<Mutex<Box<dyn FnMut(String) + Send>>>;
+
+/// What the display thread has shown so far.
+struct Shown {
+    timeline: Timeline,
+    human: Human,
+    /// Events up to this time (µs) are shown.
+    released_us: u64,
+    /// Someone waits for the display to catch up: look often.
+    hurry: bool,
+}
+
+/// `lab repl`.
+pub fn repl(args: &ReplArgs) -> Outcome {
+    let mode = CaptureMode::detect(args.capture);
+    // A private network namespace for this thread (and the socket threads
+    // it starts) when the process may make one: the session's ports meet
+    // no one else's, and everything on its `lo` is the session's.
+    let isolated = netns_for(&mode);
+    let clock = Clock::start();
+    let (tx, rx) = mpsc::channel::<Event>();
+    let capture = match &mode {
+        CaptureMode::Off(reason) => Err(reason.clone()),
+        _ => Capture::start(&Filter::everything(), clock, PacketSink(tx.clone()))
+            .map_err(|e| e.to_string()),
+    };
+    let scratch = runner::private_dir("socket-lab-repl")
+        .map_err(|e| Failure::Usage(format!("cannot make a scratch folder: {e}")))?;
+    let terminal = std::io::stdin().is_terminal();
+    let mut input = Input::new(terminal)?;
+    let printer: Printer = input.printer();
+    let say = |text: String| (printer.lock().unwrap_or_else(|p| p.into_inner()))(text);
+
+    say(format!(
+        "{} real sockets on {}, every packet shown as it crosses. `help` lists the calls; Ctrl-D ends.",
+        "lab repl:".bold(),
+        if isolated {
+            "a private loopback"
+        } else {
+            "the host's loopback"
+        }
+    ));
+    match &capture {
+        Ok(_) => {}
+        Err(why) => say(format!(
+            "{} {why} (run as root, or give the binary cap_net_raw, to see packets)",
+            "capture off:".yellow()
+        )),
+    }
+
+    let shown = Arc::new(Mutex::new(Shown {
+        // On the host's `lo`, only packets of the session's ports.
+        timeline: Timeline::new(!isolated),
+        human: Human::with_actors(Vec::new()),
+        released_us: 0,
+        hurry: false,
+    }));
+    let stop = AtomicBool::new(false);
+    let board = Board::default();
+    let outcome = std::thread::scope(|s| {
+        {
+            let shown = Arc::clone(&shown);
+            let printer = Arc::clone(&printer);
+            let stop = &stop;
+            s.spawn(move || display_loop(rx, clock, &shown, &printer, stop));
+        }
+        let mut live = Live::new(s, &board, clock, tx.clone(), scratch.clone());
+        let mut session = Session {
+            vars: Vars::default(),
+            closed: BTreeSet::new(),
+            backlog: Default::default(),
+            history: Vec::new(),
+            pending: Vec::new(),
+            shown: Arc::clone(&shown),
+            clock,
+            terminal,
+        };
+        let result = session.run(&mut live, &mut input, &say);
+        live.finish();
+        // Let the threads close their sockets and the last packets arrive,
+        // then the display shows the rest and ends.
+        std::thread::sleep(REORDER * 3);
+        stop.store(true, Ordering::SeqCst);
+        result
+    });
+    drop(tx);
+    if let Ok(c) = capture {
+        c.stop();
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    outcome.map(|()| true)
+}
+
+/// Enters a private network namespace when `mode` allows it.
+fn netns_for(mode: &CaptureMode) -> bool {
+    let want = matches!(mode, CaptureMode::Isolated)
+        || (matches!(mode, CaptureMode::Off(_)) && crate::netns::can_unshare());
+    want && crate::netns::enter_private_netns().is_ok()
+}
+
+/// Shows events as they arrive, about [`REORDER`] late, until `stop`.
+fn display_loop(
+    rx: mpsc::Receiver<Event>,
+    clock: Clock,
+    shown: &Mutex<Shown>,
+    printer: &Printer,
+    stop: &AtomicBool,
+) {
+    // Wakes often while events are held (to show them on time), seldom
+    // when the session is idle at the prompt.
+    let mut busy = false;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            // The end: whatever has arrived is shown.
+            let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
+            while let Ok(event) = rx.try_recv() {
+                if let Some(actor) = actor_of(&event) {
+                    s.human.add_actor(actor);
+                }
+                s.timeline.push(event);
+            }
+        }
+        let hurry = busy || shown.lock().unwrap_or_else(|p| p.into_inner()).hurry;
+        let wait = Duration::from_millis(if hurry { 1 } else { 50 });
+        let closed = match rx.recv_timeout(wait) {
+            Ok(event) => {
+                let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(actor) = actor_of(&event) {
+                    s.human.add_actor(actor);
+                }
+                s.timeline.push(event);
+                false
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => true,
+        };
+        let cutoff = if closed || stop.load(Ordering::SeqCst) {
+            u64::MAX
+        } else {
+            clock.now_us().saturating_sub(REORDER.as_micros() as u64)
+        };
+        let text = {
+            let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
+            let Shown {
+                timeline, human, ..
+            } = &mut *s;
+            let mut buf = Vec::new();
+            timeline.release(cutoff, |event| {
+                let _ = human.event(&mut buf, event);
+                if let Event::Call(c) = event {
+                    let _ = explain(&mut buf, c);
+                }
+            });
+            if cutoff != u64::MAX {
+                s.released_us = s.released_us.max(cutoff);
+            }
+            busy = s.timeline.holds_any();
+            String::from_utf8_lossy(&buf).into_owned()
+        };
+        if !text.is_empty() {
+            (printer.lock().unwrap_or_else(|p| p.into_inner()))(text.trim_end().to_string());
+        }
+        if closed || stop.load(Ordering::SeqCst) {
+            return;
+        }
+    }
+}
+
+fn actor_of(event: &Event) -> Option<&str> {
+    match event {
+        Event::Call(c) => Some(&c.actor),
+        Event::CallStarted { actor, .. } => Some(actor),
+        _ => None,
+    }
+}
+
+/// Under a failed call: its error in one line of plain words.
+fn explain(out: &mut Vec<u8>, c: &Call) -> std::io::Result<()> {
+    if let Some(err) = &c.error
+        && let Some(meaning) = runner::errno_meaning(err)
+        && !c.timed_out
+    {
+        writeln!(out, "{:>16}{}", "", format!("{err}: {meaning}").dimmed())?;
+    }
+    Ok(())
+}
+
+/// The state of one session: names, history, steps in flight.
+struct Session {
+    vars: Vars,
+    /// Sockets closed by the learner: a call on one is EBADF.
+    closed: BTreeSet<String>,
+    /// The backlog each listening socket asked for.
+    backlog: std::collections::BTreeMap<String, i64>,
+    history: Vec<Entry>,
+    /// Steps submitted and not done: (id, line, socket, step, after).
+    pending: Vec<Pending>,
+    shown: Arc<Mutex<Shown>>,
+    clock: Clock,
+    terminal: bool,
+}
+
+struct Pending {
+    id: u64,
+    line: String,
+    socket: String,
+    step: crate::catalog::Step,
+    after: After,
+    overlapped: bool,
+}
+
+impl Session {
+    fn run(
+        &mut self,
+        live: &mut Live<'_, '_>,
+        input: &mut Input,
+        say: &dyn Fn(String),
+    ) -> Result<(), Failure> {
+        loop {
+            self.collect(live, Duration::ZERO, say);
+            input.set_names(self.vars.names.keys().cloned().collect());
+            let text = match input.read()? {
+                Read::Line(t) => t,
+                Read::Interrupted => {
+                    let stopped = live.interrupt();
+                    if stopped.is_empty() {
+                        say(
+                            "KeyboardInterrupt (nothing was blocking; Ctrl-D ends the session)"
+                                .into(),
+                        );
+                    } else {
+                        say(format!(
+                            "KeyboardInterrupt: gave up the call of {}",
+                            stopped.join(", ")
+                        ));
+                        self.collect(live, BLOCKING_AFTER, say);
+                    }
+                    continue;
+                }
+                Read::End => {
+                    let open: Vec<String> = self
+                        .vars
+                        .names
+                        .iter()
+                        .filter(|(n, v)| matches!(v, Value::Socket(_)) && !self.closed.contains(*n))
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    if open.is_empty() {
+                        say("bye".into());
+                    } else {
+                        say(format!("closing {} and leaving", open.join(", ")));
+                    }
+                    return Ok(());
+                }
+            };
+            if !self.terminal {
+                say(format!("{} {}", ">>>".dimmed(), text));
+            }
+            match self.line(&text, live, say) {
+                Ok(Flow::Go) => {}
+                Ok(Flow::Quit) => return Ok(()),
+                Err(message) => say(format!("{} {message}", "error:".red().bold())),
+            }
+        }
+    }
+
+    /// One line: a command, or a statement run on its socket.
+    fn line(
+        &mut self,
+        text: &str,
+        live: &mut Live<'_, '_>,
+        say: &dyn Fn(String),
+    ) -> Result<Flow, String> {
+        let parsed = line::parse(text).map_err(|e| {
+            let caret = format!("    {}", e.caret());
+            format!("{e}\n    {text}\n{caret}")
+        })?;
+        let statement = match parsed {
+            Line::Empty => return Ok(Flow::Go),
+            Line::Command { name, arg } => return self.command(&name, arg.as_deref(), say),
+            Line::Statement(s) => s,
+        };
+        if let Some(r) = &statement.call.receiver
+            && self.closed.contains(r)
+            && statement.call.method != "close"
+        {
+            return Err(format!(
+                "EBADF: `{r}` is closed; its descriptor names nothing now (make a new socket)"
+            ));
+        }
+        match translate::translate(&statement, &self.vars)? {
+            Plan::Show(text) => say(text),
+            Plan::Assign { name, value } => {
+                self.vars.names.insert(name, value);
+            }
+            Plan::Run {
+                socket,
+                step,
+                after,
+            } => {
+                if matches!(after, After::Accept { ref conn, .. } if live.busy(conn)) {
+                    return Err("that name's socket is blocked in a call".into());
+                }
+                let id = live.submit(&socket, step.clone())?;
+                for p in &mut self.pending {
+                    p.overlapped = true;
+                }
+                self.pending.push(Pending {
+                    id,
+                    line: text.to_string(),
+                    socket: socket.clone(),
+                    step,
+                    after,
+                    overlapped: false,
+                });
+                // Wait a little for the step, so its result comes before
+                // the next prompt; a step that blocks is shown as such.
+                self.collect(live, BLOCKING_AFTER, say);
+                if self.pending.iter().any(|p| p.id == id) {
+                    self.settle();
+                    let what = self
+                        .shown_call_started(&socket)
+                        .unwrap_or_else(|| "its call".into());
+                    say(format!(
+                        "{} {socket} is blocked in {what}: type the peer's line; Ctrl-C gives it up",
+                        "⋯".yellow()
+                    ));
+                } else {
+                    self.settle();
+                }
+            }
+        }
+        Ok(Flow::Go)
+    }
+
+    /// Waits until the display has shown everything up to now, so that a
+    /// line's rows and packets come before what is printed next.
+    fn settle(&self) {
+        let until = self.clock.now_us() + REORDER.as_micros() as u64;
+        self.shown.lock().unwrap_or_else(|p| p.into_inner()).hurry = true;
+        let _done = Hurry(&self.shown);
+        // The display releases events every few ms, REORDER behind the
+        // clock: this ends a few tens of ms from now (at most a second, if
+        // the display has stopped).
+        for _ in 0..200 {
+            let released = self
+                .shown
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .released_us;
+            if released >= until {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The call a socket's thread is inside, as `recv(conn)`.
+    fn shown_call_started(&self, socket: &str) -> Option<String> {
+        let p = self.pending.iter().find(|p| p.socket == socket)?;
+        let op =
+            p.step.action.ops().iter().find(|op| {
+                op.is_recv() || op.is_send() || matches!(op, Op::Accept | Op::Connect)
+            })?;
+        Some(format!("{op}({socket})"))
+    }
+
+    /// Takes in the steps that finished, waiting up to `wait` for one.
+    fn collect(&mut self, live: &mut Live<'_, '_>, wait: Duration, say: &dyn Fn(String)) {
+        let mut wait = wait;
+        loop {
+            let done = live.done(wait);
+            if done.is_empty() {
+                return;
+            }
+            for d in done {
+                self.finished(d, say);
+            }
+            wait = Duration::ZERO;
+        }
+    }
+
+    /// A step is done: its names take their values, and it joins the
+    /// history `save` writes.
+    fn finished(&mut self, d: Done, say: &dyn Fn(String)) {
+        let Some(at) = self.pending.iter().position(|p| p.id == d.id) else {
+            return;
+        };
+        let p = self.pending.remove(at);
+        // The step's rows first, then what it gave.
+        self.settle();
+        if let Some(why) = &d.failed {
+            say(format!("{} {why}", "error:".red().bold()));
+            return;
+        }
+        let last = |op: Op| d.calls.iter().rev().find(|c| c.op == op);
+        // Addresses, as the kernel reported them after each call.
+        for c in &d.calls {
+            if let Some(sock) = &c.sock {
+                if let Some(local) = c.local {
+                    self.vars.local.insert(sock.clone(), Address::Inet(local));
+                }
+                if let Some(peer) = c.peer
+                    && c.op != Op::Accept
+                {
+                    self.vars.peer.insert(sock.clone(), Address::Inet(peer));
+                }
+            }
+        }
+        use crate::catalog::step::Action;
+        match &p.step.action {
+            Action::Socket(s) => {
+                let proto = s.proto.unwrap_or(Proto::Tcp);
+                self.vars.names.insert(s.name.clone(), Value::Socket(proto));
+                self.closed.remove(&s.name);
+                self.vars.local.remove(&s.name);
+                self.vars.peer.remove(&s.name);
+            }
+            Action::Bind(b) => {
+                if let (Some(Value::Socket(Proto::Unix)), Some(path), Some(c)) =
+                    (self.vars.names.get(&b.on), &b.addr, last(Op::Bind))
+                    && c.error.is_none()
+                {
+                    self.vars
+                        .local
+                        .insert(b.on.clone(), Address::Path(path.clone()));
+                }
+            }
+            Action::Close(c) => {
+                self.closed.insert(c.on.clone());
+            }
+            Action::Listen(l) => {
+                if let (Some(on), Some(c)) = (&l.on, last(Op::Listen))
+                    && c.error.is_none()
+                {
+                    let backlog = l.backlog.as_ref().and_then(|b| match b {
+                        crate::catalog::Tpl::Int(n) => Some(*n),
+                        _ => None,
+                    });
+                    self.backlog.insert(on.clone(), backlog.unwrap_or(128));
+                }
+            }
+            _ => {}
+        }
+        match &p.after {
+            After::Nothing => {}
+            After::Accept { conn, addr } => {
+                if let Some(c) = last(Op::Accept)
+                    && c.error.is_none()
+                {
+                    let proto = match self.vars.names.get(&p.socket) {
+                        Some(Value::Socket(proto)) => *proto,
+                        _ => Proto::Tcp,
+                    };
+                    self.vars.names.insert(conn.clone(), Value::Socket(proto));
+                    self.closed.remove(conn);
+                    if let Some(local) = c.local {
+                        self.vars.local.insert(conn.clone(), Address::Inet(local));
+                    }
+                    let peer = c.peer.map(Address::Inet);
+                    if let Some(peer) = &peer {
+                        self.vars.peer.insert(conn.clone(), peer.clone());
+                    }
+                    if let (Some(name), Some(peer)) = (addr, peer) {
+                        say(format!("{name} = {peer}"));
+                        self.vars.names.insert(name.clone(), Value::Addr(peer));
+                    }
+                }
+            }
+            After::ConnectEx { into } => {
+                if let Some(c) = last(Op::Connect) {
+                    let n = c
+                        .error
+                        .as_deref()
+                        .and_then(runner::errno_number)
+                        .map_or(0, i64::from);
+                    say(format!("connect_ex returned {n}"));
+                    if let Some(name) = into {
+                        self.vars.names.insert(name.clone(), Value::Int(n));
+                    }
+                }
+            }
+            After::Bytes { into } => {
+                if let Some(c) = last(Op::Recv)
+                    && let Some(data) = &c.data
+                {
+                    self.vars
+                        .names
+                        .insert(into.clone(), Value::Bytes(data.clone()));
+                }
+            }
+            After::Datagram { data, addr } => {
+                if let Some(c) = last(Op::RecvFrom) {
+                    if let (Some(name), Some(bytes)) = (data, &c.data) {
+                        self.vars
+                            .names
+                            .insert(name.clone(), Value::Bytes(bytes.clone()));
+                    }
+                    if let (Some(name), Some(peer)) = (addr, c.peer) {
+                        self.vars
+                            .names
+                            .insert(name.clone(), Value::Addr(Address::Inet(peer)));
+                    }
+                }
+            }
+            After::Number { into } => {
+                if let Some(n) = d.calls.last().and_then(|c| c.returned) {
+                    self.vars.names.insert(into.clone(), Value::Int(n));
+                }
+            }
+        }
+        self.history.push(Entry {
+            id: p.id,
+            line: p.line,
+            socket: p.socket,
+            step: p.step,
+            overlapped: p.overlapped,
+            calls: d.calls,
+        });
+    }
+
+    fn command(
+        &mut self,
+        name: &str,
+        arg: Option<&str>,
+        say: &dyn Fn(String),
+    ) -> Result<Flow, String> {
+        match name {
+            "help" => say(help(arg)),
+            "quit" | "exit" => return Ok(Flow::Quit),
+            "map" => {
+                let s = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+                let entries = correlate::map(&s.timeline.calls, &s.timeline.packets);
+                let mut buf = Vec::new();
+                map::write(&mut buf, &s.timeline.calls, &entries).map_err(|e| e.to_string())?;
+                let text = String::from_utf8_lossy(&buf).trim_end().to_string();
+                if text.is_empty() {
+                    say("the map is empty: no bytes have moved yet (or the capture is off)".into());
+                } else {
+                    say(text);
+                }
+            }
+            "state" => say(state(&self.vars, &self.backlog)),
+            "save" => {
+                let path = arg.ok_or("save needs a file name: save session.toml")?;
+                let path = std::path::Path::new(path);
+                // In the order the lines were typed (a step that blocked
+                // finished after the lines typed while it waited).
+                let mut history = self.history.clone();
+                history.sort_by_key(|e| e.id);
+                let text = save::lab_file(&save::id_for(path), &history);
+                // Checked before it is written: a file `lab run` would
+                // refuse is never left behind.
+                crate::catalog::Lab::parse(&path.display().to_string(), &text)
+                    .map_err(|e| format!("the session does not make a lab file: {e}"))?;
+                write_new(path, &text)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                say(format!(
+                    "saved {} lines as {}: `lab run {}` replays them",
+                    self.history.len(),
+                    path.display(),
+                    path.display()
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "unknown command `{other}`; `help` lists what there is"
+                ));
+            }
+        }
+        Ok(Flow::Go)
+    }
+}
+
+/// Ends a wait for the display: it may look less often again.
+struct Hurry<'a>(&'a Mutex<Shown>);
+
+impl Drop for Hurry<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).hurry = false;
+    }
+}
+
+/// Writes `text` to `path` whole or not at all (a temporary file, then a
+/// rename).
+fn write_new(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+enum Flow {
+    Go,
+    Quit,
+}
+
+/// `state`: each socket's TCP state and queues, as the kernel's socket
+/// tables report them (the numbers `ss` shows: SIOCINQ and SIOCOUTQ; for a
+/// listening socket, the connections waiting in its accept queue and the
+/// backlog `listen` asked for).
+fn state(vars: &Vars, backlog: &std::collections::BTreeMap<String, i64>) -> String {
+    let mut lines = Vec::new();
+    let tables = [("tcp", "/proc/net/tcp"), ("udp", "/proc/net/udp")];
+    let rows: Vec<(&str, SocketRow)> = tables
+        .iter()
+        .flat_map(|(kind, path)| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            parse_rows(&text).into_iter().map(move |r| (*kind, r))
+        })
+        .collect();
+    for (name, value) in &vars.names {
+        let Value::Socket(proto) = value else {
+            continue;
+        };
+        let Some(Address::Inet(local)) = vars.local.get(name) else {
+            lines.push(format!("{name:<8} {}: not bound yet", proto.name()));
+            continue;
+        };
+        let peer = vars.peer.get(name);
+        let kind = if *proto == Proto::Udp { "udp" } else { "tcp" };
+        let row = rows.iter().find(|(k, r)| {
+            *k == kind
+                && r.local.port() == local.port()
+                && peer.is_none_or(|p| matches!(p, Address::Inet(p) if *p == r.remote))
+        });
+        match row {
+            None => lines.push(format!("{name:<8} {kind} {local}: gone from the kernel's table (closed)")),
+            Some((_, r)) if r.state == "LISTEN" => lines.push(format!(
+                "{name:<8} {kind} {local} LISTEN  {} connection(s) waiting for accept (backlog {})",
+                r.rx_queue,
+                backlog.get(name).map_or("?".to_string(), |b| b.to_string())
+            )),
+            Some((_, r)) => lines.push(format!(
+                "{name:<8} {kind} {local} -> {} {}  unread {} B (recv-Q), unacknowledged {} B (send-Q)",
+                r.remote, r.state, r.rx_queue, r.tx_queue
+            )),
+        }
+    }
+    if lines.is_empty() {
+        "no sockets yet".into()
+    } else {
+        lines.join("\n")
+    }
+}
+
+/// One row of `/proc/net/tcp` or `/proc/net/udp`.
+#[derive(Debug, PartialEq)]
+struct SocketRow {
+    local: std::net::SocketAddr,
+    remote: std::net::SocketAddr,
+    state: &'static str,
+    tx_queue: u64,
+    rx_queue: u64,
+}
+
+/// Parses the kernel's socket table (IPv4): `sl local rem st tx:rx ...`,
+/// addresses as `0100007F:1F90`, numbers in hex.
+fn parse_rows(text: &str) -> Vec<SocketRow> {
+    const STATES: [&str; 13] = [
+        "?",
+        "ESTABLISHED",
+        "SYN_SENT",
+        "SYN_RECV",
+        "FIN_WAIT1",
+        "FIN_WAIT2",
+        "TIME_WAIT",
+        "CLOSE",
+        "CLOSE_WAIT",
+        "LAST_ACK",
+        "LISTEN",
+        "CLOSING",
+        "NEW_SYN_RECV",
+    ];
+    fn addr(field: &str) -> Option<std::net::SocketAddr> {
+        let (ip, port) = field.split_once(':')?;
+        let ip = u32::from_str_radix(ip, 16).ok()?;
+        let port = u16::from_str_radix(port, 16).ok()?;
+        Some(std::net::SocketAddr::from((ip.to_ne_bytes(), port)))
+    }
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (tx, rx) = f.get(4)?.split_once(':')?;
+            let st = usize::from_str_radix(f.get(3)?, 16).ok()?;
+            Some(SocketRow {
+                local: addr(f.get(1)?)?,
+                remote: addr(f.get(2)?)?,
+                state: STATES.get(st).copied().unwrap_or("?"),
+                tx_queue: u64::from_str_radix(tx, 16).ok()?,
+                rx_queue: u64::from_str_radix(rx, 16).ok()?,
+            })
+        })
+        .collect()
+}
+
+/// `help`, or `help NAME` for one call.
+fn help(topic: Option<&str>) -> String {
+    const CALLS: &[(&str, &str)] = &[
+        (
+            "socket",
+            "s = socket(AF_INET, SOCK_STREAM)   a TCP socket (SOCK_DGRAM: UDP; AF_UNIX: a local stream)",
+        ),
+        (
+            "bind",
+            "s.bind(('127.0.0.1', 0))           give it an address; port 0 lets the kernel pick",
+        ),
+        (
+            "listen",
+            "s.listen(5)                        accept connections; 5 is the accept queue's backlog",
+        ),
+        (
+            "accept",
+            "conn, addr = s.accept()            take the next connection off the queue (blocks while it is empty)",
+        ),
+        (
+            "connect",
+            "c.connect(s.getsockname())         the three-way handshake; or c.connect(('127.0.0.1', 8080))",
+        ),
+        (
+            "connect_ex",
+            "err = c.connect_ex(addr)           connect, returning 0 or an errno number instead of raising",
+        ),
+        (
+            "send",
+            "c.send(b'hello')                   copy bytes into the send buffer; returns how many it took",
+        ),
+        (
+            "sendall",
+            "c.sendall(b'hello')                send until every byte is taken",
+        ),
+        (
+            "recv",
+            "conn.recv(1024)                    up to 1024 bytes (blocks while the buffer is empty); b'' when the peer closed",
+        ),
+        (
+            "sendto",
+            "u.sendto(b'hi', ('127.0.0.1', 9000))  one UDP datagram to an address",
+        ),
+        (
+            "recvfrom",
+            "data, addr = u.recvfrom(1024)      one datagram and its sender",
+        ),
+        (
+            "setsockopt",
+            "s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)   also SO_LINGER, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, TCP_CORK",
+        ),
+        (
+            "getsockopt",
+            "s.getsockopt(SOL_SOCKET, SO_RCVBUF)   read an option back (the kernel doubles buffer sizes)",
+        ),
+        (
+            "setblocking",
+            "s.setblocking(False)               calls return EAGAIN instead of waiting",
+        ),
+        (
+            "settimeout",
+            "s.settimeout(2.5)                  a call waits at most 2.5 s (None: as long as it takes)",
+        ),
+        (
+            "shutdown",
+            "c.shutdown(SHUT_WR)                send FIN: no more sending, reading goes on",
+        ),
+        (
+            "close",
+            "c.close()                          let the socket go (FIN, or RST if unread data is left)",
+        ),
+        (
+            "getsockname",
+            "s.getsockname()                    the socket's own address",
+        ),
+        (
+            "getpeername",
+            "conn.getpeername()                 the address of the other end",
+        ),
+    ];
+    const COMMANDS: &str = "map: which bytes rode in which packet so far · state: each socket's TCP state and queues · save FILE: the session as a lab file · help NAME · Ctrl-C: give up a blocking call · Ctrl-D: close everything and leave";
+    match topic {
+        Some(t) => match CALLS.iter().find(|(name, _)| *name == t) {
+            Some((_, text)) => text.to_string(),
+            None => format!("no call `{t}`; `help` lists them"),
+        },
+        None => {
+            let mut out = String::from("The course's socket calls, as Python writes them:\n");
+            for (_, text) in CALLS {
+                out.push_str("  ");
+                out.push_str(text);
+                out.push('\n');
+            }
+            out.push_str(COMMANDS);
+            out
+        }
+    }
+}
+
+/// What reading a line gave.
+enum Read {
+    Line(String),
+    /// Ctrl-C at the prompt.
+    Interrupted,
+    /// Ctrl-D, or the end of a script.
+    End,
+}
+
+/// Where lines come from: the terminal through rustyline, or a script.
+enum Input {
+    Terminal {
+        editor: Box<rustyline::Editor<Helper, rustyline::history::DefaultHistory>>,
+        printer: Printer,
+    },
+    Script {
+        lines: std::io::Lines<std::io::StdinLock<'static>>,
+        printer: Printer,
+    },
+}
+
+impl Input {
+    fn new(terminal: bool) -> Result<Input, Failure> {
+        if !terminal {
+            let stdout: Box<dyn FnMut(String) + Send> = Box::new(|text: String| {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{text}");
+                let _ = out.flush();
+            });
+            return Ok(Input::Script {
+                lines: std::io::stdin().lock().lines(),
+                printer: Arc::new(Mutex::new(stdout)),
+            });
+        }
+        let mut editor = rustyline::Editor::new()
+            .map_err(|e| Failure::Usage(format!("cannot use the terminal: {e}")))?;
+        editor.set_helper(Some(Helper::default()));
+        let mut external = editor
+            .create_external_printer()
+            .map_err(|e| Failure::Usage(format!("cannot use the terminal: {e}")))?;
+        let print: Box<dyn FnMut(String) + Send> = Box::new(move |text: String| {
+            use rustyline::ExternalPrinter;
+            let _ = external.print(format!("{text}\n"));
+        });
+        Ok(Input::Terminal {
+            editor: Box::new(editor),
+            printer: Arc::new(Mutex::new(print)),
+        })
+    }
+
+    fn printer(&self) -> Printer {
+        match self {
+            Input::Terminal { printer, .. } | Input::Script { printer, .. } => Arc::clone(printer),
+        }
+    }
+
+    /// Gives completion the names the session has now.
+    fn set_names(&mut self, names: Vec<String>) {
+        if let Input::Terminal { editor, .. } = self
+            && let Some(h) = editor.helper_mut()
+        {
+            h.names = names;
+        }
+    }
+
+    fn read(&mut self) -> Result<Read, Failure> {
+        match self {
+            Input::Script { lines, .. } => match lines.next() {
+                None => Ok(Read::End),
+                Some(Ok(line)) => Ok(Read::Line(line)),
+                Some(Err(e)) => Err(Failure::Usage(format!("cannot read standard input: {e}"))),
+            },
+            Input::Terminal { editor, .. } => match editor.readline(">>> ") {
+                Ok(line) => {
+                    let _ = editor.add_history_entry(line.as_str());
+                    Ok(Read::Line(line))
+                }
+                Err(rustyline::error::ReadlineError::Interrupted) => Ok(Read::Interrupted),
+                Err(rustyline::error::ReadlineError::Eof) => Ok(Read::End),
+                Err(e) => Err(Failure::Usage(format!("cannot read the terminal: {e}"))),
+            },
+        }
+    }
+}
+
+/// Completion of names and methods, and a hint of a method's arguments.
+#[derive(Default)]
+struct Helper {
+    names: Vec<String>,
+}
+
+impl rustyline::completion::Completer for Helper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let before = &line[..pos];
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+            .map_or(0, |i| i + 1);
+        let word = &before[start..];
+        let candidates: Vec<String> = match word.split_once('.') {
+            Some((var, method)) => translate::METHODS
+                .iter()
+                .filter(|m| m.starts_with(method))
+                .map(|m| format!("{var}.{m}("))
+                .collect(),
+            None => self
+                .names
+                .iter()
+                .map(String::as_str)
+                .chain([
+                    "socket(",
+                    "AF_INET",
+                    "AF_UNIX",
+                    "SOCK_STREAM",
+                    "SOCK_DGRAM",
+                    "SOL_SOCKET",
+                    "IPPROTO_TCP",
+                    "SHUT_WR",
+                    "help",
+                    "map",
+                    "state",
+                    "save ",
+                ])
+                .filter(|n| n.starts_with(word))
+                .map(str::to_string)
+                .collect(),
+        };
+        Ok((start, candidates))
+    }
+}
+
+impl rustyline::hint::Hinter for Helper {
+    type Hint = String;
+
+    fn hint(&self, line: &str, pos: usize, _: &rustyline::Context<'_>) -> Option<String> {
+        if pos != line.len() || !line.ends_with('(') {
+            return None;
+        }
+        let method = line[..line.len() - 1].rsplit('.').next()?;
+        let hint = match method {
+            "bind" | "connect" | "connect_ex" => "('127.0.0.1', 0))",
+            "listen" => "5)",
+            "recv" | "recvfrom" => "1024)",
+            "send" | "sendall" => "b'hello')",
+            "sendto" => "b'hi', ('127.0.0.1', 9000))",
+            "setsockopt" => "SOL_SOCKET, SO_REUSEADDR, 1)",
+            "getsockopt" => "SOL_SOCKET, SO_RCVBUF)",
+            "settimeout" => "2.5)",
+            "setblocking" => "False)",
+            "shutdown" => "SHUT_WR)",
+            "socket" => "AF_INET, SOCK_STREAM)",
+            _ => return None,
+        };
+        Some(hint.dimmed().to_string())
+    }
+}
+
+impl rustyline::highlight::Highlighter for Helper {}
+impl rustyline::validate::Validator for Helper {}
+impl rustyline::Helper for Helper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_table_gives_state_and_queues() {
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n   \
+0: 0100007F:1F90 00000000:0000 0A 00000005:00000001 00:00000000 00000000     0\n   \
+1: 0100007F:A2C4 0100007F:1F90 01 00000000:00000009 00:00000000 00000000     0\n";
+        let rows = parse_rows(text);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].state, "LISTEN");
+        assert_eq!((rows[0].rx_queue, rows[0].tx_queue), (1, 5));
+        assert_eq!(rows[1].state, "ESTABLISHED");
+        assert_eq!(rows[1].rx_queue, 9);
+        assert_eq!(rows[1].remote.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn help_names_every_call_the_repl_takes() {
+        let all = help(None);
+        for m in [
+            "socket",
+            "bind",
+            "accept",
+            "recv",
+            "sendto",
+            "setsockopt",
+            "settimeout",
+            "shutdown",
+        ] {
+            assert!(all.contains(m), "{m}");
+        }
+        assert!(help(Some("recv")).contains("b''"));
+        assert!(help(Some("recieve")).contains("no call"));
+    }
+}
