@@ -617,6 +617,12 @@ impl Session {
                     path.display(),
                     path.display()
                 ));
+                for p in &self.pending {
+                    say(format!(
+                        "  left out: {} (still blocked; it has no result yet)",
+                        p.line.trim()
+                    ));
+                }
             }
             other => {
                 return Err(format!(
@@ -876,6 +882,11 @@ enum Input {
     Terminal {
         editor: Box<rustyline::Editor<Helper, rustyline::history::DefaultHistory>>,
         printer: Printer,
+        /// The line editor is reading: output goes above the prompt
+        /// through its printer. Otherwise straight to the terminal (the
+        /// editor would hold it until the next prompt, and then draw it
+        /// while the learner may already be typing).
+        reading: Arc<AtomicBool>,
     },
     Script {
         lines: std::io::Lines<std::io::StdinLock<'static>>,
@@ -902,13 +913,22 @@ impl Input {
         let mut external = editor
             .create_external_printer()
             .map_err(|e| Failure::Usage(format!("cannot use the terminal: {e}")))?;
+        let reading = Arc::new(AtomicBool::new(false));
+        let editing = Arc::clone(&reading);
         let print: Box<dyn FnMut(String) + Send> = Box::new(move |text: String| {
             use rustyline::ExternalPrinter;
-            let _ = external.print(format!("{text}\n"));
+            if editing.load(Ordering::SeqCst) {
+                let _ = external.print(format!("{text}\n"));
+            } else {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{text}");
+                let _ = out.flush();
+            }
         });
         Ok(Input::Terminal {
             editor: Box::new(editor),
             printer: Arc::new(Mutex::new(print)),
+            reading,
         })
     }
 
@@ -934,15 +954,30 @@ impl Input {
                 Some(Ok(line)) => Ok(Read::Line(line)),
                 Some(Err(e)) => Err(Failure::Usage(format!("cannot read standard input: {e}"))),
             },
-            Input::Terminal { editor, .. } => match editor.readline(">>> ") {
-                Ok(line) => {
-                    let _ = editor.add_history_entry(line.as_str());
-                    Ok(Read::Line(line))
+            Input::Terminal {
+                editor,
+                printer,
+                reading,
+            } => {
+                // Whatever the printer is writing finishes first; from now
+                // on output goes above the prompt.
+                let held = printer.lock().unwrap_or_else(|p| p.into_inner());
+                reading.store(true, Ordering::SeqCst);
+                drop(held);
+                let line = editor.readline(">>> ");
+                let held = printer.lock().unwrap_or_else(|p| p.into_inner());
+                reading.store(false, Ordering::SeqCst);
+                drop(held);
+                match line {
+                    Ok(line) => {
+                        let _ = editor.add_history_entry(line.as_str());
+                        Ok(Read::Line(line))
+                    }
+                    Err(rustyline::error::ReadlineError::Interrupted) => Ok(Read::Interrupted),
+                    Err(rustyline::error::ReadlineError::Eof) => Ok(Read::End),
+                    Err(e) => Err(Failure::Usage(format!("cannot read the terminal: {e}"))),
                 }
-                Err(rustyline::error::ReadlineError::Interrupted) => Ok(Read::Interrupted),
-                Err(rustyline::error::ReadlineError::Eof) => Ok(Read::End),
-                Err(e) => Err(Failure::Usage(format!("cannot read the terminal: {e}"))),
-            },
+            }
         }
     }
 }

@@ -1,0 +1,346 @@
+//! `lab repl`: the course's socket calls typed by hand, on real sockets.
+//!
+//! Most tests feed a script on standard input (no terminal), which prints
+//! each line and what it did; the last ones drive the REPL in a real
+//! terminal through tmux, as a learner would.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn lab() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lab"));
+    c.arg("--color=never");
+    c.env_remove("HOME").env_remove("XDG_STATE_HOME");
+    c
+}
+
+/// Runs `lab repl` with `script` on standard input: its output and whether
+/// it exited 0.
+fn repl(script: &str) -> (String, bool) {
+    let mut child = lab()
+        .arg("repl")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (text, out.status.success())
+}
+
+/// Whether this process may capture (the packets show only then).
+fn capturing(out: &str) -> bool {
+    !out.contains("capture off:")
+}
+
+const STICKY: &str = "\
+server = socket(AF_INET, SOCK_STREAM)
+server.bind((\"127.0.0.1\", 0))
+server.listen(5)
+client = socket(AF_INET, SOCK_STREAM)
+client.connect(server.getsockname())
+conn, addr = server.accept()
+client.send(b\"hello\")
+client.send(b\"feng\")
+conn.recv(1024)
+";
+
+#[test]
+fn the_sticky_experiment_typed_in_the_course_python() {
+    let (out, ok) = repl(STICKY);
+    assert!(ok, "{out}");
+    // Two sends, one recv that returns both: the course's 粘包.
+    assert!(out.contains("send(client, 5 B) → 5 B \"hello\""), "{out}");
+    assert!(out.contains("send(client, 4 B) → 4 B \"feng\""), "{out}");
+    assert!(
+        out.contains("recv(conn, 1024) → 9 B \"hellofeng\""),
+        "{out}"
+    );
+    assert!(out.contains("addr = ('127.0.0.1', "), "{out}");
+    if capturing(&out) {
+        // The handshake, then each send in a segment of its own.
+        assert!(out.contains("client → server  SYN "), "{out}");
+        assert!(
+            out.contains("len=5") && out.contains("\"hello\"  [0, 5)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("len=4") && out.contains("\"feng\"  [5, 9)"),
+            "{out}"
+        );
+    } else {
+        eprintln!("repl: packets not checked: the capture needs CAP_NET_RAW");
+    }
+    // Ctrl-D (the end of the script) closes every socket.
+    assert!(out.contains("closing client, conn, server"), "{out}");
+}
+
+#[test]
+fn a_blocking_recv_returns_when_the_peer_sends() {
+    let script = "\
+s = socket(AF_INET, SOCK_STREAM)
+s.bind(('127.0.0.1', 0))
+s.listen(1)
+c = socket(AF_INET, SOCK_STREAM)
+c.connect(s.getsockname())
+conn, addr = s.accept()
+conn.recv(1024)
+c.send(b'late')
+";
+    let (out, ok) = repl(script);
+    assert!(ok, "{out}");
+    let blocked = out
+        .find("conn is blocked in recv(conn)")
+        .unwrap_or_else(|| panic!("no blocking shown:\n{out}"));
+    let typed = out.find(">>> c.send(b'late')").unwrap();
+    let returned = out.find("recv(conn, 1024) → 4 B \"late\"").unwrap();
+    // The prompt came back while recv blocked; it returned after the send.
+    assert!(blocked < typed && typed < returned, "{out}");
+}
+
+#[test]
+fn a_refused_connection_is_named_and_explained() {
+    let script = "\
+x = socket(AF_INET, SOCK_STREAM)
+x.bind(('127.0.0.1', 0))
+y = socket(AF_INET, SOCK_STREAM)
+err = y.connect_ex(x.getsockname())
+z = socket(AF_INET, SOCK_STREAM)
+z.connect(x.getsockname())
+";
+    let (out, ok) = repl(script);
+    assert!(ok, "{out}");
+    // Bound but not listening: the kernel refuses.
+    assert!(out.contains("→ ECONNREFUSED"), "{out}");
+    assert!(
+        out.contains("ECONNREFUSED: nothing is listening there"),
+        "{out}"
+    );
+    assert!(out.contains("connect_ex returned 111"), "{out}");
+}
+
+#[test]
+fn a_half_close_ends_the_stream_one_way() {
+    let script = "\
+s = socket(AF_INET, SOCK_STREAM)
+s.bind(('127.0.0.1', 0))
+s.listen(1)
+c = socket(AF_INET, SOCK_STREAM)
+c.connect(s.getsockname())
+conn, addr = s.accept()
+c.shutdown(SHUT_WR)
+conn.recv(1024)
+conn.send(b'still open')
+c.recv(1024)
+";
+    let (out, ok) = repl(script);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("recv(conn, 1024) → 0 B \"\"  end of stream"),
+        "{out}"
+    );
+    assert!(out.contains("recv(c, 1024) → 10 B \"still open\""), "{out}");
+}
+
+#[test]
+fn bad_lines_get_one_line_each_and_the_session_goes_on() {
+    let script = "\
+server = socket(AF_INET, SOCK_STREAM)
+servr.listen(5)
+server.recieve(10)
+server.bind(('127.0.0.1', 0)
+server.close()
+server.listen(5)
+client = socket(AF_INET, SOCK_STREAM)
+client.send('text')
+help recv
+";
+    let (out, ok) = repl(script);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("no name `servr`; did you mean `server`?"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean `recv`?"), "{out}");
+    assert!(out.contains("column 29: expected `)`"), "{out}");
+    assert!(out.contains("EBADF: `server` is closed"), "{out}");
+    assert!(out.contains("bytes, not str"), "{out}");
+    assert!(out.contains("conn.recv(1024)"), "help recv:\n{out}");
+}
+
+#[test]
+fn a_saved_session_replays_with_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sticky-by-hand.toml");
+    let script = format!("{STICKY}conn.recv(1024)\nsave {}\n", file.display());
+    // The second recv blocks (nothing more was sent) until Ctrl-D.
+    let (out, ok) = repl(&script);
+    assert!(ok, "{out}");
+    // The last recv is still blocked: it has no result to check.
+    assert!(out.contains("saved 9 lines"), "{out}");
+    assert!(out.contains("left out: conn.recv(1024)"), "{out}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    // The ports of the session are names in the file, not numbers.
+    assert!(text.contains("to = \"server\""), "{text}");
+    assert!(text.contains("data = \"hellofeng\""), "{text}");
+    let replay = lab()
+        .args(["run", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "{shown}\n{text}");
+    assert!(
+        shown.contains("✓ as in the session: conn.recv(1024)"),
+        "{shown}"
+    );
+    assert!(shown.contains("returned 9 B \"hellofeng\""), "{shown}");
+}
+
+#[test]
+fn repl_starts_and_ends_quickly() {
+    // A bound, not a benchmark (benches/repl_latency.sh measures): an
+    // empty session must not hang.
+    let t = Instant::now();
+    let (out, ok) = repl("");
+    assert!(ok, "{out}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{out}");
+}
+
+// ----- in a real terminal -------------------------------------------------
+
+/// One tmux command. Its standard streams are never the test's own: a tmux
+/// client that inherits them can take keys meant for the pane.
+fn tmux(args: &[&str]) -> std::process::Output {
+    Command::new("tmux")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("tmux runs")
+}
+
+/// A tmux session running `lab repl`, or why there is none.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(test: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("repl: {test} skipped: tmux is not installed (.ci/run installs it)");
+            return None;
+        }
+        let name = format!("lab-repl-{}-{test}", std::process::id());
+        let cmd = format!(
+            "env -u HOME -u XDG_STATE_HOME {} --color=never repl",
+            env!("CARGO_BIN_EXE_lab")
+        );
+        let started = tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "50",
+            "-s",
+            &name,
+            &cmd,
+        ]);
+        assert!(
+            started.status.success(),
+            "tmux could not start: {started:?}"
+        );
+        let t = Tmux { name };
+        t.wait_for(">>> ");
+        Some(t)
+    }
+
+    fn screen(&self) -> String {
+        let out = tmux(&["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types a line and presses Enter, then waits for the next prompt (a
+    /// line typed before the prompt is back may be dropped by the line
+    /// editor, as in any terminal program that resets the tty).
+    fn line(&self, text: &str) {
+        let prompts = self.screen().matches(">>> ").count();
+        self.type_line(text);
+        let start = Instant::now();
+        while self.screen().matches(">>> ").count() <= prompts {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no prompt after {text:?}:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_line(&self, text: &str) {
+        tmux(&["send-keys", "-t", &self.name, "-l", text]);
+        tmux(&["send-keys", "-t", &self.name, "Enter"]);
+    }
+
+    fn keys(&self, keys: &str) {
+        tmux(&["send-keys", "-t", &self.name, keys]);
+    }
+
+    /// Waits until the screen shows `text` (up to 20 s: far beyond the
+    /// milliseconds it takes).
+    fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the screen never showed {text:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.name]);
+    }
+}
+
+#[test]
+fn in_a_terminal_a_blocked_recv_leaves_the_prompt_free() {
+    let Some(t) = Tmux::start("block") else {
+        return;
+    };
+    for line in STICKY.lines().take(6) {
+        t.line(line);
+    }
+    t.wait_for("addr = ('127.0.0.1',");
+    t.line("conn.recv(1024)");
+    t.wait_for("conn is blocked in recv(conn)");
+    // The prompt is back: the peer's line is typed while recv waits.
+    t.line("client.send(b'hellofeng')");
+    let screen = t.wait_for("recv(conn, 1024) → 9 B \"hellofeng\"");
+    assert!(screen.contains("send(client, 9 B)"), "{screen}");
+    // Ctrl-C gives a blocked call up.
+    t.line("conn.recv(1024)");
+    t.wait_for("Ctrl-C gives it up");
+    t.keys("C-c");
+    let screen = t.wait_for("KeyboardInterrupt: gave up the call of conn");
+    t.wait_for("EINTR");
+    let _ = screen;
+    // Ctrl-D closes everything and leaves.
+    t.keys("C-d");
+    t.wait_for("closing client, conn, server and leaving");
+}
