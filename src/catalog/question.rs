@@ -692,4 +692,31 @@ explain = "x"
             assert_eq!(got, correct, "{answer}");
         }
     }
+
+    #[test]
+    fn every_lab_asks_at_least_one_question_at_its_defaults() {
+        // A step asks only when it runs: at the defaults, at least one
+        // step with `ask` must run (its actor's and its own `when` hold).
+        for lab in crate::catalog::builtin().unwrap() {
+            assert!(
+                !lab.def.questions.is_empty(),
+                "{} has no question",
+                lab.id()
+            );
+            let knobs = lab.knob_values(&[]).unwrap();
+            let holds = |w: &Option<String>| {
+                w.as_deref()
+                    .is_none_or(|w| expr::eval_bool(w, &knobs).unwrap_or(false))
+            };
+            let asking = lab
+                .def
+                .actors
+                .iter()
+                .filter(|a| holds(&a.when))
+                .flat_map(|a| &a.steps)
+                .filter(|s| s.get_ref().ask.is_some() && holds(&s.get_ref().when))
+                .count();
+            assert!(asking >= 1, "{} asks nothing at its defaults", lab.id());
+        }
+    }
 }
