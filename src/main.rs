@@ -80,6 +80,8 @@ fn main() -> ExitCode {
             pcap,
             no_capture,
             step,
+            predict,
+            answers,
             ..
         } => {
             let args = app::RunArgs {
@@ -88,6 +90,8 @@ fn main() -> ExitCode {
                 capture: !no_capture,
                 pcap: pcap.clone(),
                 step: *step,
+                predict: *predict,
+                answers: answers.as_deref(),
             };
             app::run_and_record(&mut out, lab.as_deref().unwrap_or_default(), &args)
         }

@@ -2,6 +2,7 @@
 
 mod book;
 mod catalog_views;
+mod predict;
 mod progress;
 mod run;
 mod serve;
