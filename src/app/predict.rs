@@ -450,6 +450,17 @@ fn record_score(id: &str, score: Score) {
     }
 }
 
+/// A predict run as `lab book --check` makes one: no answers, no output.
+/// What matters is that the run asks its questions and can judge them.
+pub fn rehearse(
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+) -> Result<(Finished, Vec<Prediction>), Failure> {
+    let none = Answers::Given(VecDeque::new());
+    predicted(&mut std::io::sink(), lab, knobs, mode, None, none)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
