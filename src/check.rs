@@ -267,7 +267,7 @@ pub fn select<'a>(target: &str, calls: &'a [Call]) -> Vec<&'a Call> {
 
 /// `actor.op#n`: the n-th such call (from 1; `#-1` is the last), and its
 /// name with the number counted from the start (`client.send#5`).
-fn find_call<'a>(target: &str, calls: &'a [Call]) -> Result<(&'a Call, String), String> {
+pub fn find_call<'a>(target: &str, calls: &'a [Call]) -> Result<(&'a Call, String), String> {
     let (sel, n) = target.split_once('#').unwrap_or((target, "1"));
     let n: i64 = n
         .parse()

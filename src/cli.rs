@@ -59,6 +59,18 @@ pub enum Command {
         /// stops. Answers are read from standard input, a line each.
         #[arg(long, conflicts_with = "json")]
         step: bool,
+        /// Predict, then observe: the run stops before each step that
+        /// carries one of the lab's questions and asks it; after the run,
+        /// each answer is judged against what the run did, and a score is
+        /// printed. Answers are read from the terminal, a line each.
+        #[arg(long, conflicts_with_all = ["json", "step", "all"])]
+        predict: bool,
+        /// The answers for --predict without a terminal, in the order the
+        /// questions are asked: `--answers 9,EAGAIN,b` (a number, an errno
+        /// name or `none`, a letter). An empty one is no answer; questions
+        /// left when the answers run out count as not answered.
+        #[arg(long, requires = "predict", value_name = "A,B,...")]
+        answers: Option<String>,
     },
     /// Drive sockets by hand in the course's Python (`conn.recv(1024)`),
     /// every packet shown as it crosses; `help` inside lists the calls.

@@ -89,6 +89,8 @@ fn main() -> ExitCode {
             pcap,
             no_capture,
             step,
+            predict,
+            answers,
             ..
         } => {
             let args = app::RunArgs {
@@ -97,6 +99,8 @@ fn main() -> ExitCode {
                 capture: !no_capture,
                 pcap: pcap.clone(),
                 step: *step,
+                predict: *predict,
+                answers: answers.as_deref(),
             };
             app::run_and_record(&mut out, lab.as_deref().unwrap_or_default(), &args)
         }

@@ -23,8 +23,10 @@
 //!
 //! `done_at` is the time of the last run whose checks all held, in unix
 //! seconds, and `knobs` every knob's value in that run. `questions_right`
-//! and `questions_asked` are kept for a lab that asks questions (none does
-//! yet) and left out while there are none.
+//! and `questions_asked` are the score of the lab's last `lab run ID
+//! --predict`: of the questions that run could judge, how many the learner
+//! got right. They are left out until a predict run has judged one, and a
+//! predict run keeps its score whether or not the lab's checks held.
 //!
 //! # Never less than it held
 //!

@@ -334,6 +334,9 @@ pub struct StepStarted {
     pub line: Option<usize>,
     /// The step as the lab file writes it: `{ op = "recv", on = "conn", ... }`.
     pub text: String,
+    /// The lab's question this step carries (`ask = "NAME"`), which
+    /// `lab run --predict` puts to the learner before the step runs.
+    pub ask: Option<String>,
 }
 
 /// Everything a run reports, in the order it happened.

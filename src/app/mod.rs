@@ -2,6 +2,7 @@
 
 mod book;
 mod catalog_views;
+mod predict;
 mod progress;
 mod repl;
 mod run;
@@ -13,6 +14,7 @@ use std::io::Write;
 
 pub use book::{BookArgs, book};
 pub use catalog_views::{list, list_marked, show};
+pub use predict::{Answers, Prediction, Score, predicted};
 pub use progress::{next, progress, reset, run_and_record};
 pub use repl::{ReplArgs, repl};
 pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};

@@ -22,6 +22,10 @@ use crate::progress::{Progress, ProgressError, Removed, Store};
 /// `lab run ID`: [`run_one`], then, when every check held and the lab is
 /// one of the catalog's, the lab is recorded as done.
 pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
+    if args.predict {
+        // Also keeps the score of the questions (see `predict.rs`).
+        return super::predict::run_and_record(out, query, args);
+    }
     let passed = run_one(out, query, args)?;
     // A lab file from a path may carry a catalog lab's id, but it is not
     // that lab: never recorded.
@@ -32,7 +36,7 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
 }
 
 /// Records the catalog lab `query` as done now, with the knobs of `args`.
-fn record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Result<(), Failure> {
+pub(super) fn record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Result<(), Failure> {
     let Ok(store) = Store::from_env() else {
         return Ok(());
     };
@@ -81,6 +85,8 @@ pub fn next(out: &mut dyn Write, capture: bool) -> Outcome {
         capture,
         pcap: None,
         step: false,
+        predict: false,
+        answers: None,
     };
     run_and_record(out, lab.id(), &args)
 }
@@ -210,7 +216,7 @@ fn load_for(consequence: &str) -> Progress {
 }
 
 /// `lab: warning: <what went wrong>; <consequence>`, one line on stderr.
-fn warn(e: &ProgressError, consequence: &str) {
+pub(super) fn warn(e: &ProgressError, consequence: &str) {
     match e {
         ProgressError::Corrupt { .. } => eprintln!(
             "lab: warning: {e}; it is left as it is and {consequence}; `lab reset` removes it"

@@ -21,7 +21,7 @@ use crate::runner;
 use crate::timeline::Timeline;
 use crate::trace::{Call, Event, Packet};
 
-use super::step::{Answer, Paused, StepView, Stepper, Waiting};
+use super::step::{Answer, Paused, Pausing, StepView, Stepper, Waiting};
 
 /// How long events wait before they are shown, so that a packet read a
 /// little late (the capture hands frames over in blocks every few ms) still
@@ -39,6 +39,11 @@ pub struct RunArgs<'a> {
     pub pcap: Option<PathBuf>,
     /// Stop before every step and wait for the learner (`--step`).
     pub step: bool,
+    /// Ask the lab's questions before their steps (`--predict`); see
+    /// `predict.rs`.
+    pub predict: bool,
+    /// `--answers`: the answers to the questions, for want of a terminal.
+    pub answers: Option<&'a str>,
 }
 
 /// How a run captures, decided once from what the process may do.
@@ -177,17 +182,17 @@ pub fn execute(
     pcap: Option<&std::path::Path>,
     on_event: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Finished, Failure> {
-    execute_with(lab, knobs, mode, pcap, false, EachEvent(on_event))
+    execute_with(lab, knobs, mode, pcap, Pausing::Never, EachEvent(on_event))
 }
 
-/// [`execute`], and with `step` set, a pause before every step (until the
-/// learner says to go on), where `view` asks what to do.
+/// [`execute`], with a pause where `pausing` says (until the learner says
+/// to go on), where `view` asks what to do.
 pub fn execute_with(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
     pcap: Option<&std::path::Path>,
-    step: bool,
+    pausing: Pausing,
     mut view: impl View,
 ) -> Result<Finished, Failure> {
     let clock = Clock::start();
@@ -199,7 +204,7 @@ pub fn execute_with(
     };
     let (tx, rx) = mpsc::channel();
     let (asks_tx, asks) = mpsc::channel();
-    let stepper = Stepper::new(asks_tx, step);
+    let stepper = Stepper::new(asks_tx, pausing);
     let mut waiting = Waiting::default();
     let mut timeline = Timeline::new(matches!(mode, CaptureMode::Host));
     let mut sink = Sink {
@@ -469,7 +474,7 @@ pub fn stepped(
         quit_at: None,
         echo,
     };
-    let done = execute_with(lab, knobs, mode, pcap, true, &mut view)?;
+    let done = execute_with(lab, knobs, mode, pcap, Pausing::EveryStep, &mut view)?;
     let StepView {
         out,
         mut human,

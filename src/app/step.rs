@@ -7,7 +7,9 @@
 //!   step asks it, and it passes the question to the thread that shows the
 //!   run (the only one that writes to the terminal), then waits for the
 //!   answer. Lab time stands still meanwhile, so a peer blocked in `recv`
-//!   does not time out however long the learner thinks.
+//!   does not time out however long the learner thinks. `lab run
+//!   --predict` uses it too, stopping only at the steps that carry one of
+//!   the lab's questions ([`Pausing::Questions`], see `predict.rs`).
 //! - [`Waiting`] follows which actors are inside a call that has not
 //!   returned (a `CallStarted` without its `Call`): at a pause, "the server
 //!   is blocked in recv" is what a learner most needs to see.
@@ -38,6 +40,18 @@ pub enum Answer {
     Quit,
 }
 
+/// Where a run stops for the learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pausing {
+    /// Nowhere: `lab run`, the tests, the book.
+    Never,
+    /// Before every step (`lab run --step`).
+    EveryStep,
+    /// Only before the steps that carry one of the lab's questions
+    /// (`lab run --predict`).
+    Questions,
+}
+
 /// One question from an actor to the view: may I run this step?
 pub struct Ask {
     pub step: StepStarted,
@@ -52,16 +66,18 @@ pub struct Stepper {
     stepping: AtomicBool,
     /// The learner said `q`: every step from now on is refused.
     quit: AtomicBool,
+    /// Steps without a question run without asking (`--predict`).
+    only_questions: bool,
 }
 
 impl Stepper {
-    /// A controller that stops before every step when `step` is set, and
-    /// never otherwise.
-    pub fn new(asks: mpsc::Sender<Ask>, step: bool) -> Stepper {
+    /// A controller that stops where `pausing` says.
+    pub fn new(asks: mpsc::Sender<Ask>, pausing: Pausing) -> Stepper {
         Stepper {
             asks: Mutex::new(asks),
-            stepping: AtomicBool::new(step),
+            stepping: AtomicBool::new(pausing != Pausing::Never),
             quit: AtomicBool::new(false),
+            only_questions: pausing == Pausing::Questions,
         }
     }
 
@@ -101,7 +117,7 @@ impl Controller for Stepper {
         if self.quit.load(Ordering::SeqCst) {
             return Decision::Stop;
         }
-        if !self.stepping.load(Ordering::SeqCst) {
+        if !self.stepping.load(Ordering::SeqCst) || (self.only_questions && step.ask.is_none()) {
             return Decision::Run;
         }
         let (reply, answer) = mpsc::channel();
@@ -289,13 +305,14 @@ mod tests {
     #[test]
     fn quit_refuses_every_later_step_and_continue_stops_asking() {
         let (tx, rx) = mpsc::channel();
-        let stepper = Stepper::new(tx, true);
+        let stepper = Stepper::new(tx, Pausing::EveryStep);
         let step = StepStarted {
             t_us: 0,
             actor: "client".into(),
             index: 1,
             line: Some(3),
             text: "{ op = \"close\", on = \"s\" }".into(),
+            ask: None,
         };
         std::thread::scope(|s| {
             let asker = s.spawn(|| stepper.before_step(&step));
@@ -309,7 +326,7 @@ mod tests {
         assert!(rx.try_recv().is_err());
 
         let (tx, rx) = mpsc::channel();
-        let stepper = Stepper::new(tx, true);
+        let stepper = Stepper::new(tx, Pausing::EveryStep);
         std::thread::scope(|s| {
             let asker = s.spawn(|| stepper.before_step(&step));
             stepper.answer(&rx.recv().unwrap(), Answer::Quit);

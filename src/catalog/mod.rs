@@ -4,6 +4,7 @@
 //! a file from disk through the same path. Every problem in a lab file is
 //! reported as `file:line: what is wrong`, before anything runs.
 
+pub mod question;
 mod schema;
 pub mod step;
 mod validate;
@@ -14,6 +15,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::expr::Scope;
+pub use question::Question;
 pub use schema::{ActorDef, ExpectDef, LabFile, ServeDef, Tpl};
 pub use step::{Action, Step};
 

@@ -30,6 +30,14 @@
 //! name = "..."
 //! call = "server.recv#1"
 //! data = "hellofeng"
+//!
+//! [[question]]              # asked before a step with `ask = "NAME"`;
+//! name = "first-recv"       # see `question.rs`
+//! ask = "How many bytes will the server's first recv return?"
+//! kind = "number"
+//! field = "returned"
+//! call = "server.recv#1"
+//! explain = "..."
 //! ```
 //!
 //! Ops (the fields each takes are listed in `validate.rs`): the socket
@@ -80,6 +88,10 @@ pub struct LabFile {
     pub actors: Vec<ActorDef>,
     #[serde(default, rename = "expect")]
     pub expects: Vec<Spanned<ExpectDef>>,
+    /// What `lab run --predict` asks before the steps that name them
+    /// (`ask = "NAME"`); see [`super::question`].
+    #[serde(default, rename = "question")]
+    pub questions: Vec<Spanned<super::question::Question>>,
     /// The lab's server, for `lab serve` and the learner's own clients.
     #[serde(default)]
     pub serve: Option<ServeDef>,

@@ -2,8 +2,9 @@
 //! line means, checked by the compiler instead of by hand.
 //!
 //! A step is an [`Action`] (one variant per `op`, each with exactly the
-//! fields that op takes) plus the two fields every step may carry: `when`
-//! (run the step only for some knob settings) and `repeat`. serde reads it
+//! fields that op takes) plus the fields every step may carry: `when`
+//! (run the step only for some knob settings), `repeat`, and `ask` (the
+//! lab's question to put before the step, see [`super::question`]). serde reads it
 //! straight from TOML, so a missing field (`send` without `on`), a field an
 //! op does not take (`unlink` with `addr`) or an unknown op is a load error
 //! with the step's line, and the runner never has to guess a default.
@@ -31,6 +32,10 @@ pub struct Step {
     /// Run the step this many times.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat: Option<Tpl>,
+    /// The `[[question]]` (by name) that `lab run --predict` asks before
+    /// the step runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ask: Option<String>,
     #[serde(flatten)]
     pub action: Action,
 }
@@ -41,18 +46,23 @@ impl Step {
         Step {
             when: None,
             repeat: None,
+            ask: None,
             action,
         }
     }
 }
 
 /// The step as a lab file writes it, on one line:
-/// `{ op = "recv", on = "conn", size = 1024 }`.
+/// `{ op = "recv", on = "conn", size = 1024 }`; `ask` comes last.
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{{ op = \"{}\"", self.action.name())?;
         if let Ok(toml::Value::Table(fields)) = toml::Value::try_from(self) {
-            for (key, value) in fields.iter().filter(|(k, _)| *k != "op") {
+            let (asks, rest): (Vec<_>, Vec<_>) = fields
+                .iter()
+                .filter(|(k, _)| *k != "op")
+                .partition(|(k, _)| *k == "ask");
+            for (key, value) in rest.into_iter().chain(asks) {
                 write!(f, ", {key} = {value}")?;
             }
         }
@@ -80,6 +90,15 @@ impl<'de> Deserialize<'de> for Step {
             None => None,
             Some(v) => Some(Tpl::deserialize(v).map_err(D::Error::custom)?),
         };
+        let ask = match table.remove("ask") {
+            None => None,
+            Some(toml::Value::String(s)) => Some(s),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "`ask` names a [[question]] in quotes, not {other}"
+                )));
+            }
+        };
         let op = match table.get("op") {
             Some(toml::Value::String(op)) if Action::NAMES.contains(&op.as_str()) => op.clone(),
             Some(toml::Value::String(op)) => {
@@ -100,6 +119,7 @@ impl<'de> Deserialize<'de> for Step {
         Ok(Step {
             when,
             repeat,
+            ask,
             action,
         })
     }
@@ -1046,6 +1066,7 @@ mod tests {
             r#"{ op = "send", on = "sock", data = "hello", when = "a == 1", repeat = 3 }"#,
             r#"{ op = "shutdown", on = "sock", how = "write" }"#,
             r#"{ op = "serve", on = "srv", protocol = "echo_upper", clients = 2 }"#,
+            r#"{ op = "recv", on = "conn", size = 1024, ask = "first-recv" }"#,
         ] {
             let s = step(text).unwrap();
             #[derive(Serialize)]
@@ -1070,6 +1091,15 @@ mod tests {
             r#"{ op = "recv", on = "conn", size = 1024, when = "a > 1" }"#
         );
         assert_eq!(step(&s.to_string()).unwrap(), s);
+        // The question comes last, after what the step does.
+        let s = step(r#"{ ask = "first", op = "recv", size = 9, on = "conn" }"#).unwrap();
+        assert_eq!(s.ask.as_deref(), Some("first"));
+        assert_eq!(
+            s.to_string(),
+            r#"{ op = "recv", on = "conn", size = 9, ask = "first" }"#
+        );
+        let e = step(r#"{ op = "close", on = "s", ask = 3 }"#).unwrap_err();
+        assert!(e.contains("`ask` names a [[question]]"), "{e}");
     }
 
     #[test]

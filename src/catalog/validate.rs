@@ -232,7 +232,7 @@ pub(super) fn validate(lab: &Lab) -> Result<(), LabError> {
             }
         }
     }
-    Ok(())
+    super::question::validate(lab, &actor_names, &scope)
 }
 
 /// What serde cannot check about one step: that the sockets, names and
@@ -324,7 +324,11 @@ fn check_step(
 
 /// `actor.op` (a selection) or `actor.op#n` (one call, `call` true): the
 /// actor exists, each op is one, and the number is where it must be.
-fn check_target(target: &str, call: bool, actor_names: &BTreeSet<String>) -> Result<(), String> {
+pub(super) fn check_target(
+    target: &str,
+    call: bool,
+    actor_names: &BTreeSet<String>,
+) -> Result<(), String> {
     let (actor, rest) = target
         .split_once('.')
         .ok_or_else(|| format!("`{target}`: write actor.op (select) or actor.op#n (call)"))?;

@@ -93,6 +93,7 @@ impl Actor<'_> {
                     index: i + 1,
                     line: *line,
                     text: step.to_string(),
+                    ask: step.ask.clone(),
                 };
                 let decision = {
                     // Lab time stands still while the controller decides.

@@ -85,6 +85,8 @@ pub fn normalize(path: &Path) -> PathBuf {
 pub struct Mention {
     pub lab: String,
     pub sets: Vec<String>,
+    /// `lab run ID --predict`: the run with the lab's questions.
+    pub predict: bool,
     pub line: usize,
 }
 
@@ -110,9 +112,11 @@ pub fn mentions(text: &str) -> Vec<Mention> {
                 .captures_iter(&c[2])
                 .map(|s| s[1].trim_end_matches(['`', ',', '.', ')']).to_string())
                 .collect();
+            let predict = c[2].split_whitespace().any(|w| w == "--predict");
             out.push(Mention {
                 lab,
                 sets,
+                predict,
                 line: n + 1,
             });
         }
@@ -187,13 +191,17 @@ mod tests {
     #[test]
     fn commands_and_their_knobs_are_found() {
         let text = "Run `lab run 09-sticky-packet --set recv1=2 --set nodelay=true`.\n\
-                    Then `lab show 10` and `lab run ID`, `lab run ./my-lab.toml`.";
+                    Then `lab show 10` and `lab run ID`, `lab run ./my-lab.toml`.\n\
+                    Predict first: `lab run 03-blocking-recv --predict` asks.";
         let m = mentions(text);
-        assert_eq!(m.len(), 2);
+        assert_eq!(m.len(), 3);
         assert_eq!(m[0].lab, "09-sticky-packet");
         assert_eq!(m[0].sets, vec!["recv1=2", "nodelay=true"]);
+        assert!(!m[0].predict);
         assert_eq!(m[1].lab, "10");
         assert_eq!(m[1].line, 2);
+        assert_eq!(m[2].lab, "03-blocking-recv");
+        assert!(m[2].predict && m[2].sets.is_empty());
     }
 
     #[test]

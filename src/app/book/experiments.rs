@@ -7,21 +7,36 @@
 //! [`RUNS`] times; it must name knobs and values that exist, and every run
 //! must finish with the lab's checks holding. A suggestion that hangs,
 //! fails or is refused is a broken promise to the reader.
+//!
+//! A chapter also tells the reader to predict first: `lab run 09
+//! --predict`. That is a command for a terminal, where the reader answers
+//! the questions; here, with no terminal, the same predict run (the same
+//! controller, view and judging, see `app/predict.rs`) is made with every
+//! question left unanswered: an answer is only read, it changes nothing
+//! in the run. The book gives no `--answers`, which would give the answers
+//! away. Such a suggestion must name a lab and knobs that exist, and each of
+//! its [`RUNS`] runs must hold the lab's checks, ask at least one question,
+//! and be able to judge every question it asked from the run's trace (a
+//! question whose call never happened is a broken promise too). The
+//! questions' own text is read like the lab's, for `--set` suggestions.
 
 use std::collections::BTreeMap;
 
 use super::chapters::{self, Chapter};
 use crate::app::{CAPTURE_VERDICT, CaptureMode, execute};
+use crate::catalog::question::Judgement;
 use crate::catalog::{self, Lab};
 
 /// How many times each suggested experiment runs: once is luck.
 pub const RUNS: usize = 3;
 
-/// One suggested experiment: a lab and its `--set` settings.
+/// One suggested experiment: a lab, its `--set` settings, and whether it
+/// is a predict run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Experiment {
     pub lab: String,
     pub sets: Vec<String>,
+    pub predict: bool,
 }
 
 impl Experiment {
@@ -30,6 +45,9 @@ impl Experiment {
         let mut s = format!("lab run {}", self.lab);
         for set in &self.sets {
             s.push_str(&format!(" --set {set}"));
+        }
+        if self.predict {
+            s.push_str(" --predict");
         }
         s
     }
@@ -87,13 +105,14 @@ const END: [char; 6] = ['`', ',', '.', ')', ':', ';'];
 /// place that suggests it.
 pub fn suggested(labs: &[Lab], chapters: &[Chapter]) -> BTreeMap<Experiment, String> {
     let mut out: BTreeMap<Experiment, String> = BTreeMap::new();
-    let mut add = |lab: &str, sets: Vec<String>, from: String| {
+    let mut add = |lab: &str, sets: Vec<String>, predict: bool, from: String| {
         let mut sets = sets;
         sets.sort();
         sets.dedup();
         out.entry(Experiment {
             lab: lab.to_string(),
             sets,
+            predict,
         })
         .or_insert(from);
     };
@@ -106,12 +125,14 @@ pub fn suggested(labs: &[Lab], chapters: &[Chapter]) -> BTreeMap<Experiment, Str
     for lab in labs.iter().filter(|l| in_book(l)) {
         let from = format!("labs/{}.toml (lab show {})", lab.id(), lab.id());
         let def = &lab.def;
+        let questions = def.questions.iter().map(|q| q.get_ref());
         let prose = std::iter::once(def.explain.as_str())
             .chain(def.course_says.as_deref())
-            .chain(def.watch.iter().map(String::as_str));
+            .chain(def.watch.iter().map(String::as_str))
+            .chain(questions.flat_map(|q| [q.ask.as_str(), q.explain.as_str()]));
         for text in prose {
             for sets in sets_in_prose(text) {
-                add(lab.id(), sets, from.clone());
+                add(lab.id(), sets, false, from.clone());
             }
         }
         for knob in &def.knobs {
@@ -123,6 +144,7 @@ pub fn suggested(labs: &[Lab], chapters: &[Chapter]) -> BTreeMap<Experiment, Str
                 add(
                     lab.id(),
                     vec![format!("{}={value}", knob.name)],
+                    false,
                     from.clone(),
                 );
             }
@@ -138,17 +160,17 @@ pub fn suggested(labs: &[Lab], chapters: &[Chapter]) -> BTreeMap<Experiment, Str
             let from = format!("{}:{}", ch.name, n + 1);
             let mentions = chapters::mentions(line);
             for m in &mentions {
-                if !m.sets.is_empty()
+                if (!m.sets.is_empty() || m.predict)
                     && let Ok(lab) = catalog::find(labs, &m.lab)
                 {
-                    add(lab.id(), m.sets.clone(), from.clone());
+                    add(lab.id(), m.sets.clone(), m.predict, from.clone());
                 }
             }
             if mentions.is_empty()
                 && let Some(id) = own
             {
                 for sets in sets_in_prose(line) {
-                    add(id, sets, from.clone());
+                    add(id, sets, false, from.clone());
                 }
             }
         }
@@ -184,12 +206,29 @@ pub fn check(labs: &[Lab], chapters: &[Chapter], mode: &CaptureMode) -> Report {
             }
         };
         for run in 1..=RUNS {
-            let failed = match execute(lab, &knobs, mode, None, |_| Ok(())) {
+            let ran = if exp.predict {
+                crate::app::predict::rehearse(lab, &knobs, mode).map(|(d, p)| (d, Some(p)))
+            } else {
+                execute(lab, &knobs, mode, None, |_| Ok(())).map(|d| (d, None))
+            };
+            let failed = match ran {
                 Err(e) => Some(e.to_string()),
-                Ok(done) => {
+                Ok((done, predictions)) => {
                     let dropped = done.stats.as_ref().map_or(0, |s| s.dropped);
-                    let failed =
+                    let mut failed =
                         done.failed_checks(|v| !(dropped > 0 && v.name == CAPTURE_VERDICT));
+                    match predictions.as_deref() {
+                        None => {}
+                        Some([]) => failed.push("it asked no question".into()),
+                        Some(asked) => {
+                            failed.extend(asked.iter().filter_map(|p| match &p.judgement {
+                                Judgement::NotJudged(why) => {
+                                    Some(format!("question `{}` was not judged: {why}", p.question))
+                                }
+                                Judgement::Judged { .. } => None,
+                            }))
+                        }
+                    }
                     if dropped > 0 {
                         report.notes.push(format!(
                             "`{}` run {run}: the kernel says the capture dropped {dropped} frames (it could not keep up), so the capture's own check was not judged",
@@ -214,6 +253,31 @@ pub fn check(labs: &[Lab], chapters: &[Chapter], mode: &CaptureMode) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_predict_suggestion_is_an_experiment_of_its_own() {
+        let labs = catalog::builtin().unwrap();
+        let chapter = Chapter {
+            name: "labs/09-sticky-packet.md".into(),
+            text: "Predict first: `lab run 09-sticky-packet --predict` asks.\n\
+                   Then `lab run 09 --set recv1=2`."
+                .into(),
+        };
+        let found = suggested(&labs, &[chapter]);
+        let predict = Experiment {
+            lab: "09-sticky-packet".into(),
+            sets: vec![],
+            predict: true,
+        };
+        assert_eq!(
+            found.get(&predict).map(String::as_str),
+            Some("labs/09-sticky-packet.md:1")
+        );
+        assert_eq!(predict.command(), "lab run 09-sticky-packet --predict");
+        // A plain mention without `--set` is no experiment (the transcripts
+        // run the lab at its defaults); a `--set` one is not a predict run.
+        assert!(found.keys().all(|e| e.predict == e.sets.is_empty()));
+    }
 
     #[test]
     fn sets_are_found_in_prose() {
