@@ -37,8 +37,9 @@
 //!   serves, is timing;
 //! - packets keep their flags and the stream range of their data, with
 //!   consecutive data segments of a direction merged (how the kernel cut
-//!   the stream varies, the bytes do not) and pure ACKs (which depend on
-//!   delayed-ACK timing) left out; packets, the message map and the
+//!   the stream varies, the bytes do not), a retransmitted SYN, FIN or RST
+//!   counted once, and pure ACKs (which depend on delayed-ACK timing) left
+//!   out; packets, the message map and the
 //!   capture's own verdict are compared only when both runs captured, so a
 //!   machine without capture privilege can still check the calls;
 //! - measurements (a `bench` rate) are compared by op only.
@@ -590,13 +591,19 @@ fn call_line(c: &Call, masks: &Masks) -> String {
 }
 
 /// One line per packet that says something, per direction: SYN, FIN and
-/// RST as they came, UDP datagrams with their bytes, and the TCP data as
-/// the stream ranges it covered (the union of all segments: how the kernel
-/// cut the stream, and whether a segment was sent twice, varies). Pure
-/// ACKs and IP fragments after the first are left out.
+/// RST as they came (a retransmitted one once), UDP datagrams with their
+/// bytes, and the TCP data as the stream ranges it covered (the union of
+/// all segments: how the kernel cut the stream, and whether a segment was
+/// sent twice, varies). Pure ACKs and IP fragments after the first are
+/// left out.
 fn packet_lines(packets: &[Packet], masks: &Masks) -> Vec<(String, String)> {
     let mut data: BTreeMap<String, Vec<(u64, u64)>> = BTreeMap::new();
     let mut out = Vec::new();
+    // Each SYN, FIN and RST once, by where it stands in its side's sequence
+    // space: a retransmission (a tail loss probe re-sends the last segment,
+    // FIN included, when its ACK is late on a busy machine) repeats it.
+    let mut flagged: std::collections::BTreeSet<(SocketAddr, SocketAddr, &str, u32)> =
+        std::collections::BTreeSet::new();
     for p in packets {
         let Ok(frame) = &p.frame else {
             out.push(("undecodable".into(), "frame".into()));
@@ -611,14 +618,20 @@ fn packet_lines(packets: &[Packet], masks: &Masks) -> Vec<(String, String)> {
                 if let Some((a, b)) = p.info.stream.filter(|(a, b)| b > a) {
                     data.entry(dir.clone()).or_default().push((a, b));
                 }
+                // The sequence number each flag stands at: SYN and RST at
+                // the segment's, FIN after its data (and its SYN, if any).
+                let syn = u32::from(t.flags.contains(TcpFlags::SYN));
+                let fin_at = t.seq.0.wrapping_add(t.payload_len as u32).wrapping_add(syn);
                 let names: Vec<&str> = [
-                    (TcpFlags::SYN, "SYN"),
-                    (TcpFlags::FIN, "FIN"),
-                    (TcpFlags::RST, "RST"),
+                    (TcpFlags::SYN, "SYN", t.seq.0),
+                    (TcpFlags::FIN, "FIN", fin_at),
+                    (TcpFlags::RST, "RST", t.seq.0),
                 ]
                 .into_iter()
-                .filter(|(flag, _)| t.flags.contains(*flag))
-                .map(|(_, name)| name)
+                .filter(|(flag, name, at)| {
+                    t.flags.contains(*flag) && flagged.insert((src, dst, name, *at))
+                })
+                .map(|(_, name, _)| name)
                 .collect();
                 if !names.is_empty() {
                     out.push((dir, names.join(",")));
@@ -873,6 +886,97 @@ mod tests {
         let last = e.calls.len() - 2;
         e.calls[last].error = Some("EPIPE".into());
         assert!(!a.same(&key(&e)), "a send that fails otherwise is another story");
+    }
+
+    /// A TCP segment of lab 09's connection (see [`run`]), as captured.
+    fn segment(from_client: bool, seq: u32, flags: TcpFlags, data: &[u8]) -> Packet {
+        use crate::wire::{Frame, IpRepr, SeqNumber, TcpRepr};
+        let (client, server): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:40002".parse().unwrap(),
+            "127.0.0.1:40001".parse().unwrap(),
+        );
+        let (s, d) = if from_client {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        let tcp = TcpRepr {
+            src_port: s.port(),
+            dst_port: d.port(),
+            seq: SeqNumber(seq),
+            ack: SeqNumber(1),
+            flags,
+            window: 512,
+            header_len: 20,
+            checksum: 0,
+            urgent: 0,
+            options: Vec::new(),
+            payload: data.to_vec(),
+            payload_len: data.len(),
+        };
+        let ip = IpRepr {
+            version: 4,
+            src: s.ip(),
+            dst: d.ip(),
+            header_len: 20,
+            total_len: 40 + data.len(),
+            ttl_or_hop_limit: 64,
+            ident: Some(0),
+            fragment: None,
+            protocol: 6,
+            dont_fragment: true,
+        };
+        Packet {
+            t_us: 0,
+            orig_len: 54 + data.len(),
+            raw: Vec::new(),
+            frame: Ok(Frame {
+                eth: None,
+                sll: None,
+                ip,
+                transport: Transport::Tcp(tcp),
+                truncated: false,
+            }),
+            info: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_retransmitted_fin_is_one_fin() {
+        // Lab 08 on a busy machine: the client's last segment, "rm -rf ~"
+        // with its FIN, went out again 5 ms later (a tail loss probe: its
+        // ACK was late), and the page went stale on a second FIN line.
+        let with = |again: bool| {
+            let mut done = run(40001, 5, 100, b"hellofeng", vec![]);
+            done.stats = Some(Default::default());
+            let fin = TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK;
+            done.packets = vec![
+                segment(true, 100, TcpFlags::SYN, b""),
+                segment(false, 900, TcpFlags::SYN | TcpFlags::ACK, b""),
+                segment(true, 101, fin, b"rm -rf ~"),
+            ];
+            if again {
+                done.packets.push(segment(true, 101, fin, b"rm -rf ~"));
+            }
+            done.packets.push(segment(false, 901, TcpFlags::FIN | TcpFlags::ACK, b""));
+            key(&done)
+        };
+        let (once, twice) = (with(false), with(true));
+        assert!(once.same(&twice), "{}", once.first_difference(&twice));
+        assert_eq!(
+            once.packets["client.sock → server.srv"],
+            ["FIN", "SYN"],
+            "{once:?}"
+        );
+        // A second FIN further on in the sequence space is another FIN.
+        let mut other = run(40001, 5, 100, b"hellofeng", vec![]);
+        other.stats = Some(Default::default());
+        other.packets = vec![
+            segment(true, 100, TcpFlags::SYN, b""),
+            segment(true, 101, TcpFlags::FIN, b""),
+            segment(true, 102, TcpFlags::FIN, b""),
+        ];
+        assert_eq!(key(&other).packets["client.sock → server.srv"].len(), 3);
     }
 
     #[test]
