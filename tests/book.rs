@@ -460,3 +460,28 @@ fn a_command_shown_as_two_runs_must_tell_two_stories_that_still_happen() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_box_on_connect_ex_shows_a_run() {
+    // The course's clients ignore connect_ex's result; chapter 01's box
+    // says what it returns and what ignoring it leads to, beside a run
+    // that shows it (not output written by hand).
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let chapter = std::fs::read_to_string(book.join("labs/01-phone-call.md")).unwrap();
+    let run = "01-phone-call--listening=false.txt";
+    assert!(chapter.contains(&format!("{{{{#include ../transcripts/{run}}}}}")));
+    let box_text: String = chapter
+        .lines()
+        .skip_while(|l| !l.starts_with("> **The course says**"))
+        .take_while(|l| l.starts_with('>'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for said in ["connect_ex", "111", "ECONNREFUSED", "BrokenPipeError", "EPIPE"] {
+        assert!(box_text.contains(said), "the box does not say {said}: {box_text}");
+    }
+    let page = std::fs::read_to_string(book.join("transcripts").join(run)).unwrap();
+    assert!(page.contains("connect(sock, 127.0.0.1:"), "{page}");
+    assert!(page.contains(") → ECONNREFUSED"), "{page}");
+    assert!(page.contains("send(sock, 13 B) → EPIPE"), "{page}");
+    assert!(page.contains("RST,ACK"), "{page}");
+}

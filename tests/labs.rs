@@ -242,3 +242,18 @@ fn fixed_header_ends_agree_only_when_both_change_order() {
         }
     }
 }
+
+#[test]
+fn a_refused_call_that_goes_unchecked_fails_at_the_send() {
+    // The course's clients dial with connect_ex and ignore its result.
+    // With nobody listening, the refusal is ECONNREFUSED (connect_ex's
+    // 111), and the program only notices at its send: EPIPE, Python's
+    // BrokenPipeError.
+    let trace = run(&lab("01-phone-call"), &["listening=false".into()]).unwrap();
+    let connect = calls(&trace, "client", "connect")[0];
+    assert_eq!(connect.error.as_deref(), Some("ECONNREFUSED"));
+    assert_eq!(libc::ECONNREFUSED, 111, "the number connect_ex returns");
+    let send = calls(&trace, "client", "send")[0];
+    assert_eq!(send.error.as_deref(), Some("EPIPE"));
+    assert!(calls(&trace, "server", "accept").is_empty());
+}
