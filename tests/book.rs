@@ -411,7 +411,10 @@ fn lab_08s_unframed_run_is_in_the_book_in_both_its_stories() {
     );
     assert!(together.contains("served(conn1, commands answered) → 2"));
     for read in [r#"→ 3 B "pwd""#, r#"→ 8 B "rm -rf ~""#] {
-        assert!(apart.contains(&format!("server  recv(conn1, 1024) {read}")), "{apart}");
+        assert!(
+            apart.contains(&format!("server  recv(conn1, 1024) {read}")),
+            "{apart}"
+        );
     }
     assert!(apart.contains("served(conn1, commands answered) → 3"));
     // Both: the client's second and third answers are the listing's next
@@ -476,8 +479,17 @@ fn the_box_on_connect_ex_shows_a_run() {
         .take_while(|l| l.starts_with('>'))
         .collect::<Vec<_>>()
         .join(" ");
-    for said in ["connect_ex", "111", "ECONNREFUSED", "BrokenPipeError", "EPIPE"] {
-        assert!(box_text.contains(said), "the box does not say {said}: {box_text}");
+    for said in [
+        "connect_ex",
+        "111",
+        "ECONNREFUSED",
+        "BrokenPipeError",
+        "EPIPE",
+    ] {
+        assert!(
+            box_text.contains(said),
+            "the box does not say {said}: {box_text}"
+        );
     }
     let page = std::fs::read_to_string(book.join("transcripts").join(run)).unwrap();
     assert!(page.contains("connect(sock, 127.0.0.1:"), "{page}");

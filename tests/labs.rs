@@ -205,11 +205,14 @@ fn fixed_header_ends_agree_only_when_both_change_order() {
     // (up to the next one or the end of the sentence) may claim that the
     // ends agree only for the experiment with both settings.
     let def = &lab.def;
-    let text = [def.explain.as_str(), def.course_says.as_deref().unwrap_or("")]
-        .into_iter()
-        .chain(def.watch.iter().map(String::as_str))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = [
+        def.explain.as_str(),
+        def.course_says.as_deref().unwrap_or(""),
+    ]
+    .into_iter()
+    .chain(def.watch.iter().map(String::as_str))
+    .collect::<Vec<_>>()
+    .join(" ");
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut i = 0;
     while i < words.len() {

@@ -387,7 +387,7 @@ fn transcripts(
     for takes in shown_again.values_mut() {
         takes.sort_by_key(|t| t.n);
         let spec = Spec::parse(&takes[0].file).expect("parsed above");
-        takes::pages(out, &dir, keys, &spec, takes, args, &mut written, problems)?;
+        takes::pages(out, &spec, takes, args, &mut written, problems)?;
     }
     // Keys no transcript has.
     let runs: Vec<String> = wanted
@@ -566,7 +566,9 @@ impl Spec {
         let mut no_capture = false;
         let mut take = 1;
         for part in rest {
-            let n = part.strip_prefix("run").and_then(|n| n.parse::<usize>().ok());
+            let n = part
+                .strip_prefix("run")
+                .and_then(|n| n.parse::<usize>().ok());
             if part == "no-capture" {
                 no_capture = true;
             } else if part.contains('=') {

@@ -258,7 +258,9 @@ mod tests {
             sets: vec!["order=network".into(), "reader=network".into()],
         };
         assert!(
-            found.get(&both).is_some_and(|from| from.contains("14-fixed-header.toml")),
+            found
+                .get(&both)
+                .is_some_and(|from| from.contains("14-fixed-header.toml")),
             "{found:?}"
         );
         let alone = Experiment {

@@ -440,11 +440,10 @@ fn fills(calls: &[Call]) -> Vec<Fill> {
             fill[k] = Fill::Member(last);
         }
         // Forward to the actor's next send of any kind on that socket.
-        let rest = calls
-            .iter()
-            .enumerate()
-            .skip(last + 1)
-            .find(|(_, d)| same(d, c) && d.op.is_send() && d.error.as_deref() != Some("EAGAIN"));
+        let rest =
+            calls.iter().enumerate().skip(last + 1).find(|(_, d)| {
+                same(d, c) && d.op.is_send() && d.error.as_deref() != Some("EAGAIN")
+            });
         if let Some((k, _)) = rest {
             fill[k] = Fill::Rest;
         }
@@ -477,7 +476,9 @@ fn rest_line(c: &Call) -> String {
     let sock = c.sock.as_deref().unwrap_or("?");
     let took = match (c.returned, c.len) {
         (Some(n), Some(len)) if n >= 0 && n as usize == len => {
-            let end = c.stream.map_or(String::new(), |(_, b)| format!(", up to {b}"));
+            let end = c
+                .stream
+                .map_or(String::new(), |(_, b)| format!(", up to {b}"));
             format!("all of it{end}")
         }
         (Some(_), _) => "part of it".to_string(),
@@ -891,11 +892,17 @@ mod tests {
         );
         // What always holds still counts: the rest taken whole, and EAGAIN.
         let d = key(&filled(&[6144, 2048, 2048], false));
-        assert!(!a.same(&d), "send_all that took part of the rest is another story");
+        assert!(
+            !a.same(&d),
+            "send_all that took part of the rest is another story"
+        );
         let mut e = filled(&[6144, 2048, 2048], true);
         let last = e.calls.len() - 2;
         e.calls[last].error = Some("EPIPE".into());
-        assert!(!a.same(&key(&e)), "a send that fails otherwise is another story");
+        assert!(
+            !a.same(&key(&e)),
+            "a send that fails otherwise is another story"
+        );
     }
 
     /// A TCP segment of lab 09's connection (see [`run`]), as captured.
@@ -968,7 +975,8 @@ mod tests {
             if again {
                 done.packets.push(segment(true, 101, fin, b"rm -rf ~"));
             }
-            done.packets.push(segment(false, 901, TcpFlags::FIN | TcpFlags::ACK, b""));
+            done.packets
+                .push(segment(false, 901, TcpFlags::FIN | TcpFlags::ACK, b""));
             key(&done)
         };
         let (once, twice) = (with(false), with(true));

@@ -22,7 +22,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::key::Key;
-use super::{BookArgs, Page, Spec, Written, key_name};
+use super::{BookArgs, KEYS, Page, Spec, Written, key_name};
 use crate::app::Failure;
 
 /// How many fresh runs `--check` compares with the pages.
@@ -44,14 +44,14 @@ pub struct Take {
 /// by `n`).
 pub fn pages(
     out: &mut dyn Write,
-    dir: &Path,
-    keys: &Path,
     spec: &Spec,
     takes: &[Take],
     args: &BookArgs,
     written: &mut Written,
     problems: &mut Vec<String>,
 ) -> Result<(), Failure> {
+    let dir = &args.dir.join("src").join("transcripts");
+    let keys = &args.dir.join(KEYS);
     let first = &takes[0];
     let command = format!("lab {}", spec.args.join(" "));
     for (i, t) in takes.iter().enumerate() {
@@ -84,12 +84,18 @@ pub fn pages(
         let page = match spec.run() {
             Ok(p) => p,
             Err(e) => {
-                problems.push(format!("{}: transcripts/{}: {e}", first.chapter, first.file));
+                problems.push(format!(
+                    "{}: transcripts/{}: {e}",
+                    first.chapter, first.file
+                ));
                 return Ok(());
             }
         };
         let key = page.key.as_ref().expect("a run has a key");
-        if !stories.iter().any(|s| s.key.as_ref().is_some_and(|k| k.same(key))) {
+        if !stories
+            .iter()
+            .any(|s| s.key.as_ref().is_some_and(|k| k.same(key)))
+        {
             stories.push(page);
         }
         if stories.len() == takes.len() {
@@ -105,7 +111,7 @@ pub fn pages(
         ));
         return Ok(());
     }
-    stories.sort_by(|a, b| order(a).cmp(&order(b)));
+    stories.sort_by_key(order);
     std::fs::create_dir_all(keys)?;
     for (t, page) in takes.iter().zip(&stories) {
         let key = page.key.as_ref().expect("a run has a key");
