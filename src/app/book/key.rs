@@ -39,9 +39,9 @@
 //!   consecutive data segments of a direction merged (how the kernel cut
 //!   the stream varies, the bytes do not), a retransmitted SYN, FIN or RST
 //!   counted once, and pure ACKs (which depend on delayed-ACK timing) left
-//!   out; packets, the message map and the
-//!   capture's own verdict are compared only when both runs captured, so a
-//!   machine without capture privilege can still check the calls;
+//!   out; packets, the message map and the capture's own verdict are
+//!   compared only when both runs captured, so a machine without capture
+//!   privilege can still check the calls;
 //! - measurements (a `bench` rate) are compared by op only.
 //!
 //! `lab book` stores the key of the run it wrote beside the page, with a
