@@ -386,3 +386,117 @@ fn a_layers_page_is_drawn_from_its_runs_frame() {
         "{stdout}"
     );
 }
+
+#[test]
+fn lab_08s_unframed_run_is_in_the_book_in_both_its_stories() {
+    // The lesson of lab 08 is its default, unframed run, and the book once
+    // showed only the framed one: the unframed run varies for real (the
+    // server reads `pwd` and `rm -rf ~` with one recv or two, and answers
+    // what it read). The chapter shows one run of each story; `lab book
+    // --check` accepts a fresh run that tells either. The chapter's prose
+    // says which page is which.
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let chapter = std::fs::read_to_string(book.join("labs/08-remote-command.md")).unwrap();
+    let page = |name: &str| {
+        assert!(
+            chapter.contains(&format!("{{{{#include ../transcripts/{name}}}}}")),
+            "the chapter does not include {name}"
+        );
+        std::fs::read_to_string(book.join("transcripts").join(name)).unwrap()
+    };
+    let together = page("08-remote-command.txt");
+    let apart = page("08-remote-command--run2.txt");
+    assert!(together.starts_with("$ lab run 08-remote-command\n"));
+    assert!(apart.starts_with("$ lab run 08-remote-command\n"));
+    assert!(
+        together.contains(r#"server  recv(conn1, 1024) → 11 B "pwdrm -rf ~""#),
+        "{together}"
+    );
+    assert!(together.contains("served(conn1, commands answered) → 2"));
+    for read in [r#"→ 3 B "pwd""#, r#"→ 8 B "rm -rf ~""#] {
+        assert!(
+            apart.contains(&format!("server  recv(conn1, 1024) {read}")),
+            "{apart}"
+        );
+    }
+    assert!(apart.contains("served(conn1, commands answered) → 3"));
+    // Both: the client's second and third answers are the listing's next
+    // kilobytes, the lesson.
+    for run in [&together, &apart] {
+        assert!(run.contains("stream [1024, 2048)"), "{run}");
+        assert!(run.contains("stream [2048, 3072)"), "{run}");
+    }
+}
+
+#[test]
+fn a_command_shown_as_two_runs_must_tell_two_stories_that_still_happen() {
+    // Two pages of one command are accepted only as two different stories,
+    // and a fresh run must tell one of them.
+    let dir = scratch_book("twice", "08-remote-command.md");
+    let (src, keys) = (dir.join("src/transcripts"), dir.join("keys"));
+    std::fs::copy(
+        src.join("08-remote-command.txt"),
+        src.join("08-remote-command--run2.txt"),
+    )
+    .unwrap();
+    std::fs::copy(
+        keys.join("08-remote-command.json"),
+        keys.join("08-remote-command--run2.json"),
+    )
+    .unwrap();
+    let stdout = check(&dir);
+    assert!(
+        stdout.contains(
+            "transcripts/08-remote-command--run2.txt tells the same story as transcripts/08-remote-command.txt"
+        ),
+        "{stdout}"
+    );
+
+    let dir = scratch_book("neither", "08-remote-command.md");
+    for name in ["08-remote-command.json", "08-remote-command--run2.json"] {
+        let key = dir.join("keys").join(name);
+        let text = std::fs::read_to_string(&key).unwrap();
+        let (was, now) = (r#"\"ls -l /usr/bin\""#, r#"\"ls -l /usr/sbin\""#);
+        assert!(text.contains(was), "{text}");
+        std::fs::write(&key, text.replace(was, now)).unwrap();
+    }
+    let stdout = check(&dir);
+    assert!(
+        stdout.contains("tells a story none of its 2 pages shows"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_box_on_connect_ex_shows_a_run() {
+    // The course's clients ignore connect_ex's result; chapter 01's box
+    // says what it returns and what ignoring it leads to, beside a run
+    // that shows it (not output written by hand).
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let chapter = std::fs::read_to_string(book.join("labs/01-phone-call.md")).unwrap();
+    let run = "01-phone-call--listening=false.txt";
+    assert!(chapter.contains(&format!("{{{{#include ../transcripts/{run}}}}}")));
+    let box_text: String = chapter
+        .lines()
+        .skip_while(|l| !l.starts_with("> **The course says**"))
+        .take_while(|l| l.starts_with('>'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for said in [
+        "connect_ex",
+        "111",
+        "ECONNREFUSED",
+        "BrokenPipeError",
+        "EPIPE",
+    ] {
+        assert!(
+            box_text.contains(said),
+            "the box does not say {said}: {box_text}"
+        );
+    }
+    let page = std::fs::read_to_string(book.join("transcripts").join(run)).unwrap();
+    assert!(page.contains("connect(sock, 127.0.0.1:"), "{page}");
+    assert!(page.contains(") → ECONNREFUSED"), "{page}");
+    assert!(page.contains("send(sock, 13 B) → EPIPE"), "{page}");
+    assert!(page.contains("RST,ACK"), "{page}");
+}

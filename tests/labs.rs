@@ -178,3 +178,85 @@ fn send_takes_what_fits_and_send_all_the_rest() {
     let all = calls(&trace, "client", "send_all")[0];
     assert_eq!(accepted + all.returned.unwrap(), 262_144);
 }
+
+#[test]
+fn fixed_header_ends_agree_only_when_both_change_order() {
+    // Lab 14's course box once offered `--set order=network` as the run
+    // where "both ends agree, all is well". The reader knob stays at
+    // `native`, so with that setting alone the ends disagree: 1 MiB reads
+    // as 4096 and the next header is refused. Agreement in network order
+    // takes both settings.
+    let lab = lab("14-fixed-header");
+    let calls_of = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        run(&lab, &sets).unwrap()
+    };
+    let alone = calls_of(&["order=network"]);
+    let commands = calls(&alone, "client", "command");
+    assert_eq!(commands[1].returned, Some(4096));
+    assert_eq!(commands[2].error.as_deref(), Some("too_big"));
+    let both = calls_of(&["order=network", "reader=network"]);
+    let commands = calls(&both, "client", "command");
+    assert_eq!(commands[1].returned, Some(1_048_576));
+    assert_eq!(data(commands[2]), b"x");
+    let header = &data(calls(&both, "server", "send_all")[1])[..4];
+    assert_eq!(header, [0x00, 0x10, 0x00, 0x00]);
+    // And the lab's text says so: whatever follows a suggested experiment
+    // (up to the next one or the end of the sentence) may claim that the
+    // ends agree only for the experiment with both settings.
+    let def = &lab.def;
+    let text = [
+        def.explain.as_str(),
+        def.course_says.as_deref().unwrap_or(""),
+    ]
+    .into_iter()
+    .chain(def.watch.iter().map(String::as_str))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut i = 0;
+    while i < words.len() {
+        if words[i] != "--set" {
+            i += 1;
+            continue;
+        }
+        let mut sets = Vec::new();
+        while i + 1 < words.len() && words[i] == "--set" {
+            sets.push(words[i + 1].trim_end_matches([',', '.', ':', ')']));
+            i += 2;
+        }
+        let claim: Vec<&str> = words[i..]
+            .iter()
+            .take_while(|w| **w != "--set")
+            .scan(false, |ended, w| {
+                let this = (!*ended).then_some(*w);
+                *ended = w.ends_with('.');
+                this
+            })
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .collect();
+        let said = claim.join(" ");
+        if claim.contains(&"agree") || said.contains("arrives whole") {
+            assert_eq!(
+                sets,
+                ["order=network", "reader=network"],
+                "lab 14 says the ends agree after {sets:?}: {said}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_refused_call_that_goes_unchecked_fails_at_the_send() {
+    // The course's clients dial with connect_ex and ignore its result.
+    // With nobody listening, the refusal is ECONNREFUSED (connect_ex's
+    // 111), and the program only notices at its send: EPIPE, Python's
+    // BrokenPipeError.
+    let trace = run(&lab("01-phone-call"), &["listening=false".into()]).unwrap();
+    let connect = calls(&trace, "client", "connect")[0];
+    assert_eq!(connect.error.as_deref(), Some("ECONNREFUSED"));
+    assert_eq!(libc::ECONNREFUSED, 111, "the number connect_ex returns");
+    let send = calls(&trace, "client", "send")[0];
+    assert_eq!(send.error.as_deref(), Some("EPIPE"));
+    assert!(calls(&trace, "server", "accept").is_empty());
+}

@@ -17,6 +17,11 @@
 //! the page. It also writes `reference.md` from the command line's own
 //! `--help`.
 //!
+//! A command whose runs tell more than one story (lab 08's server reads two
+//! commands with one `recv` or two, and answers what it read) is shown once
+//! per story: `ID.txt`, then `ID--run2.txt` and so on, each with its key; a
+//! fresh run must tell one of their stories (see [`takes`]).
+//!
 //! `lab book --check` writes nothing. It fails, naming the chapter, when a
 //! fresh run's key differs from the stored one, when a page is not the one
 //! written with its key (edited by hand), when a transcript or key is
@@ -28,6 +33,7 @@ mod chapters;
 mod diagram;
 mod experiments;
 mod key;
+mod takes;
 mod transcript;
 
 use std::collections::BTreeMap;
@@ -315,6 +321,18 @@ fn transcripts(
         changed: 0,
         without_capture: false,
     };
+    // Commands shown as several runs (`ID--run2.txt`), by command.
+    let mut shown_again: BTreeMap<Vec<String>, Vec<takes::Take>> = BTreeMap::new();
+    for (file, chapter) in &wanted {
+        if let Ok(spec) = Spec::parse(file) {
+            shown_again.entry(spec.args).or_default().push(takes::Take {
+                n: spec.take,
+                file: file.clone(),
+                chapter: chapter.clone(),
+            });
+        }
+    }
+    shown_again.retain(|_, t| t.len() > 1 || t.iter().any(|t| t.n > 1));
     for (file, chapter) in &wanted {
         let spec = match Spec::parse(file) {
             Ok(s) => s,
@@ -323,6 +341,9 @@ fn transcripts(
                 continue;
             }
         };
+        if shown_again.contains_key(&spec.args) {
+            continue;
+        }
         let fresh = match spec.run() {
             Ok(page) => page,
             Err(e) => {
@@ -362,6 +383,11 @@ fn transcripts(
             written.changed += 1;
             writeln!(out, "wrote transcripts/{file}")?;
         }
+    }
+    for takes in shown_again.values_mut() {
+        takes.sort_by_key(|t| t.n);
+        let spec = Spec::parse(&takes[0].file).expect("parsed above");
+        takes::pages(out, &spec, takes, args, &mut written, problems)?;
     }
     // Keys no transcript has.
     let runs: Vec<String> = wanted
@@ -506,12 +532,15 @@ struct Spec {
     /// Arguments after `lab --color never`.
     args: Vec<String>,
     no_capture: bool,
+    /// Which run of the command the page shows: 1, or n for `--runN`
+    /// (see [`takes`]).
+    take: usize,
 }
 
 impl Spec {
     /// `09-sticky-packet--recv1=2--no-capture.txt` → `run 09-sticky-packet
     /// --set recv1=2 --no-capture`; `ID--show.txt` → `show ID`;
-    /// `list.txt` → `list`.
+    /// `list.txt` → `list`; `ID--run2.txt` → `run ID`, its second story.
     fn parse(file: &str) -> Result<Spec, String> {
         let stem = file
             .strip_suffix(".txt")
@@ -520,6 +549,7 @@ impl Spec {
             return Ok(Spec {
                 args: vec!["list".into()],
                 no_capture: false,
+                take: 1,
             });
         }
         let mut parts = stem.split("--");
@@ -529,26 +559,37 @@ impl Spec {
             return Ok(Spec {
                 args: vec!["show".into(), id],
                 no_capture: false,
+                take: 1,
             });
         }
         let mut args = vec!["run".to_string(), id];
         let mut no_capture = false;
+        let mut take = 1;
         for part in rest {
+            let n = part
+                .strip_prefix("run")
+                .and_then(|n| n.parse::<usize>().ok());
             if part == "no-capture" {
                 no_capture = true;
             } else if part.contains('=') {
                 args.push("--set".into());
                 args.push(part.to_string());
+            } else if let Some(n) = n.filter(|&n| n >= 2) {
+                take = n;
             } else {
                 return Err(format!(
-                    "`{part}` in the name is neither knob=value, show nor no-capture"
+                    "`{part}` in the name is neither knob=value, show, no-capture nor run2, run3, ..."
                 ));
             }
         }
         if no_capture {
             args.push("--no-capture".into());
         }
-        Ok(Spec { args, no_capture })
+        Ok(Spec {
+            args,
+            no_capture,
+            take,
+        })
     }
 
     fn runs_lab(&self) -> bool {
@@ -674,6 +715,13 @@ mod tests {
         assert_eq!(Spec::parse("list.txt").unwrap().args, ["list"]);
         assert!(Spec::parse("09--loud.txt").is_err());
         assert!(Spec::parse("09.md").is_err());
+        // Another story of the same command.
+        let again = Spec::parse("08-remote-command--run2.txt").unwrap();
+        assert_eq!(again.args, ["run", "08-remote-command"]);
+        assert_eq!(again.take, 2);
+        assert_eq!(Spec::parse("08-remote-command.txt").unwrap().take, 1);
+        assert!(Spec::parse("08--run1.txt").is_err());
+        assert!(Spec::parse("08--runs.txt").is_err());
     }
 
     #[test]

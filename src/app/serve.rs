@@ -9,6 +9,13 @@
 //! `threads=false`, whose lesson is the one-at-a-time server), so a client
 //! that sends garbage, claims a 10 GB header, says nothing or vanishes
 //! mid-file ends its own connection with a logged error and nobody else's.
+//!
+//! A refusal is a close. When the server has read every byte the client
+//! sent, the close is a FIN and the client reads the end of the stream;
+//! when some were still unread (an upload's first bytes behind a header
+//! that was refused), Linux resets the connection instead (RST: Python's
+//! `ConnectionResetError`). Which one a client sees depends on how far the
+//! server had read, so both mean "refused" (the capture shows which).
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

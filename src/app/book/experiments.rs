@@ -304,4 +304,35 @@ mod tests {
             [vec!["a=1"], vec!["b=2"]]
         );
     }
+
+    #[test]
+    fn lab_14s_agreement_in_network_order_is_one_experiment_that_runs() {
+        // Lab 14's box once offered `--set order=network` alone as the run
+        // where both ends agree (they do not: the reader stays native). The
+        // run that shows agreement needs both settings, and it is run as
+        // one experiment, not as two single settings.
+        let labs = catalog::builtin().unwrap();
+        let chapter = Chapter {
+            name: "labs/14-fixed-header.md".into(),
+            text: String::new(),
+        };
+        let found = suggested(&labs, &[chapter]);
+        let both = Experiment {
+            lab: "14-fixed-header".into(),
+            sets: vec!["order=network".into(), "reader=network".into()],
+            predict: false,
+        };
+        assert!(
+            found
+                .get(&both)
+                .is_some_and(|from| from.contains("14-fixed-header.toml")),
+            "{found:?}"
+        );
+        let alone = Experiment {
+            lab: "14-fixed-header".into(),
+            sets: vec!["order=network".into()],
+            predict: false,
+        };
+        assert!(found.contains_key(&alone), "{found:?}");
+    }
 }
