@@ -21,7 +21,7 @@ use crate::runner;
 use crate::timeline::Timeline;
 use crate::trace::{Call, Event, Packet};
 
-use super::step::{Answer, Paused, Pausing, StepView, Stepper, Waiting};
+use super::step::{Answer, Ask, Paused, Pausing, StepView, Stepper, Waiting};
 
 /// How long events wait before they are shown, so that a packet read a
 /// little late (the capture hands frames over in blocks every few ms) still
@@ -101,16 +101,89 @@ impl Finished {
     }
 }
 
+/// The pipeline every run of sockets shares (`lab run`, `--step`,
+/// `--predict`, `lab serve`): events from the actors and the capture arrive
+/// on one channel, wait [`REORDER`] so that each packet takes its place
+/// before the calls that came after it, go through the [`Timeline`] (flows,
+/// relative numbers, who owns which address) and on to the [`Sink`]. With
+/// `pauses`, an actor's question (a step about to run) is answered in
+/// between: everything up to then is shown first. Returns when every
+/// sender is gone.
+pub(super) fn drive<V: View>(
+    rx: &mpsc::Receiver<Event>,
+    clock: Clock,
+    timeline: &mut Timeline,
+    sink: &mut Sink<'_, V>,
+    mut pauses: Option<Pauses<'_>>,
+) {
+    loop {
+        match rx.recv_timeout(Duration::from_millis(10)) {
+            Ok(event) => {
+                if let Some(p) = pauses.as_mut() {
+                    p.waiting.arrived(&event);
+                }
+                timeline.push(event);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // Every sender is gone: the runner and the capture are done.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if let Some(p) = pauses.as_mut()
+            && let Ok(ask) = p.asks.try_recv()
+        {
+            if let Some(answer) = p.stepper.settled() {
+                p.stepper.answer(&ask, answer);
+                continue;
+            }
+            // Lab time stands still; the packets of the steps so far may
+            // still be on their way from the capture: let them arrive,
+            // show everything, then ask.
+            std::thread::sleep(REORDER);
+            while let Ok(event) = rx.try_recv() {
+                p.waiting.arrived(&event);
+                timeline.push(event);
+            }
+            timeline.release(clock.now_us(), |e| sink.show(e));
+            let paused = Paused {
+                step: ask.step.clone(),
+                waiting: p.waiting.now(),
+                origin: p.origin.to_string(),
+            };
+            let answer = match sink.error {
+                Some(_) => Answer::Quit,
+                None => sink.view.pause(&paused).unwrap_or_else(|e| {
+                    sink.error = Some(e);
+                    Answer::Quit
+                }),
+            };
+            p.stepper.answer(&ask, answer);
+            continue;
+        }
+        let cutoff = clock.now_us().saturating_sub(REORDER.as_micros() as u64);
+        timeline.release(cutoff, |e| sink.show(e));
+    }
+    timeline.release(u64::MAX, |e| sink.show(e));
+}
+
+/// What [`drive`] needs to pause a run: where questions come from, who
+/// answers them, and what is blocked meanwhile.
+pub(super) struct Pauses<'a> {
+    pub asks: &'a mpsc::Receiver<Ask>,
+    pub stepper: &'a Stepper,
+    pub waiting: &'a mut Waiting,
+    pub origin: &'a str,
+}
+
 /// Where released events go: the pcap file, if any, and the view. The
 /// first error ends the writing; the run goes on to its end.
-struct Sink<'a, V: View> {
-    writer: Option<&'a mut PcapWriter>,
-    view: &'a mut V,
-    error: Option<std::io::Error>,
+pub(super) struct Sink<'a, V: View> {
+    pub writer: Option<&'a mut PcapWriter>,
+    pub view: &'a mut V,
+    pub error: Option<std::io::Error>,
 }
 
 impl<V: View> Sink<'_, V> {
-    fn show(&mut self, event: &Event) {
+    pub fn show(&mut self, event: &Event) {
         if let (Some(w), Event::Packet(p)) = (self.writer.as_mut(), event) {
             let frame = CapturedFrame {
                 t_us: p.t_us,
@@ -215,49 +288,13 @@ pub fn execute_with(
 
     let (result, stats, status) = std::thread::scope(|s| -> Result<_, Failure> {
         let worker = s.spawn(|| run_isolated(lab, knobs, clock, mode, tx, &stepper));
-        loop {
-            match rx.recv_timeout(Duration::from_millis(10)) {
-                Ok(event) => {
-                    waiting.arrived(&event);
-                    timeline.push(event);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                // Every sender is gone: the runner and the capture are done.
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            if let Ok(ask) = asks.try_recv() {
-                if let Some(answer) = stepper.settled() {
-                    stepper.answer(&ask, answer);
-                    continue;
-                }
-                // Lab time stands still; the packets of the steps so far
-                // may still be on their way from the capture: let them
-                // arrive, show everything, then ask.
-                std::thread::sleep(REORDER);
-                while let Ok(event) = rx.try_recv() {
-                    waiting.arrived(&event);
-                    timeline.push(event);
-                }
-                timeline.release(clock.now_us(), |e| sink.show(e));
-                let paused = Paused {
-                    step: ask.step.clone(),
-                    waiting: waiting.now(),
-                    origin: lab.origin.clone(),
-                };
-                let answer = match sink.error {
-                    Some(_) => Answer::Quit,
-                    None => sink.view.pause(&paused).unwrap_or_else(|e| {
-                        sink.error = Some(e);
-                        Answer::Quit
-                    }),
-                };
-                stepper.answer(&ask, answer);
-                continue;
-            }
-            let cutoff = clock.now_us().saturating_sub(REORDER.as_micros() as u64);
-            timeline.release(cutoff, |e| sink.show(e));
-        }
-        timeline.release(u64::MAX, |e| sink.show(e));
+        let pauses = Pauses {
+            asks: &asks,
+            stepper: &stepper,
+            waiting: &mut waiting,
+            origin: &lab.origin,
+        };
+        drive(&rx, clock, &mut timeline, &mut sink, Some(pauses));
         worker
             .join()
             .map_err(|_| Failure::Usage("the runner panicked".into()))

@@ -27,17 +27,16 @@ use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 
+use super::run::{PacketSink, Sink, View, drive};
 use super::{Failure, Outcome, resolve};
-use crate::capture::{self, Capture, CapturedFrame, Filter, FrameSink};
+use crate::capture::{self, Capture, Filter};
 use crate::catalog::step::Protocol;
 use crate::catalog::{Action, Step};
 use crate::clock::Clock;
 use crate::render::human::Human;
 use crate::runner;
-use crate::trace::{Event, Packet, Proto};
-
-/// How long an event waits for earlier packets before it is printed.
-const REORDER: Duration = Duration::from_millis(30);
+use crate::timeline::Timeline;
+use crate::trace::{Event, Proto};
 
 /// How long a client may stay silent in the middle of an exchange.
 const IDLE: Duration = Duration::from_secs(60);
@@ -152,7 +151,15 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
 
-    let mut view = Human::new(&lab);
+    // The same pipeline as `lab run`: packets take their place among the
+    // calls, with relative numbers and scaled windows, named after the
+    // actors that own their addresses.
+    let mut human = Human::new(&lab);
+    let mut view = ServeView {
+        out,
+        human: &mut human,
+    };
+    let mut timeline = Timeline::new(false);
     let result = std::thread::scope(|s| {
         let server = s.spawn(|| {
             let step = Step::new(Action::Serve(step));
@@ -163,53 +170,36 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
             }
             done
         });
-        // Packets reach us a few ms after the calls that sent them (the
-        // capture hands them over a ring block at a time): hold every event
-        // for REORDER, then print in timeline order.
-        let mut pending: Vec<Event> = Vec::new();
-        loop {
-            let closed = match rx.recv_timeout(Duration::from_millis(10)) {
-                Ok(event) => {
-                    pending.push(event);
-                    false
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => false,
-                // Every sender is gone: the server and the capture are done.
-                Err(mpsc::RecvTimeoutError::Disconnected) => true,
-            };
-            let cutoff = if closed {
-                u64::MAX
-            } else {
-                clock.now_us().saturating_sub(REORDER.as_micros() as u64)
-            };
-            pending.sort_by_key(Event::timeline_us);
-            let ready = pending.partition_point(|e| e.timeline_us() <= cutoff);
-            for event in pending.drain(..ready) {
-                view.event(out, &event)?;
-            }
-            out.flush()?;
-            if closed {
-                break;
-            }
-        }
-        server
+        let mut sink = Sink {
+            writer: None,
+            view: &mut view,
+            error: None,
+        };
+        drive(&rx, clock, &mut timeline, &mut sink, None);
+        let joined = server
             .join()
-            .map_err(|_| Failure::Usage("the server panicked".into()))
+            .map_err(|_| Failure::Usage("the server panicked".into()));
+        match sink.error {
+            Some(e) => Err(Failure::from(e)),
+            None => joined,
+        }
     })?;
+    let out = view.out;
     result.map_err(Failure::Usage)?;
     writeln!(out, "stopped")?;
     Ok(true)
 }
 
-/// Hands captured frames to the event stream, decoded.
-struct PacketSink(mpsc::Sender<Event>);
+/// `lab serve`'s view: the human timeline, flushed as each row comes.
+struct ServeView<'a> {
+    out: &'a mut dyn Write,
+    human: &'a mut Human,
+}
 
-impl FrameSink for PacketSink {
-    fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool {
-        frames.drain(..).all(|f| {
-            let packet = Packet::decode(f.t_us, f.data, f.orig_len);
-            self.0.send(Event::Packet(packet)).is_ok()
-        })
+impl View for ServeView<'_> {
+    fn event(&mut self, event: &Event) -> std::io::Result<()> {
+        self.human.event(self.out, event)?;
+        self.out.flush()
     }
 }
 
