@@ -372,6 +372,7 @@ impl Session {
                 // Wait a little for the step, so its result comes before
                 // the next prompt; a step that blocks is shown as such.
                 self.collect(live, BLOCKING_AFTER, say);
+                // (A step that finished was settled and shown by `collect`.)
                 if self.pending.iter().any(|p| p.id == id) {
                     self.settle();
                     let what = self
@@ -381,8 +382,6 @@ impl Session {
                         "{} {socket} is blocked in {what}: type the peer's line; Ctrl-C gives it up",
                         "⋯".yellow()
                     ));
-                } else {
-                    self.settle();
                 }
             }
         }
@@ -392,7 +391,9 @@ impl Session {
     /// Waits until the display has shown everything up to now, so that a
     /// line's rows and packets come before what is printed next.
     fn settle(&self) {
-        let until = self.clock.now_us() + REORDER.as_micros() as u64;
+        // Shown up to now: the display releases what is REORDER old, so
+        // this waits about REORDER.
+        let until = self.clock.now_us();
         self.shown.lock().unwrap_or_else(|p| p.into_inner()).hurry = true;
         let _done = Hurry(&self.shown);
         // The display releases events every few ms, REORDER behind the
