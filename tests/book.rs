@@ -500,3 +500,55 @@ fn the_box_on_connect_ex_shows_a_run() {
     assert!(page.contains("send(sock, 13 B) → EPIPE"), "{page}");
     assert!(page.contains("RST,ACK"), "{page}");
 }
+
+#[test]
+fn the_repl_chapter_quotes_what_its_sessions_do() {
+    // book/src/repl.md shows three scripts for `lab repl < FILE` and quotes
+    // results of theirs in inline code: every quoted result (a span with
+    // `→`, or `connect_ex returned`) must appear in the output of one of
+    // the scripts, run now.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let chapter = std::fs::read_to_string(root.join("repl.md")).unwrap();
+    let mut outputs = String::new();
+    for name in ["repl-sticky.txt", "repl-refused.txt", "repl-half-close.txt"] {
+        assert!(
+            chapter.contains(&format!("{{{{#include examples/{name}}}}}")),
+            "repl.md no longer shows {name}"
+        );
+        let script = std::fs::read(root.join("examples").join(name)).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args(["--color=never", "repl"])
+            .env_remove("HOME")
+            .env_remove("XDG_STATE_HOME")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(&script).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{name}");
+        outputs.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    let quoted: Vec<&str> = chapter
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.contains('→') || s.starts_with("connect_ex returned"))
+        .collect();
+    assert!(quoted.len() >= 5, "{quoted:?}");
+    for q in quoted {
+        // `→ EPIPE` quotes the end of a row.
+        assert!(
+            outputs.contains(q),
+            "repl.md quotes `{q}`, which no session printed:\n{outputs}"
+        );
+    }
+    // The states it names are the kernel's (as root; the table is shared
+    // with other programs otherwise, but the names are the same).
+    for state in ["FIN_WAIT2", "CLOSE_WAIT"] {
+        assert!(outputs.contains(state), "{state}:\n{outputs}");
+    }
+}
