@@ -18,25 +18,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+pub use crate::trace::PacketInfo;
 use crate::trace::{Call, Packet, Proto};
 use crate::wire::{TcpFlags, Transport};
-
-/// What one packet means in its flow, beyond its raw headers.
-#[derive(Debug, Clone, Default)]
-pub struct PacketInfo {
-    /// Sequence and acknowledgment numbers relative to each direction's
-    /// ISN (SYN is 0, the first data byte 1), as Wireshark shows them.
-    pub rel_seq: Option<u32>,
-    pub rel_ack: Option<u32>,
-    /// Stream offsets `[start, end)` of the data a TCP segment carries.
-    pub stream: Option<(u64, u64)>,
-    /// The receive window in bytes: the header's value shifted by the
-    /// window scale both SYNs agreed on (never scaled in a SYN itself).
-    pub window: Option<u32>,
-    /// The actors that own the source and destination, when known.
-    pub from: Option<String>,
-    pub to: Option<String>,
-}
 
 /// Follows TCP directions through a capture to make numbers relative.
 #[derive(Debug, Default)]

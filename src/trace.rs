@@ -283,6 +283,24 @@ impl Call {
     }
 }
 
+/// What one packet means in its flow, beyond its raw headers: filled in
+/// by [`crate::correlate::Flows`] as packets are put in order.
+#[derive(Debug, Clone, Default)]
+pub struct PacketInfo {
+    /// Sequence and acknowledgment numbers relative to each direction's
+    /// ISN (SYN is 0, the first data byte 1), as Wireshark shows them.
+    pub rel_seq: Option<u32>,
+    pub rel_ack: Option<u32>,
+    /// Stream offsets `[start, end)` of the data a TCP segment carries.
+    pub stream: Option<(u64, u64)>,
+    /// The receive window in bytes: the header's value shifted by the
+    /// window scale both SYNs agreed on (never scaled in a SYN itself).
+    pub window: Option<u32>,
+    /// The actors that own the source and destination, when known.
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
 /// One frame the capture saw on `lo`, decoded.
 #[derive(Debug, Clone)]
 pub struct Packet {
@@ -296,7 +314,7 @@ pub struct Packet {
     pub frame: Result<crate::wire::Frame, crate::wire::DecodeError>,
     /// Its place in its flow (relative numbers, stream offsets), filled in
     /// when packets are put in order (see [`crate::correlate::Flows`]).
-    pub info: crate::correlate::PacketInfo,
+    pub info: PacketInfo,
 }
 
 impl Packet {
