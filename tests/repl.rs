@@ -217,110 +217,12 @@ fn repl_starts_and_ends_quickly() {
 
 // ----- in a real terminal -------------------------------------------------
 
-/// One tmux command. Its standard streams are never the test's own: a tmux
-/// client that inherits them can take keys meant for the pane.
-fn tmux(args: &[&str]) -> std::process::Output {
-    Command::new("tmux")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("tmux runs")
-}
-
-/// A tmux session running `lab repl`, or why there is none.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(test: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("repl: {test} skipped: tmux is not installed (.ci/run installs it)");
-            return None;
-        }
-        let name = format!("lab-repl-{}-{test}", std::process::id());
-        let cmd = format!(
-            "env -u HOME -u XDG_STATE_HOME {} --color=never repl",
-            env!("CARGO_BIN_EXE_lab")
-        );
-        let started = tmux(&[
-            "new-session",
-            "-d",
-            "-x",
-            "160",
-            "-y",
-            "50",
-            "-s",
-            &name,
-            &cmd,
-        ]);
-        assert!(
-            started.status.success(),
-            "tmux could not start: {started:?}"
-        );
-        let t = Tmux { name };
-        t.wait_for(">>> ");
-        Some(t)
-    }
-
-    fn screen(&self) -> String {
-        let out = tmux(&["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Types a line and presses Enter, then waits for the next prompt (a
-    /// line typed before the prompt is back may be dropped by the line
-    /// editor, as in any terminal program that resets the tty).
-    fn line(&self, text: &str) {
-        let prompts = self.screen().matches(">>> ").count();
-        self.type_line(text);
-        let start = Instant::now();
-        while self.screen().matches(">>> ").count() <= prompts {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "no prompt after {text:?}:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn type_line(&self, text: &str) {
-        tmux(&["send-keys", "-t", &self.name, "-l", text]);
-        tmux(&["send-keys", "-t", &self.name, "Enter"]);
-    }
-
-    fn keys(&self, keys: &str) {
-        tmux(&["send-keys", "-t", &self.name, keys]);
-    }
-
-    /// Waits until the screen shows `text` (up to 20 s: far beyond the
-    /// milliseconds it takes).
-    fn wait_for(&self, text: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "the screen never showed {text:?}:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        tmux(&["kill-session", "-t", &self.name]);
-    }
-}
+mod common;
+use common::tmux::Tmux;
 
 #[test]
 fn in_a_terminal_a_blocked_recv_leaves_the_prompt_free() {
-    let Some(t) = Tmux::start("block") else {
+    let Some(t) = Tmux::start("block", "repl", ">>> ") else {
         return;
     };
     for line in STICKY.lines().take(6) {

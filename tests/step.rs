@@ -187,3 +187,21 @@ fn step_and_json_do_not_go_together() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--step") && err.contains("--json"), "{err}");
 }
+
+mod common;
+use common::tmux::Tmux;
+
+#[test]
+fn in_a_terminal_enter_steps_and_c_runs_on() {
+    let Some(t) = Tmux::start("step", "run 09 --step", "q: stop ›") else {
+        return;
+    };
+    // Each Enter runs one step; the next prompt names the next one.
+    t.keys("Enter");
+    let screen = t.wait_for("step 1 ");
+    assert!(screen.contains("labs/09-sticky-packet.toml:"), "{screen}");
+    t.keys("c");
+    t.keys("Enter");
+    let screen = t.wait_for("✓ one recv returns both sends");
+    assert!(!screen.contains("✗"), "{screen}");
+}

@@ -207,14 +207,17 @@ fn display_loop(
                     let _ = explain(&mut buf, c);
                 }
             });
-            if cutoff != u64::MAX {
-                s.released_us = s.released_us.max(cutoff);
-            }
             busy = s.timeline.holds_any();
             String::from_utf8_lossy(&buf).into_owned()
         };
         if !text.is_empty() {
             (printer.lock().unwrap_or_else(|p| p.into_inner()))(text.trim_end().to_string());
+        }
+        // Said only once printed: the loop waits for this before it shows
+        // the next prompt (see `Session::settle`).
+        if cutoff != u64::MAX {
+            let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
+            s.released_us = s.released_us.max(cutoff);
         }
         if closed || stop.load(Ordering::SeqCst) {
             return;

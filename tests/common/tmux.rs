@@ -1,0 +1,141 @@
+//! Tests in a real terminal: a `lab` command in a tmux session, driven by
+//! send-keys and read back with capture-pane, as a learner would type.
+
+#![allow(dead_code)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+
+/// One tmux command, on this test process's own tmux server (`-L`), so no
+/// other session or server setting meets ours. Its standard streams are
+/// never the test's own: a tmux client that inherits them can take keys
+/// meant for the pane.
+fn tmux(args: &[&str]) -> std::process::Output {
+    let server = format!("socket-lab-test-{}", std::process::id());
+    Command::new("tmux")
+        .args(["-L", &server, "-f", "/dev/null"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("tmux runs")
+}
+
+/// A tmux session running one `lab` command in a real terminal.
+pub struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    /// Starts `lab ARGS` (space-separated) in a 160x50 terminal and waits
+    /// for `ready` on its screen; `None` (and a line saying why) without
+    /// tmux.
+    pub fn start(test: &str, args: &str, ready: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("{test} skipped: tmux is not installed (.ci/run installs it)");
+            return None;
+        }
+        let name = format!("lab-{}-{test}", std::process::id());
+        // The pane stays after `lab` ends, so its last words can be read;
+        // dropping the Tmux ends the session.
+        let cmd = format!(
+            "env -u HOME -u XDG_STATE_HOME {} --color=never {args}; echo '[lab exited]'; sleep 600",
+            env!("CARGO_BIN_EXE_lab")
+        );
+        let started = tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "50",
+            "-s",
+            &name,
+            &cmd,
+        ]);
+        assert!(
+            started.status.success(),
+            "tmux could not start: {started:?}"
+        );
+        let t = Tmux { name };
+        t.wait_for(ready);
+        Some(t)
+    }
+
+    pub fn screen(&self) -> String {
+        let out = tmux(&["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types a line and presses Enter, then waits for the next `>>> `
+    /// prompt (a line typed before the prompt is back may be dropped by the
+    /// line editor, as in any terminal program that resets the tty).
+    pub fn line(&self, text: &str) {
+        self.quiet();
+        let prompts = self.screen().matches(">>> ").count();
+        self.type_line(text);
+        let start = Instant::now();
+        while self.screen().matches(">>> ").count() <= prompts {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no prompt after {text:?}:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the screen has not changed for 100 ms: the program has
+    /// drawn its prompt and printed what it had to, as a person would wait
+    /// before typing.
+    pub fn quiet(&self) {
+        let start = Instant::now();
+        let mut last = self.screen();
+        let mut since = Instant::now();
+        while since.elapsed() < Duration::from_millis(100) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the screen never settled:\n{last}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+            let now = self.screen();
+            if now != last {
+                last = now;
+                since = Instant::now();
+            }
+        }
+    }
+
+    pub fn type_line(&self, text: &str) {
+        tmux(&["send-keys", "-t", &self.name, "-l", text]);
+        tmux(&["send-keys", "-t", &self.name, "Enter"]);
+    }
+
+    pub fn keys(&self, keys: &str) {
+        tmux(&["send-keys", "-t", &self.name, keys]);
+    }
+
+    /// Waits until the screen shows `text` (up to 20 s: far beyond the
+    /// milliseconds it takes).
+    pub fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the screen never showed {text:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.name]);
+    }
+}
+
