@@ -116,6 +116,10 @@ fn exit_code(outcome: Result<bool, Failure>, out: &mut dyn Write) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Failure::Stopped) => {
+            let _ = out.flush();
+            ExitCode::SUCCESS
+        }
         Err(Failure::Usage(message)) => {
             let _ = out.flush();
             eprintln!("lab: {message}");

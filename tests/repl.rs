@@ -246,3 +246,64 @@ fn in_a_terminal_a_blocked_recv_leaves_the_prompt_free() {
     t.keys("C-d");
     t.wait_for("closing client, conn, server and leaving");
 }
+
+#[test]
+fn review_fixes_settimeout_rules_accept_recv0_and_save_keep_python_s_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kept.toml");
+    std::fs::write(&file, "mine").unwrap();
+    let script = format!(
+        "\
+server = socket(AF_INET, SOCK_STREAM)
+server.bind(('127.0.0.1', 0))
+server.listen(1)
+server.settimeout(0.3)
+conn, addr = server.accept()
+c = socket(AF_INET, SOCK_STREAM)
+c.connect(server.getsockname())
+conn, addr = server.accept()
+conn.recv(0)
+c.settimeout(9223372036854776)
+c.send(b'x  # y')
+save {}
+",
+        file.display()
+    );
+    let (out, ok) = repl(&script);
+    assert!(ok, "{out}");
+    // settimeout reaches accept: nobody calls, so it gives up after 0.3 s
+    // of lab time, as Python's raises a timeout, instead of blocking on.
+    assert!(
+        out.contains("accept(server) → still blocked after"),
+        "{out}"
+    );
+    // recv(0) is answered as CPython answers it: no system call.
+    assert!(
+        out.contains("b''  (Python returns this for recv(0)"),
+        "{out}"
+    );
+    // A timeout too large for the REPL is refused, not wrapped around.
+    assert!(out.contains("a day (86400 s) is the longest"), "{out}");
+    // save never replaces a file that is there.
+    assert!(out.contains("it exists already"), "{out}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
+
+#[test]
+fn a_saved_step_keeps_its_bytes_whatever_they_look_like() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hash.toml");
+    let script = format!(
+        "{STICKY}client.send(b'x  # y')\nconn.recv(1024)\nsave {}\n",
+        file.display()
+    );
+    let (out, ok) = repl(&script);
+    assert!(ok, "{out}");
+    let replay = lab()
+        .args(["run", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "{shown}");
+    assert!(shown.contains("\"x  # y\""), "{shown}");
+}

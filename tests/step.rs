@@ -205,3 +205,24 @@ fn in_a_terminal_enter_steps_and_c_runs_on() {
     let screen = t.wait_for("✓ one recv returns both sends");
     assert!(!screen.contains("✗"), "{screen}");
 }
+
+#[test]
+fn q_records_no_progress() {
+    // A run stopped at its first step judged nothing: the lab is not done.
+    let state = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["--color=never", "run", "09", "--step", "--no-capture"])
+        .env("XDG_STATE_HOME", state.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(b"q\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("is done"), "{text}");
+    assert!(!state.path().join("socket-lab/progress.json").exists());
+}

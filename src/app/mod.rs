@@ -30,6 +30,9 @@ pub enum Failure {
     Usage(String),
     /// The output went away (`lab list | head -1`): exit quietly.
     BrokenPipe,
+    /// The learner stopped a run before its end (`q` at a step): what was
+    /// done is shown, nothing is judged or recorded; exit 0.
+    Stopped,
     /// Any other I/O error while writing output.
     Io(std::io::Error),
 }
@@ -40,6 +43,7 @@ impl std::fmt::Display for Failure {
         match self {
             Failure::Usage(m) => f.write_str(m),
             Failure::BrokenPipe => f.write_str("the output went away"),
+            Failure::Stopped => f.write_str("stopped by the learner"),
             Failure::Io(e) => write!(f, "{e}"),
         }
     }

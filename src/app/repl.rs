@@ -131,6 +131,8 @@ pub fn repl(args: &ReplArgs) -> Outcome {
             clock,
             terminal,
         };
+        // However the session ends (even by a panic), the display ends too.
+        let _stop = StopOnDrop(&stop);
         let result = session.run(&mut live, &mut input, &say);
         live.finish();
         // Let the threads close their sockets and the last packets arrive,
@@ -145,6 +147,15 @@ pub fn repl(args: &ReplArgs) -> Outcome {
     }
     let _ = std::fs::remove_dir_all(&scratch);
     outcome.map(|()| true)
+}
+
+/// Sets its flag when dropped: the display thread's signal to end.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Enters a private network namespace when `mode` allows it.
@@ -315,6 +326,9 @@ impl Session {
             if !self.terminal {
                 say(format!("{} {}", ">>>".dimmed(), text));
             }
+            // Steps that finished while the prompt waited (an accept a
+            // client outside the session completed) count before this line.
+            self.collect(live, Duration::ZERO, say);
             match self.line(&text, live, say) {
                 Ok(Flow::Go) => {}
                 Ok(Flow::Quit) => return Ok(()),
@@ -647,8 +661,9 @@ impl Drop for Hurry<'_> {
     }
 }
 
-/// Writes `text` to `path` whole or not at all (a temporary file, then a
-/// rename).
+/// Writes `text` to a new file `path`, whole or not at all: a temporary
+/// file, then a hard link (which, unlike a rename, never replaces a file
+/// that is there already).
 fn write_new(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     let dir = path
         .parent()
@@ -661,10 +676,14 @@ fn write_new(path: &std::path::Path, text: &str) -> std::io::Result<()> {
             .unwrap_or_default(),
         std::process::id()
     ));
-    let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if path.exists() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "it exists already; save under a new name",
+        ));
     }
+    let result = std::fs::write(&tmp, text).and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
     result
 }
 
@@ -1003,8 +1022,10 @@ impl rustyline::completion::Completer for Helper {
     ) -> rustyline::Result<(usize, Vec<String>)> {
         let before = &line[..pos];
         let start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let word = &before[start..];
         let candidates: Vec<String> = match word.split_once('.') {
             Some((var, method)) => translate::METHODS

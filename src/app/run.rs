@@ -526,7 +526,8 @@ pub fn stepped(
             "stopped before {}: the checks were not judged. Run it again with or without --step.",
             quit_at.unwrap_or_default()
         )?;
-        return Ok(true);
+        // Not a pass: `run_and_record` must not mark the lab done.
+        return Err(Failure::Stopped);
     }
     map::write(out, &done.calls, &done.map)?;
     human.verdicts(out, &done.verdicts)?;
@@ -567,6 +568,8 @@ pub fn run_all(out: &mut dyn Write, capture: bool) -> Outcome {
         for line in done.failed_checks(|_| true) {
             writeln!(out, "    {line}")?;
         }
+        // A line per lab as it ends, not all of them at the end.
+        out.flush()?;
         all_passed &= done.passed();
     }
     writeln!(

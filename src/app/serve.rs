@@ -158,6 +158,7 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     let mut view = ServeView {
         out,
         human: &mut human,
+        stop: Arc::clone(&stop),
     };
     let mut timeline = Timeline::new(false);
     let result = std::thread::scope(|s| {
@@ -194,12 +195,21 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
 struct ServeView<'a> {
     out: &'a mut dyn Write,
     human: &'a mut Human,
+    /// Set when the output is gone (`lab serve 01 | head -1`): a server
+    /// nobody can watch stops, as Ctrl-C would stop it.
+    stop: Arc<AtomicBool>,
 }
 
 impl View for ServeView<'_> {
     fn event(&mut self, event: &Event) -> std::io::Result<()> {
-        self.human.event(self.out, event)?;
-        self.out.flush()
+        let shown = self
+            .human
+            .event(self.out, event)
+            .and_then(|()| self.out.flush());
+        if shown.is_err() {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        shown
     }
 }
 

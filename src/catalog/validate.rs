@@ -254,7 +254,35 @@ fn check_step(
         Action::Connect(c) if c.on.is_some() == c.name.is_some() => {
             return Err("`connect` needs `on` (a socket) or `as` (a new one), not both".into());
         }
+        // `addr`, `proto` and `options` make the new socket of `as`; on a
+        // socket that exists they would be silently ignored.
+        Action::Listen(l)
+            if l.on.is_some()
+                && (l.addr.is_some() || l.proto.is_some() || !l.options.is_empty()) =>
+        {
+            return Err(
+                "`listen` with `on` takes no `addr`, `proto` or `options`: bind and set them in earlier steps"
+                    .into(),
+            );
+        }
+        Action::Connect(c) if c.on.is_some() && (c.proto.is_some() || !c.options.is_empty()) => {
+            return Err(
+                "`connect` with `on` takes no `proto` or `options`: the socket was made earlier"
+                    .into(),
+            );
+        }
         _ => {}
+    }
+    if let Some(Tpl::Int(n)) = &s.repeat
+        && !(0..=100_000).contains(n)
+    {
+        return Err(format!("`repeat = {n}`: use 0 to 100000"));
+    }
+    if let Action::Listen(l) = action
+        && let Some(Tpl::Int(n)) = &l.backlog
+        && !(0..=65_535).contains(n)
+    {
+        return Err(format!("`backlog = {n}`: use 0 to 65535"));
     }
     if let Some((data, size)) = action.payload() {
         match (data, size) {

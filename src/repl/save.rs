@@ -75,13 +75,18 @@ pub fn lab_file(id: &str, entries: &[Entry]) -> String {
             }
         }
     }
-    let mut steps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Each actor's steps, each with the line it came from (if any).
+    let mut steps: BTreeMap<String, Vec<(String, Option<String>)>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
-    let mut push = |actor: &str, text: String| {
+    let mut push = |actor: &str, text: String, line: Option<&str>| {
         if !order.iter().any(|a| a == actor) {
             order.push(actor.to_string());
         }
-        steps.entry(actor.to_string()).or_default().push(text);
+        let line = line.map(|l| l.trim().replace(['\n', '\r'], " "));
+        steps
+            .entry(actor.to_string())
+            .or_default()
+            .push((text, line));
     };
     for (i, e) in entries.iter().enumerate() {
         let actor = actor_of(&e.socket);
@@ -104,14 +109,18 @@ pub fn lab_file(id: &str, entries: &[Entry]) -> String {
         let hand_over = next.as_ref().is_some_and(|n| *n != actor);
         let signal = format!("{{ op = \"signal\", event = \"line{}\" }}", i + 1);
         if i > 0 && actor_of(&entries[i - 1].socket) != actor {
-            push(&actor, format!("{{ op = \"wait\", event = \"line{i}\" }}"));
+            push(
+                &actor,
+                format!("{{ op = \"wait\", event = \"line{i}\" }}"),
+                None,
+            );
         }
         if hand_over && e.overlapped {
-            push(&actor, signal.clone());
+            push(&actor, signal.clone(), None);
         }
-        push(&actor, format!("{step}  # {}", e.line.trim()));
+        push(&actor, step.to_string(), Some(&e.line));
         if hand_over && !e.overlapped {
-            push(&actor, signal);
+            push(&actor, signal, None);
         }
     }
 
@@ -129,13 +138,15 @@ pub fn lab_file(id: &str, entries: &[Entry]) -> String {
     );
     for actor in &order {
         let _ = writeln!(out, "\n[[actor]]\nname = \"{actor}\"\nsteps = [");
-        for s in &steps[actor] {
+        for (step, line) in &steps[actor] {
             // The comment after a step names the line it came from.
-            let (step, comment) = s.split_once("  # ").unwrap_or((s, ""));
-            if comment.is_empty() {
-                let _ = writeln!(out, "  {step},");
-            } else {
-                let _ = writeln!(out, "  {step},  # {comment}");
+            match line {
+                Some(line) => {
+                    let _ = writeln!(out, "  {step},  # {line}");
+                }
+                None => {
+                    let _ = writeln!(out, "  {step},");
+                }
             }
         }
         let _ = writeln!(out, "]");

@@ -286,6 +286,19 @@ pub fn translate(s: &Statement, vars: &Vars) -> Result<Plan, String> {
         "recv" => {
             arity(call, 1)?;
             let size = int(&args[0], "the buffer size")?;
+            if size == 0 {
+                // CPython answers recv(0) itself, without calling recv (the
+                // kernel would wait for a byte): so does the REPL.
+                return Ok(match one_target()? {
+                    Some(name) => Plan::Assign {
+                        name,
+                        value: Value::Bytes(Vec::new()),
+                    },
+                    None => Plan::Show(
+                        "b''  (Python returns this for recv(0) without asking the kernel)".into(),
+                    ),
+                });
+            }
             if !(0..=64 << 20).contains(&size) {
                 return Err("recv takes a buffer size from 0 to 64 MiB".into());
             }
@@ -402,11 +415,22 @@ pub fn translate(s: &Statement, vars: &Vars) -> Result<Plan, String> {
         }
         "settimeout" => {
             arity(call, 1)?;
-            let ms = match &args[0] {
+            // Seconds to ms: a timeout that is not zero stays one (at
+            // least 1 ms); a day is the longest.
+            const DAY_MS: f64 = 86_400_000.0;
+            let seconds = match &args[0] {
                 Expr::None => None,
-                Expr::Int(n) if *n >= 0 => Some(n * 1000),
-                Expr::Float(x) if *x >= 0.0 && x.is_finite() => Some((x * 1000.0).round() as i64),
+                Expr::Int(n) if *n >= 0 => Some(*n as f64),
+                Expr::Float(x) if *x >= 0.0 && x.is_finite() => Some(*x),
                 _ => return Err("settimeout takes seconds (2.5), 0, or None".into()),
+            };
+            let ms = match seconds {
+                None => None,
+                Some(s) if s * 1000.0 > DAY_MS => {
+                    return Err("settimeout: a day (86400 s) is the longest here; None waits as long as it takes".into());
+                }
+                Some(0.0) => Some(0),
+                Some(s) => Some(((s * 1000.0).round() as i64).max(1)),
             };
             step(
                 Action::SetTimeout(SetTimeoutStep {

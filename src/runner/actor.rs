@@ -83,6 +83,12 @@ impl Actor<'_> {
                 Some(t) => t.int(&self.scope)?,
                 None => 1,
             };
+            if !(0..=100_000).contains(&times) {
+                return Err(StepFailed(format!(
+                    "step {} repeats {times} times: a step repeats 0 to 100000 times",
+                    i + 1
+                )));
+            }
             for _ in 0..times {
                 if let Some(reason) = self.board.aborted() {
                     return Err(StepFailed(format!("stopped: {reason}")));
@@ -514,7 +520,10 @@ impl Actor<'_> {
             (None, None) => return Err(StepFailed("needs `on` or `as`".into())),
         };
         let backlog = match &s.backlog {
-            Some(b) => b.int(&self.scope)? as i32,
+            Some(b) => i32::try_from(b.int(&self.scope)?)
+                .ok()
+                .filter(|n| (0..=65_535).contains(n))
+                .ok_or_else(|| StepFailed("backlog: use 0 to 65535".into()))?,
             None => 128,
         };
         let mut call = self.begin(Op::Listen, &on);
@@ -546,7 +555,14 @@ impl Actor<'_> {
     fn accept(&mut self, s: &AcceptStep) -> StepResult {
         let on = s.on.as_str();
         let name = s.name.clone();
-        let timeout = self.timeout(s.timeout_ms.as_ref())?;
+        // The step's own watchdog, else the socket's (what `settimeout`
+        // set, or the lab's default): armed for this call only.
+        let listener = self.sock(on)?;
+        let own = listener.timeout;
+        let timeout = match &s.timeout_ms {
+            Some(_) => self.timeout(s.timeout_ms.as_ref())?,
+            None => own,
+        };
         let listener = self.sock(on)?;
         listener
             .socket
@@ -558,6 +574,10 @@ impl Actor<'_> {
         let listener = &self.sockets[on];
         let deadline = self.board.time.deadline(listener.timeout);
         let result = on_lab_time(self.board, listener, &deadline, Socket::accept);
+        if let Some(listener) = self.sockets.get_mut(on) {
+            listener.timeout = own;
+            let _ = listener.socket.set_read_timeout(Some(own));
+        }
         match result {
             Ok((socket, _peer)) => {
                 use std::os::fd::AsRawFd;
@@ -644,7 +664,14 @@ impl Actor<'_> {
         let mut call = self.begin(Op::Connect, &on);
         call.args = show_addr(&addr);
         let board = self.board;
-        let result = connect_on_lab_time(board, self.sock(&on)?, &addr, timeout);
+        let sock = self.sock(&on)?;
+        // The step's own watchdog, else the socket's (`settimeout`).
+        let timeout = if s.timeout_ms.is_some() {
+            timeout
+        } else {
+            sock.timeout
+        };
+        let result = connect_on_lab_time(board, sock, &addr, timeout);
         self.finish(call, result.as_ref().map(|_| 0), &on);
         Ok(())
     }

@@ -72,7 +72,7 @@ pub fn meaning(name: &str) -> Option<&'static str> {
             "an argument does not fit this socket in its state (listen before bind on AF_UNIX, ...)"
         }
         "EBADF" => "the socket is closed: its descriptor no longer names anything",
-        "EINTR" => "the call was given up before it finished (Ctrl-C)",
+        "EINTR" => "the call was given up before it finished (Ctrl-C, or the session ended)",
         "ENOTSOCK" => "that descriptor is not a socket",
         "EOPNOTSUPP" => "this kind of socket cannot do that (listen on UDP, ...)",
         "EDESTADDRREQ" => "a UDP socket needs an address: use sendto, or connect it first",

@@ -6,7 +6,6 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 /// One tmux command, on this test process's own tmux server (`-L`), so no
 /// other session or server setting meets ours. Its standard streams are
 /// never the test's own: a tmux client that inherits them can take keys
@@ -138,4 +137,3 @@ impl Drop for Tmux {
         tmux(&["kill-session", "-t", &self.name]);
     }
 }
-

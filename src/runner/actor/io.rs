@@ -109,7 +109,9 @@ impl Actor<'_> {
                         break Ok(taken);
                     }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // A signal the kernel reported (EINTR) is retried, as
+                // Python does (PEP 475); the learner's Ctrl-C is not.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted && !sock.interrupted() => {}
                 Err(e) => break Err(e),
             }
         };
