@@ -504,3 +504,31 @@ explain = "ping is 4 bytes."
     );
     assert_eq!(score(&out), "Score: 1 of 1 right");
 }
+
+mod common;
+use common::tmux::Tmux;
+
+#[test]
+fn in_a_terminal_the_learner_types_the_answers() {
+    let Some(t) = Tmux::start("predict", "run 09 --predict --no-capture", "your answer") else {
+        return;
+    };
+    let screen = t.wait_for("How many bytes will the server's");
+    assert!(screen.contains("your answer"), "{screen}");
+    t.quiet();
+    t.type_line("9");
+    // The second question comes once the first recv has run.
+    let start = std::time::Instant::now();
+    while t.screen().matches("your answer").count() < 2 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "{}",
+            t.screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    t.quiet();
+    t.type_line("0");
+    let screen = t.wait_for("Score: 2 of 2 right");
+    assert!(screen.contains("you said 9: right"), "{screen}");
+}
