@@ -9,7 +9,10 @@ use socket_lab::cli::{Cli, Command};
 use socket_lab::render;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return bad_arguments(e),
+    };
     render::set_color(cli.color);
     // The REPL prints from several threads (results above the prompt), so
     // it must not find standard output locked by this one.
@@ -130,4 +133,37 @@ fn exit_code(outcome: Result<bool, Failure>, out: &mut dyn Write) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `--help` and `--version` print as clap prints them; a mistake on the
+/// command line is one line, `lab: ...`, naming what was wrong and where to
+/// look, and exit 2.
+fn bad_arguments(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let text = e.render().to_string();
+    // The message and its details (the missing argument, the values that
+    // fit), up to the usage clap would print after a blank line.
+    let first: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.trim().trim_start_matches("error: "))
+        .collect();
+    let first = first.join(" ");
+    let tip = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("tip: "))
+        .map(|t| format!("; {t}"))
+        .unwrap_or_default();
+    eprintln!("lab: {first}{tip} (`lab --help` lists the commands)");
+    ExitCode::from(2)
 }

@@ -433,3 +433,26 @@ fn tables_fit_a_page_when_not_on_a_terminal() {
         }
     }
 }
+
+#[test]
+fn a_mistake_on_the_command_line_is_one_line() {
+    // clap's own report is five lines with a usage that may mislead; the
+    // README promises one line on stderr and exit 2.
+    for args in [
+        &["run", "09", "--step", "--json"][..],
+        &["run"],
+        &["--color=bogus", "list"],
+        &["capture", "--port", "70000"],
+    ] {
+        let out = lab(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("lab: "), "{err}");
+    }
+    let err = String::from_utf8_lossy(&lab(&["--color=bogus", "list"]).stderr).into_owned();
+    assert!(
+        err.contains("[possible values: auto, always, never]"),
+        "{err}"
+    );
+}
