@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use colored::Colorize;
 
-use super::run::{CaptureMode, PacketSink};
+use super::run::{CaptureMode, PacketSink, Sink, View, drive};
 use super::{Failure, Outcome};
 use crate::capture::{Capture, Filter};
 use crate::clock::Clock;
@@ -56,14 +56,56 @@ pub struct ReplArgs {
 /// standard output.
 type Printer = Arc<Mutex<Box<dyn FnMut(String) + Send>>>;
 
-/// What the display thread has shown so far.
+/// What the display has shown so far, for the loop (`map`, and waiting
+/// until a line's rows are out).
+#[derive(Default)]
 struct Shown {
-    timeline: Timeline,
-    human: Human,
+    calls: Vec<Call>,
+    packets: Vec<crate::trace::Packet>,
     /// Events up to this time (µs) are shown.
     released_us: u64,
-    /// Someone waits for the display to catch up: look often.
-    hurry: bool,
+}
+
+/// The REPL's view of the one pipeline ([`drive`]): rows rendered as `lab
+/// run` renders them, an error's meaning under its call, printed a batch
+/// at a time above the prompt.
+struct ReplView {
+    human: Human,
+    buf: Vec<u8>,
+    printer: Printer,
+    shown: Arc<Mutex<Shown>>,
+}
+
+impl View for ReplView {
+    fn event(&mut self, event: &Event) -> std::io::Result<()> {
+        if let Some(actor) = actor_of(event) {
+            self.human.add_actor(actor);
+        }
+        self.human.event(&mut self.buf, event)?;
+        let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            Event::Call(c) => {
+                explain(&mut self.buf, c)?;
+                shown.calls.push(c.clone());
+            }
+            Event::Packet(p) => shown.packets.push(p.clone()),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn released(&mut self, cutoff_us: u64) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let text = String::from_utf8_lossy(&self.buf).trim_end().to_string();
+            self.buf.clear();
+            (self.printer.lock().unwrap_or_else(|p| p.into_inner()))(text);
+        }
+        // Said only once printed: the loop waits for this before it shows
+        // the next prompt (see `Session::settle`).
+        let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.released_us = shown.released_us.max(cutoff_us);
+        Ok(())
+    }
 }
 
 /// `lab repl`.
@@ -104,23 +146,35 @@ pub fn repl(args: &ReplArgs) -> Outcome {
         )),
     }
 
-    let shown = Arc::new(Mutex::new(Shown {
-        // On the host's `lo`, only packets of the session's ports.
-        timeline: Timeline::new(!isolated),
-        human: Human::with_actors(Vec::new()),
-        released_us: 0,
-        hurry: false,
-    }));
-    let stop = AtomicBool::new(false);
+    let shown = Arc::new(Mutex::new(Shown::default()));
     let board = Board::default();
+    let mut capture = Some(capture);
+    let mut tx = Some(tx);
     let outcome = std::thread::scope(|s| {
         {
-            let shown = Arc::clone(&shown);
-            let printer = Arc::clone(&printer);
-            let stop = &stop;
-            s.spawn(move || display_loop(rx, clock, &shown, &printer, stop));
+            // The one pipeline of `lab run` and `lab serve`, with a shorter
+            // hold: a person waits for each line.
+            let mut view = ReplView {
+                human: Human::with_actors(Vec::new()),
+                buf: Vec::new(),
+                printer: Arc::clone(&printer),
+                shown: Arc::clone(&shown),
+            };
+            s.spawn(move || {
+                // On the host's `lo`, only packets of the session's ports.
+                let mut timeline = Timeline::new(!isolated);
+                let mut sink = Sink {
+                    writer: None,
+                    view: &mut view,
+                    error: None,
+                };
+                drive(&rx, clock, REORDER, &mut timeline, &mut sink, None);
+            });
         }
-        let mut live = Live::new(s, &board, clock, tx.clone(), scratch.clone());
+        let Some(events) = tx.as_ref().cloned() else {
+            unreachable!("the channel is taken once, here")
+        };
+        let mut live = Live::new(s, &board, clock, events, scratch.clone());
         let mut session = Session {
             vars: Vars::default(),
             closed: BTreeSet::new(),
@@ -131,30 +185,35 @@ pub fn repl(args: &ReplArgs) -> Outcome {
             clock,
             terminal,
         };
-        // However the session ends (even by a panic), the display ends too.
-        let _stop = StopOnDrop(&stop);
+        // However the session ends (even by a panic), every sender of the
+        // channel goes, and the display ends: the sockets' threads, the
+        // capture (once the last packets are in), this loop's own.
+        let ending = Ending {
+            capture: &mut capture,
+            tx: &mut tx,
+        };
         let result = session.run(&mut live, &mut input, &say);
         live.finish();
-        // Let the threads close their sockets and the last packets arrive,
-        // then the display shows the rest and ends.
-        std::thread::sleep(REORDER * 3);
-        stop.store(true, Ordering::SeqCst);
+        drop(ending);
         result
     });
-    drop(tx);
-    if let Ok(c) = capture {
-        c.stop();
-    }
     let _ = std::fs::remove_dir_all(&scratch);
     outcome.map(|()| true)
 }
 
-/// Sets its flag when dropped: the display thread's signal to end.
-struct StopOnDrop<'a>(&'a AtomicBool);
+/// Ends the session's senders when dropped: the capture (it drains the
+/// ring until quiet first) and the loop's own, so the display ends.
+struct Ending<'a> {
+    capture: &'a mut Option<Result<Capture, String>>,
+    tx: &'a mut Option<mpsc::Sender<Event>>,
+}
 
-impl Drop for StopOnDrop<'_> {
+impl Drop for Ending<'_> {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
+        if let Some(Ok(c)) = self.capture.take() {
+            c.stop();
+        }
+        self.tx.take();
     }
 }
 
@@ -163,77 +222,6 @@ fn netns_for(mode: &CaptureMode) -> bool {
     let want = matches!(mode, CaptureMode::Isolated)
         || (matches!(mode, CaptureMode::Off(_)) && crate::netns::can_unshare());
     want && crate::netns::enter_private_netns().is_ok()
-}
-
-/// Shows events as they arrive, about [`REORDER`] late, until `stop`.
-fn display_loop(
-    rx: mpsc::Receiver<Event>,
-    clock: Clock,
-    shown: &Mutex<Shown>,
-    printer: &Printer,
-    stop: &AtomicBool,
-) {
-    // Wakes often while events are held (to show them on time), seldom
-    // when the session is idle at the prompt.
-    let mut busy = false;
-    loop {
-        if stop.load(Ordering::SeqCst) {
-            // The end: whatever has arrived is shown.
-            let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
-            while let Ok(event) = rx.try_recv() {
-                if let Some(actor) = actor_of(&event) {
-                    s.human.add_actor(actor);
-                }
-                s.timeline.push(event);
-            }
-        }
-        let hurry = busy || shown.lock().unwrap_or_else(|p| p.into_inner()).hurry;
-        let wait = Duration::from_millis(if hurry { 1 } else { 50 });
-        let closed = match rx.recv_timeout(wait) {
-            Ok(event) => {
-                let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(actor) = actor_of(&event) {
-                    s.human.add_actor(actor);
-                }
-                s.timeline.push(event);
-                false
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => false,
-            Err(mpsc::RecvTimeoutError::Disconnected) => true,
-        };
-        let cutoff = if closed || stop.load(Ordering::SeqCst) {
-            u64::MAX
-        } else {
-            clock.now_us().saturating_sub(REORDER.as_micros() as u64)
-        };
-        let text = {
-            let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
-            let Shown {
-                timeline, human, ..
-            } = &mut *s;
-            let mut buf = Vec::new();
-            timeline.release(cutoff, |event| {
-                let _ = human.event(&mut buf, event);
-                if let Event::Call(c) = event {
-                    let _ = explain(&mut buf, c);
-                }
-            });
-            busy = s.timeline.holds_any();
-            String::from_utf8_lossy(&buf).into_owned()
-        };
-        if !text.is_empty() {
-            (printer.lock().unwrap_or_else(|p| p.into_inner()))(text.trim_end().to_string());
-        }
-        // Said only once printed: the loop waits for this before it shows
-        // the next prompt (see `Session::settle`).
-        if cutoff != u64::MAX {
-            let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
-            s.released_us = s.released_us.max(cutoff);
-        }
-        if closed || stop.load(Ordering::SeqCst) {
-            return;
-        }
-    }
 }
 
 fn actor_of(event: &Event) -> Option<&str> {
@@ -411,8 +399,6 @@ impl Session {
         // Shown up to now: the display releases what is REORDER old, so
         // this waits about REORDER.
         let until = self.clock.now_us();
-        self.shown.lock().unwrap_or_else(|p| p.into_inner()).hurry = true;
-        let _done = Hurry(&self.shown);
         // The display releases events every few ms, REORDER behind the
         // clock: this ends a few tens of ms from now (at most a second, if
         // the display has stopped).
@@ -604,9 +590,9 @@ impl Session {
             "quit" | "exit" => return Ok(Flow::Quit),
             "map" => {
                 let s = self.shown.lock().unwrap_or_else(|p| p.into_inner());
-                let entries = correlate::map(&s.timeline.calls, &s.timeline.packets);
+                let entries = correlate::map(&s.calls, &s.packets);
                 let mut buf = Vec::new();
-                map::write(&mut buf, &s.timeline.calls, &entries).map_err(|e| e.to_string())?;
+                map::write(&mut buf, &s.calls, &entries).map_err(|e| e.to_string())?;
                 let text = String::from_utf8_lossy(&buf).trim_end().to_string();
                 if text.is_empty() {
                     say("the map is empty: no bytes have moved yet (or the capture is off)".into());
@@ -649,15 +635,6 @@ impl Session {
             }
         }
         Ok(Flow::Go)
-    }
-}
-
-/// Ends a wait for the display: it may look less often again.
-struct Hurry<'a>(&'a Mutex<Shown>);
-
-impl Drop for Hurry<'_> {
-    fn drop(&mut self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).hurry = false;
     }
 }
 

@@ -26,7 +26,7 @@ use super::step::{Answer, Ask, Paused, Pausing, StepView, Stepper, Waiting};
 /// How long events wait before they are shown, so that a packet read a
 /// little late (the capture hands frames over in blocks every few ms) still
 /// takes its place before the calls that came after it.
-const REORDER: Duration = Duration::from_millis(30);
+pub(super) const REORDER: Duration = Duration::from_millis(30);
 
 /// The name of the check the capture adds to every captured run.
 pub const CAPTURE_VERDICT: &str = "the capture accounts for every byte of every call";
@@ -112,12 +112,16 @@ impl Finished {
 pub(super) fn drive<V: View>(
     rx: &mpsc::Receiver<Event>,
     clock: Clock,
+    reorder: Duration,
     timeline: &mut Timeline,
     sink: &mut Sink<'_, V>,
     mut pauses: Option<Pauses<'_>>,
 ) {
     loop {
-        match rx.recv_timeout(Duration::from_millis(10)) {
+        // Often while events wait to be shown (each on time), less often
+        // when nothing is held (a server or a REPL waiting for someone).
+        let wait = Duration::from_millis(if timeline.holds_any() { 2 } else { 10 });
+        match rx.recv_timeout(wait) {
             Ok(event) => {
                 if let Some(p) = pauses.as_mut() {
                     p.waiting.arrived(&event);
@@ -144,6 +148,7 @@ pub(super) fn drive<V: View>(
                 timeline.push(event);
             }
             timeline.release(clock.now_us(), |e| sink.show(e));
+            sink.released(clock.now_us());
             let paused = Paused {
                 step: ask.step.clone(),
                 waiting: p.waiting.now(),
@@ -159,10 +164,12 @@ pub(super) fn drive<V: View>(
             p.stepper.answer(&ask, answer);
             continue;
         }
-        let cutoff = clock.now_us().saturating_sub(REORDER.as_micros() as u64);
+        let cutoff = clock.now_us().saturating_sub(reorder.as_micros() as u64);
         timeline.release(cutoff, |e| sink.show(e));
+        sink.released(cutoff);
     }
     timeline.release(u64::MAX, |e| sink.show(e));
+    sink.released(u64::MAX);
 }
 
 /// What [`drive`] needs to pause a run: where questions come from, who
@@ -201,6 +208,15 @@ impl<V: View> Sink<'_, V> {
             self.error = Some(e);
         }
     }
+
+    /// Everything up to `cutoff_us` has been shown.
+    pub fn released(&mut self, cutoff_us: u64) {
+        if self.error.is_none()
+            && let Err(e) = self.view.released(cutoff_us)
+        {
+            self.error = Some(e);
+        }
+    }
 }
 
 /// Hands captured frames to the run's event stream, decoded.
@@ -225,6 +241,12 @@ pub trait View {
     fn pause(&mut self, _at: &Paused) -> std::io::Result<Answer> {
         Ok(Answer::Step)
     }
+
+    /// Every event up to `cutoff_us` on the run's clock has been handed to
+    /// [`View::event`] (a view that buffers prints now).
+    fn released(&mut self, _cutoff_us: u64) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<V: View + ?Sized> View for &mut V {
@@ -234,6 +256,10 @@ impl<V: View + ?Sized> View for &mut V {
 
     fn pause(&mut self, at: &Paused) -> std::io::Result<Answer> {
         (**self).pause(at)
+    }
+
+    fn released(&mut self, cutoff_us: u64) -> std::io::Result<()> {
+        (**self).released(cutoff_us)
     }
 }
 
@@ -294,7 +320,7 @@ pub fn execute_with(
             waiting: &mut waiting,
             origin: &lab.origin,
         };
-        drive(&rx, clock, &mut timeline, &mut sink, Some(pauses));
+        drive(&rx, clock, REORDER, &mut timeline, &mut sink, Some(pauses));
         worker
             .join()
             .map_err(|_| Failure::Usage("the runner panicked".into()))

@@ -176,7 +176,14 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
             view: &mut view,
             error: None,
         };
-        drive(&rx, clock, &mut timeline, &mut sink, None);
+        drive(
+            &rx,
+            clock,
+            super::run::REORDER,
+            &mut timeline,
+            &mut sink,
+            None,
+        );
         let joined = server
             .join()
             .map_err(|_| Failure::Usage("the server panicked".into()));
