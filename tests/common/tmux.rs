@@ -105,8 +105,14 @@ impl Tmux {
         }
     }
 
+    /// Types `text` a key at a time, as a person types, then Enter. (A
+    /// whole line sent in one burst just as the prompt starts can lose
+    /// keys in the line editor on a loaded machine: seen once in about
+    /// fifteen runs with the CPU busy compiling.)
     pub fn type_line(&self, text: &str) {
-        tmux(&["send-keys", "-t", &self.name, "-l", text]);
+        for c in text.chars() {
+            tmux(&["send-keys", "-t", &self.name, "-l", &c.to_string()]);
+        }
         tmux(&["send-keys", "-t", &self.name, "Enter"]);
     }
 
