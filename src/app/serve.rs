@@ -154,7 +154,7 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     // The same pipeline as `lab run`: packets take their place among the
     // calls, with relative numbers and scaled windows, named after the
     // actors that own their addresses.
-    let mut human = Human::new(&lab);
+    let mut human = Human::new(&lab).folded_note("counted, not shown one by one");
     let mut view = ServeView {
         out,
         human: &mut human,

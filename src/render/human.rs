@@ -39,6 +39,8 @@ pub struct Human {
     streak: usize,
     streak_hidden: usize,
     streak_last_t_us: u64,
+    /// Said on a fold's line: where the hidden rows can be seen.
+    folded_note: &'static str,
 }
 
 /// How many packets in a row, with no call row between them, are shown
@@ -78,7 +80,15 @@ impl Human {
             streak: 0,
             streak_hidden: 0,
             streak_last_t_us: 0,
+            folded_note: "all in --json and the map below",
         }
+    }
+
+    /// Where the rows a fold hides can be seen, said on the fold's line
+    /// (`lab serve` has no JSON and no map: its folds say so).
+    pub fn folded_note(mut self, note: &'static str) -> Self {
+        self.folded_note = note;
+        self
     }
 
     /// Makes an actor known (`lab repl` meets its sockets one by one): it
@@ -221,7 +231,7 @@ impl Human {
             "{}  {:<w$}  {}",
             time(self.streak_last_t_us),
             "",
-            format!("… {hidden} more packets (all in --json and the map below)").dimmed(),
+            format!("… {hidden} more packets ({})", self.folded_note).dimmed(),
             w = self.width
         )
     }
@@ -252,7 +262,7 @@ impl Human {
             "{}  {}  {}",
             time(run.last_t_us),
             self.actor(&actor),
-            format!("… {} (all in --json and the map below)", what.join(" and ")).dimmed()
+            format!("… {} ({})", what.join(" and "), self.folded_note).dimmed()
         )
     }
 

@@ -159,7 +159,7 @@ pub fn repl(args: &ReplArgs) -> Outcome {
             // The one pipeline of `lab run` and `lab serve`, with a shorter
             // hold: a person waits for each line.
             let mut view = ReplView {
-                human: Human::with_actors(Vec::new()),
+                human: Human::with_actors(Vec::new()).folded_note("all in the map: type `map`"),
                 buf: Vec::new(),
                 printer: Arc::clone(&printer),
                 shown: Arc::clone(&shown),
