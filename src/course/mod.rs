@@ -130,6 +130,16 @@ impl<C: Conn> Framed<C> {
         }
     }
 
+    /// Wraps `conn` with bytes read from it before (past an earlier
+    /// frame): the next frame starts with them.
+    pub fn resume(conn: C, read_size: usize, buffer: Vec<u8>) -> Self {
+        Framed {
+            conn,
+            buffer,
+            read_size: read_size.max(1),
+        }
+    }
+
     /// Reads until `parse` finds a whole frame at the start of the buffer.
     ///
     /// `parse` returns `Ok(None)` while the frame is incomplete, or the

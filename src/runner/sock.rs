@@ -28,6 +28,9 @@ pub struct Sock {
     /// in `lab repl`); a socket with one wakes every [`INTERRUPT_SLICE`]
     /// to look at it.
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Bytes a protocol step read past its last frame, for the next one
+    /// (see `Actor::framed`).
+    pub unread: Vec<u8>,
 }
 
 /// How often a blocking call on an interruptible socket looks at its flag.
@@ -52,6 +55,7 @@ impl Sock {
             nonblocking: false,
             last_from: None,
             interrupt: None,
+            unread: Vec::new(),
         })
     }
 

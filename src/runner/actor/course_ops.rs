@@ -84,6 +84,24 @@ impl<'b> Actor<'b> {
         }
     }
 
+    /// Socket `on` framed for a protocol step, starting with the bytes the
+    /// last protocol step on it read past its own frame: a program keeps
+    /// its receive buffer from one message to the next, so what one read
+    /// took of the next reply is not lost (and a run does not depend on
+    /// where the kernel cut the stream).
+    pub(super) fn framed<'x>(
+        &'x mut self,
+        on: &str,
+        read_size: usize,
+    ) -> Framed<ActorConn<'x, 'b>> {
+        let unread = self
+            .sockets
+            .get_mut(on)
+            .map(|s| std::mem::take(&mut s.unread))
+            .unwrap_or_default();
+        Framed::resume(self.conn(on), read_size, unread)
+    }
+
     /// A text field of a step, with its `${...}` expanded.
     pub(super) fn text(&self, field: Option<&String>, default: &str) -> Result<String, StepFailed> {
         match field {
@@ -152,8 +170,9 @@ impl<'b> Actor<'b> {
         let t0 = self.clock.now_us();
         let cmd = self.text(Some(&s.data), "")?;
         let framing = Framing::parse(&self.text(Some(&s.framing), "raw")?, order)?;
-        let mut framed = Framed::new(self.conn(&s.on), read_size);
+        let mut framed = self.framed(&s.on, read_size);
         let reply = command::request(&mut framed, cmd.as_bytes(), framing, framing::DEFAULT_LIMIT);
+        keep_unread(framed);
         let args = format!("{cmd:?}, {}", describe(framing));
         let call = self.summary(
             Op::Command,
@@ -177,8 +196,9 @@ impl<'b> Actor<'b> {
             Some(t) => Some(self.checked_size(t.int(&self.scope)?)?),
             None => None,
         };
-        let mut framed = Framed::new(self.conn(on), READ_SIZE);
+        let mut framed = self.framed(on, READ_SIZE);
         let answer = files::client_put(&mut framed, &name, &content, order, stop);
+        keep_unread(framed);
         let args = match stop {
             Some(n) => {
                 format!("{name:?}, {} B announced, stops after {n} B", content.len())
@@ -205,8 +225,9 @@ impl<'b> Actor<'b> {
         let order = self.order(s.order.as_ref())?;
         let t0 = self.clock.now_us();
         let name = self.text(Some(&s.file), "upload.bin")?;
-        let mut framed = Framed::new(self.conn(&s.on), read_size);
+        let mut framed = self.framed(&s.on, read_size);
         let got = files::client_get(&mut framed, &name, order, files::DEFAULT_LIMIT);
+        keep_unread(framed);
         let shown = got.as_ref().map(|d| (d.len() as i64, d.clone()));
         let call = self.summary(Op::Get, &s.on, t0, format!("{name:?}"), shown);
         self.save(s.save.as_deref(), call.returned);
@@ -218,8 +239,9 @@ impl<'b> Actor<'b> {
         let t0 = self.clock.now_us();
         let key = self.text(Some(&s.key), "")?;
         let digest = auth::Digest::parse(&self.text(s.digest.as_ref(), "sha256")?)?;
-        let mut framed = Framed::new(self.conn(&s.on), READ_SIZE);
+        let mut framed = self.framed(&s.on, READ_SIZE);
         let answer = auth::client(&mut framed, key.as_bytes(), digest);
+        keep_unread(framed);
         let args = format!("key {key:?}, {}", digest.name());
         let call = self.summary(
             Op::Auth,
@@ -246,7 +268,7 @@ impl<'b> Actor<'b> {
         let t0 = self.clock.now_us();
         // The budget is lab time, like every deadline of a run.
         let started = self.board.time.now();
-        let mut framed = Framed::new(self.conn(on), read_size);
+        let mut framed = self.framed(on, read_size);
         let mut outcome = Ok(0usize);
         let mut done = 0u64;
         for i in 0..requests {
@@ -265,6 +287,7 @@ impl<'b> Actor<'b> {
                 }
             }
         }
+        keep_unread(framed);
         let elapsed = (self.board.time.now() - started).max(Duration::from_micros(1));
         let rate = (done as f64 / elapsed.as_secs_f64()).round() as i64;
         let mut args = format!(
@@ -305,6 +328,15 @@ impl<'b> Actor<'b> {
         );
         self.save(s.save.as_deref(), call.returned);
         Ok(())
+    }
+}
+
+/// Keeps on its socket what a protocol step read past its last frame, for
+/// the next step (see [`Actor::framed`]).
+fn keep_unread(framed: Framed<ActorConn<'_, '_>>) {
+    let (conn, rest) = framed.into_parts();
+    if let Some(sock) = conn.actor.sockets.get_mut(&conn.on) {
+        sock.unread = rest;
     }
 }
 
