@@ -671,8 +671,13 @@ impl Actor<'_> {
         } else {
             sock.timeout
         };
-        let result = connect_on_lab_time(board, sock, &addr, timeout);
-        self.finish(call, result.as_ref().map(|_| 0), &on);
+        let deadline = board.time.deadline(timeout);
+        let result = connect_on_lab_time(board, sock, &addr, &deadline);
+        let mut call = self.finish_quiet(call, result.as_ref().map(|_| 0), &on);
+        // Our own deadline ended the wait (the kernel's SYN retries were
+        // still going): the watchdog, not an answer from the network.
+        call.timed_out = result.is_err() && deadline.expired();
+        self.emit(call);
         Ok(())
     }
 
@@ -757,7 +762,7 @@ pub(super) fn on_lab_time<T>(
     result
 }
 
-/// `connect()` on a blocking socket, bounded by `timeout` of lab time.
+/// `connect()` on a blocking socket, bounded by `deadline` in lab time.
 ///
 /// The kernel would wait for the handshake as long as its SYN retries last
 /// (over two minutes). Like Python's `settimeout`, this starts the
@@ -767,7 +772,7 @@ fn connect_on_lab_time(
     board: &Board,
     sock: &Sock,
     addr: &SockAddr,
-    timeout: Duration,
+    deadline: &Deadline,
 ) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let socket = &sock.socket;
@@ -777,7 +782,6 @@ fn connect_on_lab_time(
     socket.set_nonblocking(true)?;
     let result = match socket.connect(addr) {
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-            let deadline = board.time.deadline(timeout);
             loop {
                 let mut p = libc::pollfd {
                     fd: socket.as_raw_fd(),

@@ -22,9 +22,18 @@ pub(super) fn state(vars: &Vars, backlog: &std::collections::BTreeMap<String, i6
         let Value::Socket(proto) = value else {
             continue;
         };
-        let Some(Address::Inet(local)) = vars.local.get(name) else {
-            lines.push(format!("{name:<8} {}: not bound yet", proto.name()));
-            continue;
+        let local = match vars.local.get(name) {
+            Some(Address::Inet(local)) => *local,
+            // AF_UNIX: the kernel's table is /proc/net/unix, keyed by
+            // inode; the path is what a learner knows.
+            Some(Address::Path(path)) => {
+                lines.push(format!("{name:<8} unix bound to {path}"));
+                continue;
+            }
+            None => {
+                lines.push(format!("{name:<8} {}: not bound yet", proto.name()));
+                continue;
+            }
         };
         let peer = vars.peer.get(name);
         let kind = if *proto == Proto::Udp { "udp" } else { "tcp" };
