@@ -394,10 +394,20 @@ impl Actor<'_> {
         let flag = s.value.bool(&self.scope)?;
         let mut call = self.begin(Op::SetNonblocking, on);
         call.args = flag.to_string();
+        let default = self.default_timeout;
         let sock = self.sock(on)?;
-        let result = sock.socket.set_nonblocking(flag);
+        let mut result = sock.socket.set_nonblocking(flag);
         if result.is_ok() {
             sock.nonblocking = flag;
+            // Blocking again means no timeout of its own, as Python's
+            // setblocking(True) is settimeout(None): the run's watchdog.
+            if !flag && sock.timeout != default {
+                sock.timeout = default;
+                result = sock
+                    .socket
+                    .set_read_timeout(Some(default))
+                    .and_then(|()| sock.socket.set_write_timeout(Some(default)));
+            }
         }
         self.finish(call, result.as_ref().map(|_| 0), on);
         Ok(())
@@ -730,6 +740,15 @@ pub(super) fn on_lab_time<T>(
         return call(&sock.socket);
     }
     let mut rearmed = false;
+    // A deadline that has partly run already (a send going on after a
+    // pause) arms the kernel with the time left, not a whole timeout.
+    let left = deadline.remaining();
+    if left + Duration::from_millis(1) < sock.timeout && sock.interrupt.is_none() {
+        let left = deadline.slice(sock.timeout);
+        let _ = sock.socket.set_read_timeout(Some(left));
+        let _ = sock.socket.set_write_timeout(Some(left));
+        rearmed = true;
+    }
     // An interruptible socket waits in slices, to look at its flag.
     let slice = match sock.interrupt {
         Some(_) => INTERRUPT_SLICE,
