@@ -307,3 +307,30 @@ fn a_saved_step_keeps_its_bytes_whatever_they_look_like() {
     assert!(replay.status.success(), "{shown}");
     assert!(shown.contains("\"x  # y\""), "{shown}");
 }
+
+#[test]
+fn a_new_connection_takes_a_name_whose_old_socket_is_blocked() {
+    // The second accept waits for a client; meanwhile the old `conn`
+    // blocks in recv. When the client comes, the new connection takes the
+    // name (the old one's call is given up within a slice, and its socket
+    // closed), and the name's next recv is the new connection's.
+    let script = "\
+s = socket(AF_INET, SOCK_STREAM)
+s.bind(('127.0.0.1', 0))
+s.listen(5)
+a = socket(AF_INET, SOCK_STREAM)
+a.connect(s.getsockname())
+conn, addr = s.accept()
+conn, addr = s.accept()
+conn.recv(1024)
+b = socket(AF_INET, SOCK_STREAM)
+b.connect(s.getsockname())
+b.send(b'second')
+conn.recv(1024)
+";
+    let t = Instant::now();
+    let (out, ok) = repl(script);
+    assert!(ok, "{out}");
+    assert!(out.contains("recv(conn, 1024) → 6 B \"second\""), "{out}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{out}");
+}

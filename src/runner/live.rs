@@ -233,8 +233,12 @@ impl<'scope, 'env> Live<'scope, 'env> {
             busy: Arc::clone(&busy),
             interrupt: Arc::clone(&interrupt),
         };
-        // A name used again: the old thread ends when its channel closes.
-        self.owners.insert(name.to_string(), owner);
+        // A name used again (as rebinding a Python name drops the old
+        // socket): the old thread's channel closes, and a call it is
+        // blocked in is given up, so it ends and closes its socket.
+        if let Some(old) = self.owners.insert(name.to_string(), owner) {
+            old.interrupt.store(true, Ordering::SeqCst);
+        }
         let mut sockets = BTreeMap::new();
         if let Some(mut sock) = sock {
             sock.interrupt = Some(Arc::clone(&interrupt));
