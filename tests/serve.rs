@@ -505,3 +505,23 @@ fn ctrl_c_stops_at_once_even_with_a_client_connected() {
     assert!(log.contains("served(conn1"), "{log}");
     drop(idle);
 }
+
+#[test]
+fn a_folder_the_file_server_made_and_left_empty_goes_with_it() {
+    // `lab serve 16` without --dir makes a private folder for uploads; a
+    // session with no upload leaves nothing behind in /tmp.
+    let server = Server::start(&["16"]);
+    let log = server.wait_for("Ctrl-C stops the server.");
+    let dir = log
+        .lines()
+        .find_map(|l| l.strip_prefix("files are stored in "))
+        .expect("the folder is named")
+        .trim()
+        .to_string();
+    assert!(std::path::Path::new(&dir).is_dir(), "{log}");
+    let log = server.stop();
+    assert!(
+        !std::path::Path::new(&dir).exists(),
+        "{dir} is left:\n{log}"
+    );
+}

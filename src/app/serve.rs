@@ -124,6 +124,12 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     if !ip.is_loopback() {
         writeln!(out, "warning: reachable from other machines on {ip}")?;
     }
+    // Ctrl-C is caught before the server says it can be used: a client
+    // (or a test) that stops it at once finds it ready to stop cleanly.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
     writeln!(out, "Ctrl-C stops the server.")?;
     out.flush()?;
 
@@ -146,10 +152,6 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
         Ok(_) => writeln!(out, "capture on: packets of port {} on lo", local.port())?,
         Err(why) => writeln!(out, "capture {why}")?,
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
 
     // The same pipeline as `lab run`: packets take their place among the
     // calls, with relative numbers and scaled windows, named after the
@@ -193,6 +195,11 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
         }
     })?;
     let out = view.out;
+    // A folder this server made for uploads goes with it if nothing was
+    // uploaded (remove_dir takes only an empty folder); uploads stay.
+    if stores_files && args.dir.is_none() && std::fs::remove_dir(&dir).is_err() {
+        writeln!(out, "uploads kept in {}", dir.display())?;
+    }
     result.map_err(Failure::Usage)?;
     writeln!(out, "stopped")?;
     Ok(true)
