@@ -531,4 +531,5 @@ fn in_a_terminal_the_learner_types_the_answers() {
     t.type_line("0");
     let screen = t.wait_for("Score: 2 of 2 right");
     assert!(screen.contains("you said 9: right"), "{screen}");
+    t.wait_for("[lab exited]");
 }

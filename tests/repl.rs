@@ -245,6 +245,8 @@ fn in_a_terminal_a_blocked_recv_leaves_the_prompt_free() {
     // Ctrl-D closes everything and leaves.
     t.keys("C-d");
     t.wait_for("closing client, conn, server and leaving");
+    // Let it finish (and remove its scratch folder) before the pane goes.
+    t.wait_for("[lab exited]");
 }
 
 #[test]

@@ -204,6 +204,7 @@ fn in_a_terminal_enter_steps_and_c_runs_on() {
     t.keys("Enter");
     let screen = t.wait_for("✓ one recv returns both sends");
     assert!(!screen.contains("✗"), "{screen}");
+    t.wait_for("[lab exited]");
 }
 
 #[test]
