@@ -18,8 +18,9 @@
 //! - bytes that the code which made them noted as varying
 //!   ([`Varies`](crate::trace::Varies): a clock reading, random bytes, the
 //!   scratch folder's path) become `<clock 19 B>` wherever they appear;
-//! - consecutive bulk reads of one socket (a buffer of 4 KiB or more) merge
-//!   into the stream range they read, and a long payload is kept as its
+//! - one actor's bulk reads of one socket (a buffer of 4 KiB or more), up
+//!   to the end of its stream, merge into the stream range they read,
+//!   whatever the actor did in between, and a long payload is kept as its
 //!   first bytes, its length and a hash of the whole;
 //! - a non-blocking writer that fills its buffer (one actor's consecutive
 //!   `send`s on one socket, ending in EAGAIN: a *fill*) is one line: where
@@ -363,24 +364,28 @@ impl Masks {
 
 /// Runs of reads that the key merges: for each call, the index of the
 /// first read of its run, when it belongs to one. A run is one actor's
-/// consecutive reads of one socket (other actors' calls interleave), up
-/// to the end of stream or an error, where at least one read had a bulk
-/// buffer; how the kernel cut those bytes into reads varies, down to
-/// whether they came in one read or several.
+/// reads of one socket (its other calls and other actors' calls between
+/// them), up to the end of stream or an error, where at least one read had
+/// a bulk buffer; how the kernel cut those bytes into reads varies, down
+/// to whether they came in one read or several, and before or after the
+/// actor's next send.
 fn bulk_runs(calls: &[Call]) -> Vec<Option<usize>> {
     let mut run = vec![None; calls.len()];
     for (i, c) in calls.iter().enumerate() {
         if run[i].is_some() || c.op != Op::Recv {
             continue;
         }
+        // The actor's reads of this socket, until one ends the stream or
+        // fails. Its other calls (a send, a protocol's summary) do not end
+        // the run: a protocol that keeps its buffer from one message to the
+        // next reads ahead, and which of its steps made a read depends on
+        // the cut too.
         let members: Vec<usize> = calls
             .iter()
             .enumerate()
             .skip(i)
-            .filter(|(_, d)| d.actor == c.actor)
-            .take_while(|(_, d)| {
-                d.op == Op::Recv && d.sock == c.sock && d.error.is_none() && d.returned != Some(0)
-            })
+            .filter(|(_, d)| d.actor == c.actor && d.sock == c.sock && d.op == Op::Recv)
+            .take_while(|(_, d)| d.error.is_none() && d.returned != Some(0))
             .map(|(k, _)| k)
             .collect();
         let bulk = members
