@@ -40,7 +40,6 @@ use crate::expr::Scope;
 use crate::pcap::PcapWriter;
 use crate::progress::Store;
 use crate::render::human::{Human, wrap};
-use crate::render::map;
 
 /// Where the learner's answers come from.
 pub enum Answers<'a> {
@@ -256,20 +255,7 @@ pub fn predicted(
         asked,
         ..
     } = view;
-    human.finish(out)?;
-    map::write(out, &done.calls, &done.map)?;
-    human.verdicts(out, &done.verdicts)?;
-    human.explanation(out, lab)?;
-    if let Some(st) = &done.stats {
-        writeln!(
-            out,
-            "{} capture on: {} packets, {} dropped, {} truncated",
-            "·".dimmed(),
-            st.packets,
-            st.dropped,
-            st.truncated
-        )?;
-    }
+    super::run::report(out, &mut human, lab, &done)?;
     let predictions: Vec<Prediction> = asked
         .into_iter()
         .filter_map(|(name, answer)| {

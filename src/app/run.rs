@@ -489,6 +489,18 @@ pub fn human(
         view.event(out, e)?;
         out.flush()
     })?;
+    report(out, &mut view, lab, &done)?;
+    Ok(done)
+}
+
+/// What the human view prints after a run's timeline: the message map,
+/// the verdicts, the explanation and the capture's counters.
+pub(super) fn report(
+    out: &mut dyn Write,
+    view: &mut Human,
+    lab: &Lab,
+    done: &Finished,
+) -> std::io::Result<()> {
     view.finish(out)?;
     map::write(out, &done.calls, &done.map)?;
     view.verdicts(out, &done.verdicts)?;
@@ -503,7 +515,7 @@ pub fn human(
             st.truncated
         )?;
     }
-    Ok(done)
+    Ok(())
 }
 
 /// `lab run ID --step`: the human view, stopping before every step for an

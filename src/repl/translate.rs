@@ -41,6 +41,17 @@ pub enum Address {
     Path(String),
 }
 
+impl Address {
+    /// As a lab file's `addr` or `to` writes it: `127.0.0.1:8080`, or the
+    /// path.
+    pub fn lab_text(self) -> String {
+        match self {
+            Address::Inet(a) => a.to_string(),
+            Address::Path(p) => p,
+        }
+    }
+}
+
 impl std::fmt::Display for Address {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -174,10 +185,7 @@ pub fn translate(s: &Statement, vars: &Vars) -> Result<Plan, String> {
         "bind" => {
             arity(call, 1)?;
             let addr = address(&args[0], vars, proto)?;
-            let addr = match addr {
-                Address::Inet(a) => a.to_string(),
-                Address::Path(p) => p,
-            };
+            let addr = addr.lab_text();
             step(
                 Action::Bind(BindStep {
                     on: on.clone(),
@@ -232,10 +240,7 @@ pub fn translate(s: &Statement, vars: &Vars) -> Result<Plan, String> {
         }
         "connect" | "connect_ex" => {
             arity(call, 1)?;
-            let to = match address(&args[0], vars, proto)? {
-                Address::Inet(a) => a.to_string(),
-                Address::Path(p) => p,
-            };
+            let to = address(&args[0], vars, proto)?.lab_text();
             let after = if call.method == "connect_ex" {
                 After::ConnectEx {
                     into: one_target()?,
@@ -321,10 +326,7 @@ pub fn translate(s: &Statement, vars: &Vars) -> Result<Plan, String> {
         "sendto" => {
             arity(call, 2)?;
             let data = Some(lab_text(&bytes(&args[0], vars)?));
-            let to = match address(&args[1], vars, proto)? {
-                Address::Inet(a) => a.to_string(),
-                Address::Path(p) => p,
-            };
+            let to = address(&args[1], vars, proto)?.lab_text();
             step(
                 Action::SendTo(SendToStep {
                     on: on.clone(),

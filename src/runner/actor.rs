@@ -837,4 +837,6 @@ fn connect_on_lab_time(
 mod course_ops;
 mod io;
 mod probe;
+
+pub use probe::{TcpRow, parse_proc_tcp};
 mod serve;

@@ -25,6 +25,7 @@ use crate::clock::Clock;
 use crate::expr::Scope;
 use crate::trace::{Call, Event, Noted, Op, StepStarted, Varies};
 
+pub use actor::{TcpRow, parse_proc_tcp};
 pub use errno::{meaning as errno_meaning, name as errno_name, number as errno_number};
 pub use session::serve_forever;
 

@@ -11,11 +11,13 @@ use crate::trace::Proto;
 pub(super) fn state(vars: &Vars, backlog: &std::collections::BTreeMap<String, i64>) -> String {
     let mut lines = Vec::new();
     let tables = [("tcp", "/proc/net/tcp"), ("udp", "/proc/net/udp")];
-    let rows: Vec<(&str, SocketRow)> = tables
+    let rows: Vec<(&str, crate::runner::TcpRow)> = tables
         .iter()
         .flat_map(|(kind, path)| {
             let text = std::fs::read_to_string(path).unwrap_or_default();
-            parse_rows(&text).into_iter().map(move |r| (*kind, r))
+            crate::runner::parse_proc_tcp(&text)
+                .into_iter()
+                .map(move |r| (*kind, r))
         })
         .collect();
     for (name, value) in &vars.names {
@@ -60,57 +62,6 @@ pub(super) fn state(vars: &Vars, backlog: &std::collections::BTreeMap<String, i6
     } else {
         lines.join("\n")
     }
-}
-
-/// One row of `/proc/net/tcp` or `/proc/net/udp`.
-#[derive(Debug, PartialEq)]
-struct SocketRow {
-    local: std::net::SocketAddr,
-    remote: std::net::SocketAddr,
-    state: &'static str,
-    tx_queue: u64,
-    rx_queue: u64,
-}
-
-/// Parses the kernel's socket table (IPv4): `sl local rem st tx:rx ...`,
-/// addresses as `0100007F:1F90`, numbers in hex.
-fn parse_rows(text: &str) -> Vec<SocketRow> {
-    const STATES: [&str; 13] = [
-        "?",
-        "ESTABLISHED",
-        "SYN_SENT",
-        "SYN_RECV",
-        "FIN_WAIT1",
-        "FIN_WAIT2",
-        "TIME_WAIT",
-        "CLOSE",
-        "CLOSE_WAIT",
-        "LAST_ACK",
-        "LISTEN",
-        "CLOSING",
-        "NEW_SYN_RECV",
-    ];
-    fn addr(field: &str) -> Option<std::net::SocketAddr> {
-        let (ip, port) = field.split_once(':')?;
-        let ip = u32::from_str_radix(ip, 16).ok()?;
-        let port = u16::from_str_radix(port, 16).ok()?;
-        Some(std::net::SocketAddr::from((ip.to_ne_bytes(), port)))
-    }
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let (tx, rx) = f.get(4)?.split_once(':')?;
-            let st = usize::from_str_radix(f.get(3)?, 16).ok()?;
-            Some(SocketRow {
-                local: addr(f.get(1)?)?,
-                remote: addr(f.get(2)?)?,
-                state: STATES.get(st).copied().unwrap_or("?"),
-                tx_queue: u64::from_str_radix(tx, 16).ok()?,
-                rx_queue: u64::from_str_radix(rx, 16).ok()?,
-            })
-        })
-        .collect()
 }
 
 /// `help`, or `help NAME` for one call.
@@ -221,7 +172,7 @@ mod tests {
         let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n   \
 0: 0100007F:1F90 00000000:0000 0A 00000005:00000001 00:00000000 00000000     0\n   \
 1: 0100007F:A2C4 0100007F:1F90 01 00000000:00000009 00:00000000 00000000     0\n";
-        let rows = parse_rows(text);
+        let rows = crate::runner::parse_proc_tcp(text);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].state, "LISTEN");
         assert_eq!((rows[0].rx_queue, rows[0].tx_queue), (1, 5));

@@ -26,12 +26,17 @@ const TCP_STATES: [&str; 13] = [
     "NEW_SYN_RECV",
 ];
 
-/// One row of the kernel's TCP socket table.
+/// One row of the kernel's TCP (or UDP) socket table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpRow {
     pub local: SocketAddr,
     pub remote: SocketAddr,
     pub state: &'static str,
+    /// Bytes sent and not yet acknowledged (send-Q).
+    pub tx_queue: u64,
+    /// Bytes received and not yet read (recv-Q); for a listening socket,
+    /// the connections waiting in its accept queue.
+    pub rx_queue: u64,
 }
 
 impl std::fmt::Display for TcpRow {
@@ -40,8 +45,9 @@ impl std::fmt::Display for TcpRow {
     }
 }
 
-/// Parses `/proc/net/tcp` text: `sl local_address rem_address st ...`,
-/// addresses as `0100007F:1F90` (the IPv4 address in host byte order).
+/// Parses `/proc/net/tcp` (or `/proc/net/udp`) text: `sl local_address
+/// rem_address st tx_queue:rx_queue ...`, addresses as `0100007F:1F90`
+/// (the IPv4 address in host byte order), numbers in hex.
 pub fn parse_proc_tcp(text: &str) -> Vec<TcpRow> {
     fn addr(field: &str) -> Option<SocketAddr> {
         let (ip, port) = field.split_once(':')?;
@@ -55,10 +61,13 @@ pub fn parse_proc_tcp(text: &str) -> Vec<TcpRow> {
         .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
             let state = usize::from_str_radix(f.get(3)?, 16).ok()?;
+            let (tx, rx) = f.get(4)?.split_once(':')?;
             Some(TcpRow {
                 local: addr(f.get(1)?)?,
                 remote: addr(f.get(2)?)?,
                 state: TCP_STATES.get(state).copied().unwrap_or("?"),
+                tx_queue: u64::from_str_radix(tx, 16).ok()?,
+                rx_queue: u64::from_str_radix(rx, 16).ok()?,
             })
         })
         .collect()
