@@ -336,3 +336,38 @@ conn.recv(1024)
     assert!(out.contains("recv(conn, 1024) → 6 B \"second\""), "{out}");
     assert!(t.elapsed() < Duration::from_secs(10), "{out}");
 }
+
+#[test]
+fn a_session_one_actor_could_not_replay_is_not_saved() {
+    // `conn.recv` blocks on the connection's own thread while the
+    // listener accepts a second client. A lab file gives both sockets to
+    // one actor, which would wait in the recv before the accept: `save`
+    // says so and writes nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overlap.toml");
+    let script = format!(
+        "\
+server = socket(AF_INET, SOCK_STREAM)
+server.bind(('127.0.0.1', 0))
+server.listen(5)
+client = socket(AF_INET, SOCK_STREAM)
+client.connect(server.getsockname())
+conn, addr = server.accept()
+conn.recv(1024)
+other = socket(AF_INET, SOCK_STREAM)
+other.connect(server.getsockname())
+conn2, addr2 = server.accept()
+client.send(b'x')
+save {}
+",
+        file.display()
+    );
+    let (out, _) = repl(&script);
+    assert!(
+        out.contains(
+            "cannot save: `conn.recv(1024)` was still waiting when `conn2, addr2 = server.accept()` ran"
+        ),
+        "{out}"
+    );
+    assert!(!file.exists(), "{out}");
+}

@@ -44,7 +44,10 @@ pub struct Entry {
 }
 
 /// The lab file text of a session. `id` must look like `NN-slug`.
-pub fn lab_file(id: &str, entries: &[Entry]) -> String {
+///
+/// A session the lab format cannot replay as typed is refused, with the
+/// two lines in the way (see [`concurrent_in_one_actor`]).
+pub fn lab_file(id: &str, entries: &[Entry]) -> Result<String, String> {
     // Which actor each socket belongs to: its own, or its listener's.
     let mut family: BTreeMap<String, String> = BTreeMap::new();
     for e in entries {
@@ -60,6 +63,14 @@ pub fn lab_file(id: &str, entries: &[Entry]) -> String {
         }
     }
     let actor_of = |socket: &str| family.get(socket).cloned().unwrap_or(socket.to_string());
+    if let Some((first, second)) = concurrent_in_one_actor(entries, &actor_of) {
+        return Err(format!(
+            "cannot save: `{}` was still waiting when `{}` ran, and in a lab file one actor (`{}`) runs its steps one after the other, so the replay would wait forever; let the first call finish before typing the second, then save",
+            first.line.trim(),
+            second.line.trim(),
+            actor_of(&first.socket)
+        ));
+    }
     // The address each bound socket had, to name it instead.
     let mut bound: BTreeMap<String, String> = BTreeMap::new();
     for e in entries {
@@ -181,7 +192,36 @@ pub fn lab_file(id: &str, entries: &[Entry]) -> String {
             }
         }
     }
-    out
+    Ok(out)
+}
+
+/// Two lines of the session that ran at the same time on two sockets that
+/// a lab file gives to one actor (a connection and the listener that
+/// accepted it), if any: a `conn.recv` still blocked when
+/// `server.accept()` for a second client ran. In the session each socket
+/// had its own thread; in the lab, one actor would wait in the first call
+/// before it could make the second.
+fn concurrent_in_one_actor<'e>(
+    entries: &'e [Entry],
+    actor_of: &dyn Fn(&str) -> String,
+) -> Option<(&'e Entry, &'e Entry)> {
+    let end = |e: &Entry| e.calls.iter().map(|c| c.t_us + c.waited_us).max();
+    let start = |e: &Entry| e.calls.iter().map(|c| c.t_us).min();
+    for (i, first) in entries.iter().enumerate() {
+        let Some(ended) = end(first).filter(|_| first.overlapped) else {
+            continue;
+        };
+        let actor = actor_of(&first.socket);
+        let clash = entries[i + 1..].iter().find(|later| {
+            later.socket != first.socket
+                && actor_of(&later.socket) == actor
+                && start(later).is_some_and(|t| t < ended)
+        });
+        if let Some(second) = clash {
+            return Some((first, second));
+        }
+    }
+    None
 }
 
 /// Text inside a TOML basic string: backslashes and quotes escaped (the
