@@ -63,6 +63,9 @@ struct Pauses {
     /// (several actors may each wait for the learner).
     since: Option<Instant>,
     holders: usize,
+    /// Every pause that has ended, from when to when: how much of a
+    /// call's wait was the learner's (see [`LabTime::paused_within`]).
+    ended: Vec<(Instant, Instant)>,
 }
 
 impl Default for Pauses {
@@ -72,6 +75,7 @@ impl Default for Pauses {
             total: Duration::ZERO,
             since: None,
             holders: 0,
+            ended: Vec::new(),
         }
     }
 }
@@ -110,6 +114,20 @@ impl LabTime {
         Pause(self.clone())
     }
 
+    /// How much of the wall-clock span `[from, to)` lab time stood still:
+    /// a call that waited across a pause waited that much less in lab
+    /// time.
+    pub fn paused_within(&self, from: Instant, to: Instant) -> Duration {
+        let p = self.lock();
+        let now = Instant::now();
+        p.ended
+            .iter()
+            .copied()
+            .chain(p.since.map(|s| (s, now)))
+            .map(|(a, b)| b.min(to).saturating_duration_since(a.max(from)))
+            .sum()
+    }
+
     /// The moment `after` of lab time from now.
     pub fn deadline(&self, after: Duration) -> Deadline {
         Deadline {
@@ -130,7 +148,9 @@ impl Drop for Pause {
         if p.holders == 0
             && let Some(since) = p.since.take()
         {
-            p.total += since.elapsed();
+            let now = Instant::now();
+            p.total += now - since;
+            p.ended.push((since, now));
         }
     }
 }
@@ -164,6 +184,21 @@ impl Deadline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_across_a_pause_knows_how_much_of_it_was_paused() {
+        let time = LabTime::start();
+        let before = Instant::now();
+        let pause = time.pause();
+        std::thread::sleep(Duration::from_millis(30));
+        drop(pause);
+        let after = Instant::now();
+        let paused = time.paused_within(before, after);
+        assert!(paused >= Duration::from_millis(30), "{paused:?}");
+        assert!(paused <= after - before);
+        // A span that ends before the pause began holds none of it.
+        assert_eq!(time.paused_within(before, before), Duration::ZERO);
+    }
 
     #[test]
     fn a_pause_stops_lab_time_and_its_deadlines() {

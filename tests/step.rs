@@ -132,6 +132,13 @@ fn a_three_second_pause_changes_no_verdict() {
     assert!(out.contains("server is blocked in accept(srv)"), "{out}");
     assert!(ok, "{out}");
     assert_eq!(verdicts(&out), verdicts(&batch_out), "{out}");
+    // The accept waited across the pause; the run says how much of its
+    // wait was the learner's (its `waited_ms` in lab time leaves it out).
+    let accept = out
+        .lines()
+        .find(|l| l.contains("accept(srv,") && l.contains("waited"))
+        .unwrap_or_else(|| panic!("no accept row with its wait:\n{out}"));
+    assert!(accept.contains("of it paused)"), "{accept}");
     // Each prompt names its step and its line in the file.
     assert!(out.contains("server step 2"), "{out}");
     assert!(

@@ -106,7 +106,8 @@ pub struct Choice {
 /// - `error`: the errno name it failed with, or `'none'`.
 /// - `data`: the bytes it moved, as text.
 /// - `datagram_len`, `truncated`: for a datagram receive.
-/// - `waited_ms`: how long the call took, in ms (on the run's clock).
+/// - `waited_ms`: how long the call took, in ms of lab time (a pause of
+///   the learner's is not counted).
 /// - `repeat`: how many identical calls in a row the record stands for.
 pub const CALL_FIELDS: [&str; 7] = [
     "returned",
@@ -282,7 +283,7 @@ impl Question {
                     }
                 }
                 let seen = if choices.iter().any(|c| c.when.contains("waited_ms")) {
-                    format!("{seen}, after {} ms", call.waited_us / 1000)
+                    format!("{seen}, after {} ms", call.lab_waited_us() / 1000)
                 } else {
                     seen
                 };
@@ -322,7 +323,7 @@ pub fn facts(call: &Call) -> Scope {
     }
     s.insert(
         "waited_ms".into(),
-        Value::Int((call.waited_us / 1000) as i64),
+        Value::Int((call.lab_waited_us() / 1000) as i64),
     );
     s.insert("repeat".into(), Value::Int(call.repeat as i64));
     s

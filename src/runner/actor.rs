@@ -204,7 +204,12 @@ impl Actor<'_> {
 
     // ----- helpers -------------------------------------------------------
 
-    fn emit(&self, call: Call) {
+    fn emit(&self, mut call: Call) {
+        if call.waited_us > 0 {
+            let (from, to) = (call.t_us, call.t_us + call.waited_us);
+            let paused = (self.board.time).paused_within(self.clock.at(from), self.clock.at(to));
+            call.paused_us = paused.as_micros() as u64;
+        }
         if let Some(record) = &self.record {
             record.borrow_mut().push(call.clone());
         }
