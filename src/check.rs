@@ -7,16 +7,7 @@ use crate::escape;
 use crate::expr::{self, Scope};
 use crate::trace::Call;
 
-/// The outcome of one expectation.
-#[derive(Debug, Clone)]
-pub struct Verdict {
-    pub name: String,
-    pub passed: bool,
-    /// What was observed (and, on failure, what was expected).
-    pub detail: String,
-    /// What the check teaches, from the lab file.
-    pub explain: Option<String>,
-}
+pub use crate::trace::Verdict;
 
 /// Checks every expectation of `lab` that applies to these knob values.
 /// `scope` holds the knobs and the values saved during the run.
@@ -137,10 +128,10 @@ fn check(e: &ExpectDef, scope: &Scope, calls: &[Call]) -> Result<String, String>
         }
         if let Some(t) = &e.waited_ms_min {
             let min = int(t)?;
-            if ((call.waited_us / 1000) as i64) < min {
+            if ((call.lab_waited_us() / 1000) as i64) < min {
                 return Err(format!("{}: expected a wait of at least {min} ms", seen[0]));
             }
-            seen.push(format!("waited {} ms", call.waited_us / 1000));
+            seen.push(format!("waited {} ms", call.lab_waited_us() / 1000));
         }
         if let Some(other) = &e.before {
             let (later, later_name) = find_call(other, calls)?;

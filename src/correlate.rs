@@ -104,17 +104,7 @@ impl Flows {
     }
 }
 
-/// One row of the message map.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MapEntry {
-    /// Index of the call among all calls.
-    pub call: usize,
-    /// Indices of the packets that carried its bytes.
-    pub packets: Vec<usize>,
-    /// For a receive: the sends its bytes came from, with the byte range
-    /// taken from each (relative to that send's first byte).
-    pub sources: Vec<(usize, u64, u64)>,
-}
+pub use crate::trace::MapEntry;
 
 /// The direction a call's bytes travel: (from, to).
 fn direction(c: &Call) -> Option<(SocketAddr, SocketAddr)> {

@@ -143,13 +143,20 @@ impl PcapWriter {
 
     /// Appends one frame.
     pub fn write(&mut self, frame: &CapturedFrame) -> Result<(), PcapError> {
-        let data = &frame.data[..frame.data.len().min(SNAPLEN as usize)];
-        let orig_len = u32::try_from(frame.orig_len.max(data.len())).unwrap_or(u32::MAX);
-        let packet = PcapPacket::new(
-            self.zero + Duration::from_micros(frame.t_us),
-            orig_len,
-            data,
-        );
+        self.write_bytes(frame.t_us, &frame.data, frame.orig_len)
+    }
+
+    /// Writes one frame from its parts: `t_us` on the run's clock, the
+    /// bytes as captured, and the frame's length on the wire.
+    pub fn write_bytes(
+        &mut self,
+        t_us: u64,
+        data: &[u8],
+        orig_len: usize,
+    ) -> Result<(), PcapError> {
+        let data = &data[..data.len().min(SNAPLEN as usize)];
+        let orig_len = u32::try_from(orig_len.max(data.len())).unwrap_or(u32::MAX);
+        let packet = PcapPacket::new(self.zero + Duration::from_micros(t_us), orig_len, data);
         let inner = self.inner.as_mut().expect("open until finish");
         inner
             .write_packet(&packet)

@@ -25,7 +25,11 @@ pub struct Timeline {
     /// On the host's `lo` other programs' traffic shares the interface:
     /// then only packets to or from the lab's ports are kept.
     only_lab_ports: bool,
-    /// Everything released so far.
+    /// Whether released calls and packets are kept (below): a run keeps
+    /// them for its map and checks; `lab capture`, which may run for
+    /// hours, shows each packet and lets it go.
+    keep: bool,
+    /// Everything released so far (when kept).
     pub calls: Vec<Call>,
     pub packets: Vec<Packet>,
 }
@@ -34,7 +38,18 @@ impl Timeline {
     pub fn new(only_lab_ports: bool) -> Self {
         Timeline {
             only_lab_ports,
+            keep: true,
             ..Timeline::default()
+        }
+    }
+
+    /// The same timeline, keeping nothing it has released: for a stream
+    /// with no end (`lab capture`, `lab serve`) or whose view keeps what
+    /// it needs itself (`lab inspect`, `lab repl`).
+    pub fn passing(self) -> Self {
+        Timeline {
+            keep: false,
+            ..self
         }
     }
 
@@ -76,13 +91,16 @@ impl Timeline {
                         p.info.to = self.owner(b);
                     }
                 }
-                Event::ActorFailed { .. } | Event::StepStarted(_) | Event::CallStarted { .. } => {}
+                _ => {}
             }
             show(&event);
+            if !self.keep {
+                continue;
+            }
             match event {
                 Event::Call(c) => self.calls.push(c),
                 Event::Packet(p) => self.packets.push(p),
-                Event::ActorFailed { .. } | Event::StepStarted(_) | Event::CallStarted { .. } => {}
+                _ => {}
             }
         }
     }

@@ -213,6 +213,10 @@ pub struct Call {
     pub t_us: u64,
     /// How long it took: for a blocking call, how long it waited.
     pub waited_us: u64,
+    /// How much of that wait lab time stood still, because the learner
+    /// was deciding at a pause (`lab run --step`): a check judges the wait
+    /// without it ([`Call::lab_waited_us`]).
+    pub paused_us: u64,
     /// The actor (thread) that made the call: `server`, `client`, ...
     pub actor: String,
     /// `socket`, `bind`, `send`, `recv`, ... (see the JSON contract).
@@ -253,6 +257,7 @@ impl Call {
         Call {
             t_us,
             waited_us: 0,
+            paused_us: 0,
             actor: actor.to_string(),
             op,
             sock: None,
@@ -270,6 +275,12 @@ impl Call {
             datagram_len: None,
             repeat: 1,
         }
+    }
+
+    /// How long the call waited in lab time: as in a run that never
+    /// paused.
+    pub fn lab_waited_us(&self) -> u64 {
+        self.waited_us.saturating_sub(self.paused_us)
     }
 
     /// True for calls that put bytes into a socket.
@@ -341,6 +352,29 @@ impl Packet {
     }
 }
 
+/// One row of the message map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapEntry {
+    /// Index of the call among all calls.
+    pub call: usize,
+    /// Indices of the packets that carried its bytes.
+    pub packets: Vec<usize>,
+    /// For a receive: the sends its bytes came from, with the byte range
+    /// taken from each (relative to that send's first byte).
+    pub sources: Vec<(usize, u64, u64)>,
+}
+
+/// The outcome of one expectation (see [`crate::check`]).
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub name: String,
+    pub passed: bool,
+    /// What was observed (and, on failure, what was expected).
+    pub detail: String,
+    /// What the check teaches, from the lab file.
+    pub explain: Option<String>,
+}
+
 /// Where an actor stands when it starts a step.
 #[derive(Debug, Clone)]
 pub struct StepStarted {
@@ -378,6 +412,13 @@ pub enum Event {
     Call(Call),
     /// A packet crossed the wire.
     Packet(Packet),
+    /// One row of the message map, worked out once the run is over (see
+    /// [`crate::correlate::map`]): `call` counts the [`Event::Call`]s in
+    /// the order they were released.
+    Map(MapEntry),
+    /// One check of the lab, judged once the run is over: some checks
+    /// need every call (`a before b`). Map rows come first.
+    Check(Verdict),
     /// An actor stopped early: a step could not run (its socket was never
     /// created, a wait timed out, ...). Not an errno: a broken experiment.
     ActorFailed {
@@ -396,6 +437,8 @@ impl Event {
             Event::ActorFailed { t_us, .. } => *t_us,
             Event::StepStarted(s) => s.t_us,
             Event::CallStarted { t_us, .. } => *t_us,
+            // Judged after the last call and packet.
+            Event::Map(_) | Event::Check(_) => u64::MAX,
         }
     }
 

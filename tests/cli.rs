@@ -262,6 +262,33 @@ fn json_lines_follow_the_contract() {
     assert!(!text(&out.stdout).contains('\u{1b}'));
 }
 
+/// The JSON stream is the session's events in order: the run's own
+/// (steps, calls, packets), then the map rows and the checks the session
+/// judged once the run was over, then one summary.
+#[test]
+fn json_ends_with_the_map_then_the_checks_then_the_summary() {
+    let out = lab(&["run", "09", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let kinds: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].to_string())
+        .map(|k| k.trim_matches('"').to_string())
+        .collect();
+    let phase = |k: &str| match k {
+        "lab" => 0,
+        "step" | "call_started" | "call" | "packet" | "actor_failed" => 1,
+        "map" => 2,
+        "check" => 3,
+        "summary" => 4,
+        other => panic!("unknown kind {other}"),
+    };
+    let phases: Vec<i32> = kinds.iter().map(|k| phase(k)).collect();
+    assert!(phases.is_sorted(), "out of order: {kinds:?}");
+    assert_eq!(phases.first(), Some(&0));
+    assert_eq!(phases.last(), Some(&4));
+    assert!(phases.contains(&3), "no check: {kinds:?}");
+}
+
 #[test]
 fn json_previews_long_data_and_escapes_binary() {
     let out = lab(&["run", "10", "--json"]);

@@ -16,7 +16,7 @@ use crate::correlate::{self, MapEntry};
 use crate::expr::Scope;
 use crate::netns;
 use crate::pcap::PcapWriter;
-use crate::render::{human::Human, json, map};
+use crate::render::{human::Human, json};
 use crate::runner;
 use crate::timeline::Timeline;
 use crate::trace::{Call, Event, Packet};
@@ -192,12 +192,7 @@ pub(super) struct Sink<'a, V: View> {
 impl<V: View> Sink<'_, V> {
     pub fn show(&mut self, event: &Event) {
         if let (Some(w), Event::Packet(p)) = (self.writer.as_mut(), event) {
-            let frame = CapturedFrame {
-                t_us: p.t_us,
-                data: p.raw.clone(),
-                orig_len: p.orig_len,
-            };
-            if let Err(e) = w.write(&frame) {
+            if let Err(e) = w.write_bytes(p.t_us, &p.raw, p.orig_len) {
                 self.error
                     .get_or_insert(std::io::Error::other(e.to_string()));
             }
@@ -325,15 +320,10 @@ pub fn execute_with(
             .join()
             .map_err(|_| Failure::Usage("the runner panicked".into()))
     })?;
-    let error = sink.error;
-    if let Some(e) = error {
-        return Err(e.into());
-    }
-    if let Some(w) = writer {
-        w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
-    }
-    let Timeline { calls, packets, .. } = timeline;
-
+    let (calls, packets) = (
+        std::mem::take(&mut timeline.calls),
+        std::mem::take(&mut timeline.packets),
+    );
     let map = if stats.is_some() {
         correlate::map(&calls, &packets)
     } else {
@@ -357,6 +347,20 @@ pub fn execute_with(
             },
             explain: None,
         });
+    }
+    // The session's last events: the map, then the checks, judged now
+    // that every call and packet is in.
+    for m in &map {
+        sink.show(&Event::Map(m.clone()));
+    }
+    for v in &verdicts {
+        sink.show(&Event::Check(v.clone()));
+    }
+    if let Some(e) = sink.error {
+        return Err(e.into());
+    }
+    if let Some(w) = writer {
+        w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
     }
     Ok(Finished {
         calls,
@@ -436,12 +440,6 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
             json::event_line(out, e)
         })?;
-        for m in &done.map {
-            json::map_line(out, m)?;
-        }
-        for v in &done.verdicts {
-            json::check_line(out, v)?;
-        }
         json::summary_line(
             out,
             done.passed(),
@@ -502,8 +500,8 @@ pub(super) fn report(
     done: &Finished,
 ) -> std::io::Result<()> {
     view.finish(out)?;
-    map::write(out, &done.calls, &done.map)?;
-    view.verdicts(out, &done.verdicts)?;
+    view.map(out, &done.calls)?;
+    view.verdicts(out)?;
     view.explanation(out, lab)?;
     if let Some(st) = &done.stats {
         writeln!(
@@ -567,8 +565,8 @@ pub fn stepped(
         // Not a pass: `run_and_record` must not mark the lab done.
         return Err(Failure::Stopped);
     }
-    map::write(out, &done.calls, &done.map)?;
-    human.verdicts(out, &done.verdicts)?;
+    human.map(out, &done.calls)?;
+    human.verdicts(out)?;
     human.explanation(out, lab)?;
     Ok(done.passed())
 }

@@ -162,7 +162,8 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
         human: &mut human,
         stop: Arc::clone(&stop),
     };
-    let mut timeline = Timeline::new(false);
+    // A server runs for as long as the learner likes: nothing is kept.
+    let mut timeline = Timeline::new(false).passing();
     let result = std::thread::scope(|s| {
         let server = s.spawn(|| {
             let step = Step::new(Action::Serve(step));

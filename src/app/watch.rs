@@ -13,12 +13,14 @@ use colored::{Color, Colorize};
 use super::{Failure, Outcome};
 use crate::capture::{self, Capture, CapturedFrame, Filter};
 use crate::clock::Clock;
-use crate::correlate::Flows;
 use crate::escape::preview;
 use crate::pcap::{PcapWriter, read_pcap};
 use crate::render::{human::time, json, wire_row::describe};
 use crate::streams::{KEEP, Streams};
-use crate::trace::Packet;
+use crate::timeline::Timeline;
+use crate::trace::{Event, Packet};
+
+use super::run::{Sink, View};
 
 /// Options of `lab capture`.
 pub struct CaptureArgs<'a> {
@@ -29,42 +31,59 @@ pub struct CaptureArgs<'a> {
     pub pcap: Option<PathBuf>,
 }
 
-/// Renders packets one by one and keeps what the end summary needs.
-struct Watcher {
-    flows: Flows,
+/// The view of `lab capture` and `lab inspect`: a row per packet as the
+/// shared pipeline releases it (see [`super::run::drive`]), and the byte
+/// streams put back together for the summary.
+struct Watcher<'a> {
+    out: &'a mut dyn Write,
     streams: Streams,
     shown: u64,
     json: bool,
 }
 
-impl Watcher {
-    fn new(json: bool) -> Self {
+impl<'a> Watcher<'a> {
+    fn new(out: &'a mut dyn Write, json: bool) -> Self {
         Watcher {
-            flows: Flows::default(),
+            out,
             streams: Streams::default(),
             shown: 0,
             json,
         }
     }
+}
 
-    fn packet(&mut self, out: &mut dyn Write, mut p: Packet) -> std::io::Result<()> {
-        p.info = self.flows.observe(&p);
-        self.streams.add(&p);
+impl View for Watcher<'_> {
+    /// Packets arrive with their place in the flow worked out by the
+    /// timeline (relative numbers, scaled windows), as in `lab run`.
+    fn event(&mut self, event: &Event) -> std::io::Result<()> {
+        let Event::Packet(p) = event else {
+            return Ok(());
+        };
+        self.streams.add(p);
         self.shown += 1;
         if self.json {
-            return json::event_line(out, &crate::trace::Event::Packet(p));
+            return json::event_line(self.out, event);
         }
         let palette = |_: &str| Color::White;
         writeln!(
-            out,
+            self.out,
             "{}  {:<6}  {}",
             time(p.t_us),
             format!("#{}", self.shown).dimmed(),
-            describe(&p, &palette)
+            describe(p, &palette)
         )
     }
 
-    fn summary(&self, out: &mut dyn Write) -> std::io::Result<()> {
+    /// Once per batch: rows appear within a few ms, at a write per ring
+    /// block rather than per packet.
+    fn released(&mut self, _cutoff_us: u64) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Watcher<'_> {
+    fn summary(&mut self) -> std::io::Result<()> {
+        let out = &mut *self.out;
         if self.json {
             for ((src, dst), s) in &self.streams.tcp {
                 let (text, cut) = preview(&s.bytes, KEEP);
@@ -229,14 +248,20 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         out.flush()?;
     }
     let deadline = duration.map(|d| Instant::now() + d);
-    let mut w = Watcher::new(args.json);
-    let mut result: Result<(), Failure> = Ok(());
+    let mut view = Watcher::new(out, args.json);
+    let mut timeline = Timeline::new(false).passing();
+    let mut sink = Sink {
+        writer: writer.as_mut(),
+        view: &mut view,
+        error: None,
+    };
+    let mut pushed = 0u64;
     let mut cap = Some(cap);
     let mut stopping: Option<std::thread::JoinHandle<capture::CaptureStats>> = None;
     loop {
         let done = stop.load(Ordering::SeqCst)
             || deadline.is_some_and(|d| Instant::now() >= d)
-            || args.count.is_some_and(|n| w.shown >= n);
+            || args.count.is_some_and(|n| pushed >= n);
         if done && let Some(c) = cap.take() {
             // Stop on another thread: stop() waits for the reader, and the
             // reader may be waiting for room in our bounded queue, which
@@ -249,47 +274,48 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
         for frame in batch {
-            if args.count.is_some_and(|n| w.shown >= n) || result.is_err() {
+            if args.count.is_some_and(|n| pushed >= n) || sink.error.is_some() {
                 continue; // past the count, or the output is gone: drain only
             }
-            if let Some(wr) = writer.as_mut()
-                && let Err(e) = wr.write(&frame)
-            {
-                result = Err(Failure::Usage(e.to_string()));
-                stop.store(true, Ordering::SeqCst);
-            }
+            pushed += 1;
             let p = Packet::decode(frame.t_us, frame.data, frame.orig_len);
-            if let Err(e) = w.packet(out, p) {
-                // The reader went away (`| head`): stop capturing, quietly.
-                stop.store(true, Ordering::SeqCst);
-                result = Err(e.into());
-            }
+            timeline.push(Event::Packet(p));
         }
-        // Once per batch: rows appear within a few ms, at a syscall per
-        // block rather than per packet.
-        if result.is_ok()
-            && let Err(e) = out.flush()
-        {
+        // The capture hands frames over in order: no need to hold them
+        // back as a run does, whose calls come from other threads.
+        timeline.release(u64::MAX, |e| sink.show(e));
+        sink.released(u64::MAX);
+        if sink.error.is_some() {
+            // The reader went away (`| head`) or the file failed: stop
+            // capturing.
             stop.store(true, Ordering::SeqCst);
-            result = Err(e.into());
         }
     }
     let stats = stopping.and_then(|h| h.join().ok()).unwrap_or_default();
+    let error = sink.error.take();
+    if let Some(e) = error {
+        // A full disk is worth a line; a reader gone (`| head`) is not.
+        return Err(match e.kind() {
+            std::io::ErrorKind::BrokenPipe => e.into(),
+            _ if writer.is_some() => Failure::Usage(e.to_string()),
+            _ => e.into(),
+        });
+    }
     if let Some(wr) = writer {
         let n = wr.finish().map_err(|e| Failure::Usage(e.to_string()))?;
-        if !args.json && result.is_ok() {
+        if !args.json {
             writeln!(
-                out,
+                view.out,
                 "{} {n} packets written to {}",
                 "·".dimmed(),
                 args.pcap.as_ref().expect("writer implies path").display()
             )?;
         }
     }
-    result?;
-    w.summary(out)?;
+    view.summary()?;
+    let out = view.out;
     if args.json {
-        let o = serde_json::json!({"kind": "summary", "capture": "on", "packets": w.shown, "captured": stats.packets, "dropped": stats.dropped, "truncated": stats.truncated});
+        let o = serde_json::json!({"kind": "summary", "capture": "on", "packets": view.shown, "captured": stats.packets, "dropped": stats.dropped, "truncated": stats.truncated});
         writeln!(out, "{o}")?;
     } else {
         writeln!(out)?;
@@ -297,7 +323,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             out,
             "{} {} packets shown; kernel: {} captured, {} dropped; {} truncated",
             "·".dimmed(),
-            w.shown,
+            view.shown,
             stats.packets,
             stats.dropped,
             stats.truncated
@@ -309,11 +335,22 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
 /// `lab inspect FILE`: the same view, from a pcap or pcapng file.
 pub fn inspect(out: &mut dyn Write, path: &Path, as_json: bool) -> Outcome {
     let file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
-    let mut w = Watcher::new(as_json);
+    let mut view = Watcher::new(out, as_json);
+    let mut timeline = Timeline::new(false).passing();
     for f in file.frames {
-        w.packet(out, Packet::decode(f.t_us, f.data, f.orig_len))?;
+        timeline.push(Event::Packet(Packet::decode(f.t_us, f.data, f.orig_len)));
+        // One at a time: a file's frames are in its own order, which the
+        // timeline must not sort (a capture's clock can step back).
+        let mut result = Ok(());
+        timeline.release(u64::MAX, |e| {
+            if result.is_ok() {
+                result = view.event(e);
+            }
+        });
+        result?;
     }
-    w.summary(out)?;
+    view.summary()?;
+    let out = view.out;
     match file.cut_short {
         // What was read is shown; the file itself is still bad input.
         Some(why) => {

@@ -9,7 +9,7 @@ use crate::catalog::Lab;
 use crate::check::Verdict;
 use crate::escape::preview;
 use crate::expr::Scope;
-use crate::trace::{Call, Event, Op};
+use crate::trace::{Call, Event, MapEntry, Op};
 
 use super::wire_row::describe;
 
@@ -41,6 +41,10 @@ pub struct Human {
     streak_last_t_us: u64,
     /// Said on a fold's line: where the hidden rows can be seen.
     folded_note: &'static str,
+    /// The map rows and checks the session ended with, printed after the
+    /// timeline by [`Human::map`] and [`Human::verdicts`].
+    map: Vec<MapEntry>,
+    judged: Vec<Verdict>,
 }
 
 /// How many packets in a row, with no call row between them, are shown
@@ -81,6 +85,8 @@ impl Human {
             streak_hidden: 0,
             streak_last_t_us: 0,
             folded_note: "all in --json and the map below",
+            map: Vec::new(),
+            judged: Vec::new(),
         }
     }
 
@@ -204,6 +210,15 @@ impl Human {
             // begin and which calls are blocking is what the step view
             // (`lab run --step`) shows at each pause.
             Event::StepStarted(_) | Event::CallStarted { .. } => Ok(()),
+            // Tables after the timeline: kept until it has ended.
+            Event::Map(m) => {
+                self.map.push(m.clone());
+                Ok(())
+            }
+            Event::Check(v) => {
+                self.judged.push(v.clone());
+                Ok(())
+            }
             Event::ActorFailed {
                 t_us,
                 actor,
@@ -319,7 +334,12 @@ impl Human {
             let spin = format!("×{} in a row within {}", c.repeat, duration(c.waited_us));
             notes.push(spin.red().bold().to_string());
         } else if c.waited_us >= 1000 && !c.timed_out && c.op != Op::Sleep {
-            notes.push(format!("waited {}", duration(c.waited_us)));
+            let mut waited = format!("waited {}", duration(c.waited_us));
+            if c.paused_us >= 1000 {
+                // Lab time stood still meanwhile: the lesson is the rest.
+                waited.push_str(&format!(" ({} of it paused)", duration(c.paused_us)));
+            }
+            notes.push(waited);
         }
         if matches!(c.op, Op::Bind | Op::Connect | Op::Accept)
             && let Some(local) = c.local
@@ -354,12 +374,19 @@ impl Human {
         parts.join(", ")
     }
 
-    pub fn verdicts(&self, out: &mut dyn Write, verdicts: &[Verdict]) -> io::Result<()> {
-        if verdicts.is_empty() {
+    /// The message map the session sent, with `calls` (the calls it sent,
+    /// in order) to name each row's call.
+    pub fn map(&self, out: &mut dyn Write, calls: &[Call]) -> io::Result<()> {
+        crate::render::map::write(out, calls, &self.map)
+    }
+
+    /// The checks the session sent, with what each teaches.
+    pub fn verdicts(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.judged.is_empty() {
             return Ok(());
         }
         writeln!(out)?;
-        for v in verdicts {
+        for v in &self.judged {
             let mark = if v.passed {
                 "✓".green().bold()
             } else {

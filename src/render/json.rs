@@ -15,7 +15,9 @@
 //!   moved bytes as text with `\xNN` escapes, cut after 256 bytes (then
 //!   `"data_truncated":true`); a call that moved TCP data carries
 //!   `"stream":[start,end]`, its offsets in that direction's byte stream.
-//!   A datagram receive adds `truncated` and `datagram_len`.
+//!   A datagram receive adds `truncated` and `datagram_len`. A call that
+//!   waited across a learner's pause (`--step`) adds `paused_us`, the part
+//!   of `waited_us` when lab time stood still.
 //! - `{"kind":"packet","t_us":..,"proto":"tcp"|"udp","src":"ip:port",
 //!   "dst":"ip:port","flags":"SYN,ACK","seq":..,"ack":..,"len":..,"data":..}`
 //!   for every captured packet, with `seq`/`ack` relative to each
@@ -29,7 +31,9 @@
 //!   after the events: I, J and K are 0-based indices among the call lines
 //!   and the packet lines; `from` names the sends a receive's bytes came
 //!   from and which of their bytes.
-//! - `{"kind":"check","name":..,"passed":..,"detail":..}` per expectation.
+//! - `{"kind":"check","name":..,"passed":..,"detail":..}` per expectation,
+//!   after the map rows: the session judges them once every call and
+//!   packet is in.
 //! - `{"kind":"summary","passed":..,"calls":..,"capture":"on"|"off: <reason>"}`
 //!   last; with the capture on also `packets`, `dropped` (the kernel's
 //!   count) and `truncated`.
@@ -77,6 +81,8 @@ pub fn event_line(out: &mut dyn Write, event: &Event) -> io::Result<()> {
                    "sock": sock}),
         ),
         Event::Packet(p) => line(out, packet(p)),
+        Event::Map(m) => map_line(out, m),
+        Event::Check(v) => check_line(out, v),
         Event::ActorFailed {
             t_us,
             actor,
@@ -246,6 +252,9 @@ pub fn call(c: &Call) -> Json {
     }
     if c.repeat > 1 {
         m.insert("repeat".into(), c.repeat.into());
+    }
+    if c.paused_us > 0 {
+        m.insert("paused_us".into(), c.paused_us.into());
     }
     o
 }

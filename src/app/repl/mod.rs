@@ -166,7 +166,8 @@ pub fn repl(args: &ReplArgs) -> Outcome {
             };
             s.spawn(move || {
                 // On the host's `lo`, only packets of the session's ports.
-                let mut timeline = Timeline::new(!isolated);
+                // The view keeps what `map` and `save` need (`Shown`).
+                let mut timeline = Timeline::new(!isolated).passing();
                 let mut sink = Sink {
                     writer: None,
                     view: &mut view,
@@ -612,7 +613,7 @@ impl Session {
                 // finished after the lines typed while it waited).
                 let mut history = self.history.clone();
                 history.sort_by_key(|e| e.id);
-                let text = save::lab_file(&save::id_for(path), &history);
+                let text = save::lab_file(&save::id_for(path), &history)?;
                 // Checked before it is written: a file `lab run` would
                 // refuse is never left behind.
                 crate::catalog::Lab::parse(&path.display().to_string(), &text)
