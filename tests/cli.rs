@@ -29,15 +29,30 @@ fn assert_usage_error(out: &Output, needle: &str) {
     assert!(!err.contains("panicked"));
 }
 
-fn temp_lab(name: &str, body: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("socket-lab-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}.toml"));
+/// A lab file in a folder of its own, removed when the value is dropped.
+struct TempLab {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TempLab {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+fn temp_lab(name: &str, body: &str) -> TempLab {
+    let dir = tempfile::Builder::new()
+        .prefix("socket-lab-cli-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join(format!("{name}.toml"));
     std::fs::File::create(&path)
         .unwrap()
         .write_all(body.as_bytes())
         .unwrap();
-    path
+    TempLab { path, _dir: dir }
 }
 
 const MINIMAL: &str = r#"id = "90-ping"
@@ -351,6 +366,12 @@ fn run_all_prints_one_verdict_per_lab() {
     let s = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{s}");
     assert!(s.lines().filter(|l| l.starts_with('✓')).count() >= 5, "{s}");
+    // It says that it records nothing (tests/progress.rs proves it).
+    assert!(
+        s.trim_end()
+            .ends_with("no progress recorded; `lab next` runs the next lab)"),
+        "{s}"
+    );
 }
 
 #[test]

@@ -610,9 +610,10 @@ pub fn run_all(out: &mut dyn Write, capture: bool) -> Outcome {
     }
     writeln!(
         out,
-        "{} labs in {} ms",
+        "{} labs in {} ms {}",
         labs.len(),
-        started.elapsed().as_millis()
+        started.elapsed().as_millis(),
+        "(a check, not a lesson: no progress recorded; `lab next` runs the next lab)".dimmed()
     )?;
     Ok(all_passed)
 }

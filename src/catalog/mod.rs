@@ -194,6 +194,20 @@ pub fn find<'a>(labs: &'a [Lab], query: &str) -> Result<&'a Lab, String> {
     }) {
         return Ok(lab);
     }
+    // A number matches by value or not at all: `99` is not a typo of `05`.
+    if number.is_some() {
+        let numbers: Vec<u32> = labs
+            .iter()
+            .filter_map(|l| l.id().split_once('-')?.0.parse().ok())
+            .collect();
+        let (lo, hi) = (numbers.iter().min(), numbers.iter().max());
+        return Err(match (lo, hi) {
+            (Some(lo), Some(hi)) => format!(
+                "no lab number {q}: the labs are numbered {lo:02} to {hi:02}; `lab list` shows them all"
+            ),
+            _ => format!("no lab `{q}`; `lab list` shows them all"),
+        });
+    }
     // "Did you mean": only labs within a few typos of the id, the slug or
     // one word of it, and only the closest of those.
     let mut scored: Vec<(usize, &str)> = labs
@@ -260,7 +274,16 @@ mod tests {
         assert!(e.contains("did you mean 09-sticky-packet?"), "{e}");
         let e = find(&labs, "zzzzzzzz").unwrap_err();
         assert!(e.contains("`lab list` shows them all"), "{e}");
-        assert!(find(&labs, "99").is_err());
+        // A number out of range says which numbers there are, and
+        // suggests no lab whose digits happen to be close.
+        let last = labs.iter().map(|l| &l.id()[..2]).max().unwrap();
+        let e = find(&labs, "99").unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "no lab number 99: the labs are numbered 01 to {last}; `lab list` shows them all"
+            )
+        );
     }
 
     #[test]

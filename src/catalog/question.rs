@@ -209,7 +209,18 @@ impl Question {
         let a = answer.trim();
         let fits = match &self.kind {
             Kind::Number { .. } => a.parse::<i64>().is_ok(),
-            Kind::Error {} => !a.is_empty() && a.chars().all(|c| c.is_alphanumeric() || c == '_'),
+            Kind::Error {} => {
+                let key = errno_key(a);
+                if key != "NONE" && crate::runner::errno_number(&key).is_none() {
+                    // A typo would be judged wrong; asked again instead.
+                    return Err(format!(
+                        "`{a}` is not an errno name{}",
+                        closest_errno(&key)
+                            .map_or(String::new(), |n| format!("; did you mean {n}?"))
+                    ));
+                }
+                true
+            }
             Kind::Choice { choices } => picked(a, choices).is_some(),
         };
         if fits {
@@ -346,6 +357,17 @@ fn picked(answer: &str, choices: &[Choice]) -> Option<usize> {
         .map(|n| n - 1);
     let by_text = choices.iter().position(|c| c.text.to_lowercase() == a);
     by_letter.or(by_number).or(by_text)
+}
+
+/// The errno name closest to a mistyped one, if one is within two edits.
+fn closest_errno(typed: &str) -> Option<String> {
+    (1..135)
+        .map(|code| crate::runner::errno_name(&std::io::Error::from_raw_os_error(code)))
+        .filter(|n| !n.starts_with("errno "))
+        .map(|n| (super::distance(typed, &n), n))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, n)| n)
 }
 
 /// An errno name as compared: upper case, and EWOULDBLOCK as EAGAIN.
@@ -692,6 +714,17 @@ explain = "x"
             };
             assert_eq!(got, correct, "{answer}");
         }
+        // A name that is no errno is read as a typo, not judged wrong.
+        assert!(error.reads("econnreset").is_ok());
+        assert!(error.reads("None").is_ok());
+        assert_eq!(
+            error.reads("ECONREFUSED").unwrap_err(),
+            "`ECONREFUSED` is not an errno name; did you mean ECONNREFUSED?"
+        );
+        assert_eq!(
+            error.reads("banana").unwrap_err(),
+            "`banana` is not an errno name"
+        );
     }
 
     #[test]
