@@ -138,12 +138,72 @@ fn overlap(a: (u64, u64), b: (u64, u64)) -> Option<(u64, u64)> {
     (s < e).then_some((s, e))
 }
 
+/// A port pair, the same whichever way a packet crosses it.
+type Pair = (SocketAddr, SocketAddr);
+
+fn pair(a: SocketAddr, b: SocketAddr) -> Pair {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// Connections, told apart when a port pair is used twice in one run.
+///
+/// A 4-tuple names a connection only while it lasts: once it has closed,
+/// the same two ports may meet again (a client that binds its port, a
+/// lab that reconnects), and the byte offsets start again from 0. What
+/// starts a connection is its SYN, so the n-th SYN on a pair begins its
+/// n-th connection (a retransmitted SYN carries the same ISN and begins
+/// nothing). A packet belongs to the last connection begun on its pair;
+/// a call, to the last one begun before it started (its socket was
+/// connected by then).
+#[derive(Debug, Default)]
+struct Connections {
+    /// For each packet: its pair's connection number (0 before any SYN,
+    /// as in a capture that joined late).
+    of_packet: Vec<u32>,
+    /// For each pair: when each of its connections began.
+    began: HashMap<Pair, Vec<u64>>,
+}
+
+impl Connections {
+    fn new(packets: &[Packet]) -> Self {
+        let mut c = Connections::default();
+        let mut last_isn: HashMap<Pair, u32> = HashMap::new();
+        for p in packets {
+            let tcp = p
+                .frame
+                .as_ref()
+                .ok()
+                .and_then(|f| Some((f.endpoints()?, f.tcp()?)));
+            let Some(((src, dst), t)) = tcp else {
+                c.of_packet.push(0);
+                continue;
+            };
+            let key = pair(src, dst);
+            let opens = t.flags.contains(TcpFlags::SYN) && !t.flags.contains(TcpFlags::ACK);
+            if opens && last_isn.insert(key, t.seq.0) != Some(t.seq.0) {
+                c.began.entry(key).or_default().push(p.t_us);
+            }
+            c.of_packet
+                .push(c.began.get(&key).map_or(0, |b| b.len() as u32));
+        }
+        c
+    }
+
+    /// The connection a call on `dir` that started at `t_us` was made on.
+    fn of_call(&self, dir: (SocketAddr, SocketAddr), t_us: u64) -> u32 {
+        self.began
+            .get(&pair(dir.0, dir.1))
+            .map_or(0, |b| b.iter().filter(|&&t| t <= t_us).count() as u32)
+    }
+}
+
 /// Builds the message map for every call that moved bytes.
 pub fn map(calls: &[Call], packets: &[Packet]) -> Vec<MapEntry> {
     let endpoints: Vec<Option<(SocketAddr, SocketAddr)>> = packets
         .iter()
         .map(|p| p.frame.as_ref().ok().and_then(|f| f.endpoints()))
         .collect();
+    let connections = Connections::new(packets);
     let udp_matches = match_datagrams(calls, packets);
     let mut out = Vec::new();
     for (i, c) in calls.iter().enumerate() {
@@ -158,9 +218,13 @@ pub fn map(calls: &[Call], packets: &[Packet]) -> Vec<MapEntry> {
         };
         match (c.proto, c.stream) {
             (Some(Proto::Tcp), Some(range)) => {
+                // Offsets count from 0 again on a reused port pair: only
+                // this call's connection is searched.
+                let conn = connections.of_call(dir, c.t_us);
                 entry.packets = (0..packets.len())
                     .filter(|&j| {
                         same_direction(dir, endpoints[j])
+                            && connections.of_packet[j] == conn
                             && packets[j]
                                 .info
                                 .stream
@@ -171,6 +235,7 @@ pub fn map(calls: &[Call], packets: &[Packet]) -> Vec<MapEntry> {
                     for (k, other) in calls.iter().enumerate() {
                         if other.is_send()
                             && direction(other) == Some(dir)
+                            && connections.of_call(dir, other.t_us) == conn
                             && let Some(theirs) = other.stream
                             && let Some((s, e)) = overlap(theirs, range)
                         {
@@ -551,6 +616,47 @@ mod tests {
         assert_eq!(recv.packets, vec![3, 4]);
         assert_eq!(recv.sources, vec![(0, 0, 5), (1, 0, 4)]);
         assert_eq!(map.iter().find(|m| m.call == 1).unwrap().packets, vec![4]);
+    }
+
+    #[test]
+    fn a_port_pair_used_twice_is_two_connections() {
+        // The same two ports, one connection after the other; each sends
+        // "hello" at offsets [0, 5). Each call maps to its own segment, and
+        // the second recv to the second send only.
+        let (syn, ack, psh) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::PSH);
+        let mut packets = Vec::new();
+        for (t0, isn) in [(1_000, 1000u32), (50_000, 9000)] {
+            let mut conn = vec![
+                segment(CLIENT, SERVER, isn, 0, syn, b""),
+                // A retransmitted SYN begins nothing new.
+                segment(CLIENT, SERVER, isn, 0, syn, b""),
+                segment(SERVER, CLIENT, 5000, isn + 1, syn | ack, b""),
+                segment(CLIENT, SERVER, isn + 1, 5001, ack, b""),
+                segment(CLIENT, SERVER, isn + 1, 5001, psh | ack, b"hello"),
+            ];
+            for (k, p) in conn.iter_mut().enumerate() {
+                p.t_us = t0 + k as u64 * 10;
+            }
+            packets.extend(conn);
+        }
+        let mut flows = Flows::default();
+        for p in &mut packets {
+            p.info = flows.observe(p);
+        }
+        let mut calls = Vec::new();
+        for t in [1_100, 50_100] {
+            let mut send = call("client", "send", CLIENT, SERVER, b"hello", (0, 5));
+            send.t_us = t;
+            let mut recv = call("server", "recv", SERVER, CLIENT, b"hello", (0, 5));
+            recv.t_us = t + 10;
+            calls.extend([send, recv]);
+        }
+        let map = map(&calls, &packets);
+        let row = |i: usize| map.iter().find(|m| m.call == i).unwrap();
+        assert_eq!(row(0).packets, vec![4]);
+        assert_eq!(row(2).packets, vec![9]);
+        assert_eq!(row(1).sources, vec![(0, 0, 5)]);
+        assert_eq!(row(3).sources, vec![(2, 0, 5)]);
     }
 
     #[test]

@@ -186,6 +186,20 @@ fn malformed_lab_files_are_reported_with_file_and_line() {
         "cannot read the lab file",
     );
 
+    // An actor's `when` that cannot be worked out with the knobs given
+    // (a word compared with a number) is the lab's mistake, said at once,
+    // not an actor quietly left out.
+    let when = MINIMAL.replace(
+        "[[actor]]\nname = \"client\"",
+        "[[knob]]\nname = \"mode\"\ntype = \"choice\"\nvalues = [\"a\", \"b\"]\ndefault = \"a\"\nhelp = \"which run\"\n\n[[actor]]\nname = \"client\"\nwhen = \"mode > 3\"",
+    );
+    assert_ne!(when, MINIMAL);
+    let path = temp_lab("bad-when", &when);
+    assert_usage_error(
+        &lab(&["run", path.to_str().unwrap()]),
+        "actor `client`: when = \"mode > 3\" cannot be worked out with these knob values",
+    );
+
     // `unlink` removes only the run's own socket files: a lab file from
     // anyone must not name a path to delete.
     let unlink = MINIMAL.replace(

@@ -124,6 +124,19 @@ impl Lab {
                 .ok_or_else(|| self.unknown_knob(name))?;
             scope.insert(knob.name.clone(), knob.parse(text)?);
         }
+        // Which actors join is decided on these values: a `when` that
+        // cannot be worked out is the lab's mistake, said now, not an actor
+        // quietly left out.
+        for actor in &self.def.actors {
+            if let Some(w) = &actor.when {
+                crate::expr::eval_bool(w, &scope).map_err(|e| {
+                    format!(
+                        "{}: actor `{}`: when = \"{w}\" cannot be worked out with these knob values: {e}",
+                        self.origin, actor.name
+                    )
+                })?;
+            }
+        }
         Ok(scope)
     }
 

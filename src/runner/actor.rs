@@ -201,7 +201,19 @@ impl Actor<'_> {
             self.board.close(sock.socket);
         }
     }
+}
 
+/// However an actor ends (its last step, a failure, a panic that unwinds
+/// its thread), its sockets leave the board before they close: an abort
+/// later in the run must never shut down a number the kernel has since
+/// given to another socket.
+impl Drop for Actor<'_> {
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
+
+impl Actor<'_> {
     // ----- helpers -------------------------------------------------------
 
     fn emit(&self, mut call: Call) {
@@ -845,3 +857,42 @@ mod probe;
 
 pub use probe::{TcpRow, parse_proc_tcp};
 mod serve;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socket2::{Domain, Socket, Type};
+
+    #[test]
+    fn an_actor_that_panics_takes_its_sockets_off_the_board() {
+        let board = Board::default();
+        let (events, _rx) = std::sync::mpsc::channel();
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+        board.track(&socket);
+        let sock = Sock::new(socket, Proto::Udp, Duration::from_secs(1)).unwrap();
+        let actor = Actor {
+            name: "a".into(),
+            clock: Clock::start(),
+            board: &board,
+            events,
+            scope: Scope::new(),
+            sockets: [("s".to_string(), sock)].into_iter().collect(),
+            default_timeout: Duration::from_secs(1),
+            saved: Scope::new(),
+            scratch: std::env::temp_dir(),
+            controller: &crate::runner::Batch,
+            quiet: false,
+            interrupt: None,
+            record: None,
+        };
+        assert_eq!(board.tracked(), 1);
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _actor = actor;
+            panic!("a bug in a step");
+        }));
+        assert!(unwound.is_err());
+        // Its fd number may be given to the next socket anyone opens: an
+        // abort now must not shut that one down.
+        assert_eq!(board.tracked(), 0);
+    }
+}

@@ -112,6 +112,13 @@ impl Board {
         drop(sock);
     }
 
+    /// How many sockets are registered now.
+    #[cfg(test)]
+    pub(crate) fn tracked(&self) -> usize {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.fds.len()
+    }
+
     /// Ends the run: every wait returns, every blocked socket call wakes up.
     pub fn abort(&self, reason: &str) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());

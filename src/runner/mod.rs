@@ -155,11 +155,12 @@ pub fn run(
             .def
             .actors
             .iter()
-            // An actor with `when` joins only for some knob settings.
+            // An actor with `when` joins only for some knob settings
+            // (`Lab::knob_values` made sure every `when` can be worked out).
             .filter(|def| {
                 def.when
                     .as_ref()
-                    .is_none_or(|w| crate::expr::eval_bool(w, knobs).unwrap_or(false))
+                    .is_none_or(|w| crate::expr::eval_bool(w, knobs) == Ok(true))
             })
             .map(|def| {
                 let board = &board;
@@ -205,7 +206,11 @@ pub fn run(
                             // waiting for it: wake them all now.
                             board.abort(&format!("actor `{name}` failed"));
                         }
-                        (name, actor.saved, outcome.err().map(|StepFailed(m)| m))
+                        (
+                            name,
+                            std::mem::take(&mut actor.saved),
+                            outcome.err().map(|StepFailed(m)| m),
+                        )
                     })
                     .expect("spawn actor thread")
             })

@@ -1,6 +1,7 @@
 //! A socket as an actor holds it: the OS socket plus what the trace needs
 //! to know about it (transport, stream offsets, watchdog).
 
+use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -122,12 +123,32 @@ pub fn show_addr(addr: &SockAddr) -> String {
     }
 }
 
-/// Views an initialised buffer as the `MaybeUninit` slice socket2's receive
-/// calls take. Sound: the callee only writes bytes, never uninitialises.
-pub fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
-    // SAFETY: u8 and MaybeUninit<u8> have the same layout, and every byte
-    // stays initialised because recv only writes initialised bytes.
-    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
+/// `recv(2)` into an initialised buffer: what `socket.recv(n)` does.
+///
+/// socket2 takes a `MaybeUninit` slice, so that a caller may receive into
+/// memory it never initialised. Ours is initialised; the view below lives
+/// only for this call, and the kernel writes only real bytes into it, so
+/// `buf` is still initialised afterwards. (A safe function that *returned*
+/// such a view would let safe code write `MaybeUninit::uninit()` into a
+/// `&mut [u8]`: not sound. This one cannot.)
+pub fn recv_into(socket: &Socket, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: u8 and MaybeUninit<u8> have the same layout; socket2's recv
+    // only writes initialised bytes and the view does not escape.
+    let view = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    socket.recv_with_flags(view, flags)
+}
+
+/// `recvfrom(2)` into an initialised buffer (see [`recv_into`]): the
+/// byte count (with `MSG_TRUNC`, the datagram's real length) and the
+/// sender.
+pub fn recv_from_into(
+    socket: &Socket,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<(usize, SockAddr)> {
+    // SAFETY: as in `recv_into`.
+    let view = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    socket.recv_from_with_flags(view, flags)
 }
 
 /// The bytes a `size = N` send offers: the alphabet, continued from the

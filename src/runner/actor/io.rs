@@ -7,7 +7,7 @@ use crate::catalog::Tpl;
 use crate::catalog::step::{RecvFromStep, RecvStep, SendAllStep, SendStep, SendToStep};
 use socket2::SockAddr;
 
-use crate::runner::sock::{as_uninit, show_addr};
+use crate::runner::sock::{recv_from_into, recv_into, show_addr};
 use crate::trace::{Call, Op, Proto};
 
 /// Never raise SIGPIPE: a send to a closed peer must come back as EPIPE,
@@ -267,7 +267,7 @@ impl Actor<'_> {
         let sock = self.sock(on)?;
         let offset = sock.received;
         let deadline = board.time.deadline(sock.timeout);
-        let result = on_lab_time(board, sock, &deadline, |s| s.recv(as_uninit(&mut buf)));
+        let result = on_lab_time(board, sock, &deadline, |s| recv_into(s, &mut buf, 0));
         if let Ok(n) = result {
             sock.received += n as u64;
             call.data = Some(buf[..n].to_vec());
@@ -306,7 +306,7 @@ impl Actor<'_> {
         let sock = self.sock(on)?;
         let deadline = board.time.deadline(sock.timeout);
         let result = on_lab_time(board, sock, &deadline, |s| {
-            s.recv_from_with_flags(as_uninit(&mut buf), libc::MSG_TRUNC)
+            recv_from_into(s, &mut buf, libc::MSG_TRUNC)
         });
         let mut sender = None;
         let result = result.map(|(real, from)| {
