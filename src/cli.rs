@@ -43,6 +43,12 @@ pub enum Command {
         /// Run every lab with its default knobs; one verdict line per lab.
         #[arg(long, conflicts_with_all = ["json", "pcap", "set", "step"])]
         all: bool,
+        /// With --all: how many labs run at once, each in a network
+        /// namespace of its own (as root). Labs mostly wait, so the default
+        /// runs them all at once; `--jobs 1` runs one after the other.
+        /// Without a private namespace they always run one at a time.
+        #[arg(long, requires = "all", conflicts_with = "lab", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
         /// Change a knob: `--set nodelay=true` (repeatable).
         #[arg(long = "set", value_name = "KNOB=VALUE")]
         set: Vec<String>,

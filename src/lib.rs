@@ -55,6 +55,7 @@ pub mod progress;
 pub mod render;
 pub mod repl;
 pub mod runner;
+pub mod signals;
 pub mod streams;
 pub mod timeline;
 pub mod trace;

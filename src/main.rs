@@ -22,6 +22,21 @@ fn main() -> ExitCode {
         });
         return exit_code(outcome, &mut std::io::sink());
     }
+    // Commands that stop cleanly on SIGINT, SIGTERM and SIGHUP (their files
+    // complete, their scratch folders gone) take those signals over; the
+    // others, short or waiting for the learner's keys, end as usual.
+    let stops_cleanly = match &cli.command {
+        Command::Run { step, predict, .. } => !step && !predict,
+        Command::Next { .. }
+        | Command::Capture { .. }
+        | Command::Inspect { .. }
+        | Command::Serve { .. } => true,
+        _ => false,
+    };
+    if stops_cleanly && let Err(e) = socket_lab::signals::install() {
+        eprintln!("lab: cannot catch signals: {e}");
+        return ExitCode::from(2);
+    }
     // Buffered: a timeline of thousands of rows must not cost a write(2)
     // per line. Every command flushes where a person waits for output.
     let stdout = std::io::stdout();
@@ -83,8 +98,9 @@ fn main() -> ExitCode {
         Command::Run {
             all: true,
             no_capture,
+            jobs,
             ..
-        } => app::run_all(&mut out, !no_capture),
+        } => app::run_all(&mut out, !no_capture, jobs.map(usize::from)),
         Command::Run {
             lab,
             set,
@@ -127,6 +143,11 @@ fn exit_code(outcome: Result<bool, Failure>, out: &mut dyn Write) -> ExitCode {
             let _ = out.flush();
             eprintln!("lab: {message}");
             ExitCode::from(2)
+        }
+        Err(Failure::Interrupted(signal)) => {
+            let _ = out.flush();
+            eprintln!("lab: {}", Failure::Interrupted(signal));
+            ExitCode::from(socket_lab::signals::exit_code(signal))
         }
         Err(Failure::Io(e)) => {
             eprintln!("lab: {e}");

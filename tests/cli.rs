@@ -388,6 +388,31 @@ fn run_all_prints_one_verdict_per_lab() {
     );
 }
 
+/// `--all` runs the labs at once (each in a namespace of its own, as
+/// root) and prints them in catalog order, with the verdicts of a run one
+/// lab at a time.
+#[test]
+fn run_all_at_once_gives_the_verdicts_of_one_at_a_time_in_catalog_order() {
+    let lines = |args: &[&str]| -> Vec<String> {
+        let out = lab(args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+        text(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with('✓') || l.starts_with('✗'))
+            // The mark, the id and the checks held: not the times.
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let serial = lines(&["run", "--all", "--jobs", "1", "--color=never"]);
+    let parallel = lines(&["run", "--all", "--color=never"]);
+    assert_eq!(parallel, serial);
+    let mut sorted = serial.clone();
+    sorted.sort_by(|a, b| a.split(' ').nth(1).cmp(&b.split(' ').nth(1)));
+    assert_eq!(serial, sorted, "catalog order");
+    assert_usage_error(&lab(&["run", "--all", "--jobs", "0"]), "--jobs");
+    assert_usage_error(&lab(&["run", "09", "--jobs", "2"]), "--jobs");
+}
+
 #[test]
 fn nonsense_durations_and_flag_mixes_are_refused() {
     // Regression: `--seconds inf` panicked in Duration::from_secs_f64.

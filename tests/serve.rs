@@ -94,7 +94,12 @@ impl Server {
         };
         std::thread::sleep(Duration::from_millis(50));
         let log = self.log();
-        assert!(status.success(), "lab serve exited with {status}:\n{log}");
+        // 128 + SIGINT: stopped by a signal, cleanly.
+        assert_eq!(
+            status.code(),
+            Some(130),
+            "lab serve exited with {status}:\n{log}"
+        );
         assert!(log.trim_end().ends_with("stopped"), "{log}");
         log
     }

@@ -33,6 +33,9 @@ pub enum Failure {
     /// The learner stopped a run before its end (`q` at a step): what was
     /// done is shown, nothing is judged or recorded; exit 0.
     Stopped,
+    /// A stopping signal came (see [`crate::signals`]): what was done is
+    /// shown and its files are complete; exit 128 + the signal's number.
+    Interrupted(i32),
     /// Any other I/O error while writing output.
     Io(std::io::Error),
 }
@@ -44,6 +47,9 @@ impl std::fmt::Display for Failure {
             Failure::Usage(m) => f.write_str(m),
             Failure::BrokenPipe => f.write_str("the output went away"),
             Failure::Stopped => f.write_str("stopped by the learner"),
+            Failure::Interrupted(signal) => {
+                write!(f, "stopped by {}", crate::signals::name(*signal))
+            }
             Failure::Io(e) => write!(f, "{e}"),
         }
     }

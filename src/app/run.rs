@@ -320,6 +320,15 @@ pub fn execute_with(
             .join()
             .map_err(|_| Failure::Usage("the runner panicked".into()))
     })?;
+    // Stopped by a signal: what ran was shown and the pcap is complete;
+    // a run cut short is not judged.
+    if let Some(signal) = crate::signals::received() {
+        let error = sink.error.take();
+        if let Some(w) = writer {
+            w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
+        }
+        return Err(error.map_or(Failure::Interrupted(signal), Failure::from));
+    }
     let (calls, packets) = (
         std::mem::take(&mut timeline.calls),
         std::mem::take(&mut timeline.packets),
@@ -571,43 +580,70 @@ pub fn stepped(
     Ok(done.passed())
 }
 
-/// `lab run --all`: every lab at its defaults, one verdict line each.
-pub fn run_all(out: &mut dyn Write, capture: bool) -> Outcome {
+/// `lab run --all`: every lab at its defaults, one verdict line each, in
+/// catalog order. Up to `jobs` labs run at once (default: all of them),
+/// each in a private network namespace; without one, labs would share the
+/// host's ports, and they run one after the other.
+pub fn run_all(out: &mut dyn Write, capture: bool, jobs: Option<usize>) -> Outcome {
     let labs = labs()?;
     let mode = CaptureMode::detect(capture);
     let started = Instant::now();
-    let mut all_passed = true;
     if let CaptureMode::Off(reason) = &mode {
         writeln!(out, "{} {reason}", "capture off:".yellow())?;
     }
-    for lab in &labs {
-        let knobs = lab.knob_values(&[])?;
-        let t0 = Instant::now();
-        let done = execute(lab, &knobs, &mode, None, |_| Ok(()))?;
-        let held = done.verdicts.iter().filter(|v| v.passed).count();
-        let mark = if done.passed() {
-            "✓".green().bold()
-        } else {
-            "✗".red().bold()
-        };
-        let packets = done
-            .stats
-            .as_ref()
-            .map_or(String::new(), |s| format!("  {:>4} packets", s.packets));
-        writeln!(
-            out,
-            "{mark} {:<24} {held}/{} checks  {:>5} ms{packets}",
-            lab.id(),
-            done.verdicts.len(),
-            t0.elapsed().as_millis()
-        )?;
-        for line in done.failed_checks(|_| true) {
-            writeln!(out, "    {line}")?;
+    let private = matches!(mode, CaptureMode::Isolated)
+        || (matches!(mode, CaptureMode::Off(_)) && netns::can_unshare());
+    let jobs = match private {
+        true => jobs.unwrap_or(labs.len()).clamp(1, labs.len().max(1)),
+        false => 1,
+    };
+    let mut all_passed = true;
+    // Each lab's result as it ends; printed in catalog order, each as soon
+    // as every lab before it has been printed.
+    let (tx, rx) = mpsc::channel();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let printed = std::thread::scope(|s| -> Result<(), Failure> {
+        for _ in 0..jobs {
+            let (tx, next, labs, mode) = (tx.clone(), &next, &labs, &mode);
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    // After a signal, no lab starts.
+                    let Some(lab) = labs.get(i).filter(|_| crate::signals::received().is_none())
+                    else {
+                        return;
+                    };
+                    let t0 = Instant::now();
+                    let done = lab
+                        .knob_values(&[])
+                        .map_err(Failure::Usage)
+                        .and_then(|knobs| execute(lab, &knobs, mode, None, |_| Ok(())));
+                    if tx.send((i, done, t0.elapsed())).is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        // A line per lab as it ends, not all of them at the end.
-        out.flush()?;
-        all_passed &= done.passed();
-    }
+        drop(tx);
+        let mut ready: Vec<Option<(Result<Finished, Failure>, Duration)>> =
+            labs.iter().map(|_| None).collect();
+        let mut shown = 0;
+        for (i, done, took) in rx {
+            ready[i] = Some((done, took));
+            while let Some((done, took)) = ready.get_mut(shown).and_then(Option::take) {
+                let done = done?;
+                all_passed &= done.passed();
+                verdict_line(out, labs[shown].id(), &done, took)?;
+                shown += 1;
+            }
+        }
+        // A signal stopped the labs still to run: say so.
+        if let Some(signal) = crate::signals::received() {
+            return Err(Failure::Interrupted(signal));
+        }
+        Ok(())
+    });
+    printed?;
     writeln!(
         out,
         "{} labs in {} ms {}",
@@ -616,4 +652,34 @@ pub fn run_all(out: &mut dyn Write, capture: bool) -> Outcome {
         "(a check, not a lesson: no progress recorded; `lab next` runs the next lab)".dimmed()
     )?;
     Ok(all_passed)
+}
+
+/// One lab's line in `lab run --all`, and a line per check that failed.
+fn verdict_line(
+    out: &mut dyn Write,
+    id: &str,
+    done: &Finished,
+    took: Duration,
+) -> std::io::Result<()> {
+    let held = done.verdicts.iter().filter(|v| v.passed).count();
+    let mark = if done.passed() {
+        "✓".green().bold()
+    } else {
+        "✗".red().bold()
+    };
+    let packets = done
+        .stats
+        .as_ref()
+        .map_or(String::new(), |s| format!("  {:>4} packets", s.packets));
+    writeln!(
+        out,
+        "{mark} {id:<24} {held}/{} checks  {:>5} ms{packets}",
+        done.verdicts.len(),
+        took.as_millis()
+    )?;
+    for line in done.failed_checks(|_| true) {
+        writeln!(out, "    {line}")?;
+    }
+    // A line per lab as it ends, not all of them at the end.
+    out.flush()
 }

@@ -124,12 +124,11 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     if !ip.is_loopback() {
         writeln!(out, "warning: reachable from other machines on {ip}")?;
     }
-    // Ctrl-C is caught before the server says it can be used: a client
-    // (or a test) that stops it at once finds it ready to stop cleanly.
+    // Ctrl-C is caught (by `crate::signals`, from the start) before the
+    // server says it can be used: a client (or a test) that stops it at
+    // once finds it ready to stop cleanly. `stop` is for the other way
+    // to end: the output gone.
     let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
     writeln!(out, "Ctrl-C stops the server.")?;
     out.flush()?;
 
@@ -203,7 +202,10 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     }
     result.map_err(Failure::Usage)?;
     writeln!(out, "stopped")?;
-    Ok(true)
+    match crate::signals::received() {
+        Some(signal) => Err(Failure::Interrupted(signal)),
+        None => Ok(true),
+    }
 }
 
 /// `lab serve`'s view: the human timeline, flushed as each row comes.

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use colored::{Color, Colorize};
@@ -224,10 +224,9 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         Some(p) => Some(PcapWriter::create(p, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
         None => None,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .map_err(|e| Failure::Usage(format!("cannot catch Ctrl-C: {e}")))?;
+    // Set when the output is gone or the file failed; a signal (Ctrl-C)
+    // is noted by `crate::signals` and stops the capture the same way.
+    let stop = AtomicBool::new(false);
     // Frames come a ring block at a time (one message per batch is what
     // keeps the capture's CPU per packet near tcpdump's). The queue is
     // bounded: if the terminal cannot keep up, the capture thread waits and
@@ -260,6 +259,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     let mut stopping: Option<std::thread::JoinHandle<capture::CaptureStats>> = None;
     loop {
         let done = stop.load(Ordering::SeqCst)
+            || crate::signals::received().is_some()
             || deadline.is_some_and(|d| Instant::now() >= d)
             || args.count.is_some_and(|n| pushed >= n);
         if done && let Some(c) = cap.take() {
@@ -329,7 +329,11 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             stats.truncated
         )?;
     }
-    Ok(true)
+    // Stopped by a signal: everything up to it was shown and written.
+    match crate::signals::received() {
+        Some(signal) => Err(Failure::Interrupted(signal)),
+        None => Ok(true),
+    }
 }
 
 /// `lab inspect FILE`: the same view, from a pcap or pcapng file.
@@ -338,6 +342,10 @@ pub fn inspect(out: &mut dyn Write, path: &Path, as_json: bool) -> Outcome {
     let mut view = Watcher::new(out, as_json);
     let mut timeline = Timeline::new(false).passing();
     for f in file.frames {
+        if let Some(signal) = crate::signals::received() {
+            view.out.flush()?;
+            return Err(Failure::Interrupted(signal));
+        }
         timeline.push(Event::Packet(Packet::decode(f.t_us, f.data, f.orig_len)));
         // One at a time: a file's frames are in its own order, which the
         // timeline must not sort (a capture's clock can step back).

@@ -150,6 +150,7 @@ pub fn run(
         }
     };
     board.note(Varies::ScratchPath, scratch.as_os_str().as_encoded_bytes());
+    let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         let handles: Vec<_> = lab
             .def
@@ -215,6 +216,21 @@ pub fn run(
                     .expect("spawn actor thread")
             })
             .collect();
+        // A stopping signal (see `crate::signals`) ends the run as a
+        // failed actor would: every wait returns, every call wakes, and
+        // the run ends with its scratch folder removed. Looked for every
+        // 20 ms until the actors are done.
+        let done = &done;
+        let board = &board;
+        let watcher = scope.spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Some(signal) = crate::signals::received() {
+                    board.abort(&format!("stopped by {}", crate::signals::name(signal)));
+                    return;
+                }
+                std::thread::park_timeout(Duration::from_millis(20));
+            }
+        });
         for h in handles {
             match h.join() {
                 Ok((name, saved, failure)) => {
@@ -228,6 +244,8 @@ pub fn run(
                     .push(("?".into(), "actor thread panicked".into())),
             }
         }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        watcher.thread().unpark();
     });
     let _ = std::fs::remove_dir_all(&scratch);
     result.noted = board.noted();

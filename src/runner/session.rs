@@ -24,7 +24,7 @@ use crate::expr::Scope;
 use crate::trace::{Event, Proto};
 
 /// Runs `step` on `socket` (known to the step as `srv`) until `stop` is
-/// set or the step ends. `idle` bounds how long a client may stay silent
+/// set, a stopping signal comes (see [`crate::signals`]) or the step ends. `idle` bounds how long a client may stay silent
 /// in the middle of an exchange.
 #[allow(clippy::too_many_arguments)]
 pub fn serve_forever(
@@ -47,7 +47,7 @@ pub fn serve_forever(
         // into an abort, which wakes every blocked call.
         scope.spawn(|| {
             while !done.load(Ordering::SeqCst) {
-                if stop.load(Ordering::SeqCst) {
+                if stop.load(Ordering::SeqCst) || crate::signals::received().is_some() {
                     board.abort("stopped");
                     return;
                 }
@@ -81,7 +81,7 @@ pub fn serve_forever(
     let _ = std::fs::remove_dir_all(&scratch);
     match outcome {
         Ok(()) => Ok(()),
-        Err(_) if stop.load(Ordering::SeqCst) => Ok(()),
+        Err(_) if stop.load(Ordering::SeqCst) || crate::signals::received().is_some() => Ok(()),
         Err(StepFailed(m)) => Err(m),
     }
 }

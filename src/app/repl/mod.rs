@@ -20,6 +20,7 @@ mod state;
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -129,6 +130,15 @@ pub fn repl(args: &ReplArgs) -> Outcome {
     let scratch = runner::private_dir("socket-lab-repl")
         .map_err(|e| Failure::Usage(format!("cannot make a scratch folder: {e}")))?;
     let terminal = std::io::stdin().is_terminal();
+    // SIGTERM and SIGHUP (a closed terminal) end the session as Ctrl-D
+    // would, from a thread of their own (see `on_signal` below); Ctrl-C at
+    // the prompt is a key the line editor reads, and gives up a blocked
+    // call.
+    let terminal_mode = TerminalMode::save();
+    if let Err(e) = crate::signals::install() {
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Err(Failure::Usage(format!("cannot catch signals: {e}")));
+    }
     let mut input = Input::new(terminal)?;
     let printer: Printer = input.printer();
     let say = |text: String| (printer.lock().unwrap_or_else(|p| p.into_inner()))(text);
@@ -152,6 +162,7 @@ pub fn repl(args: &ReplArgs) -> Outcome {
 
     let shown = Arc::new(Mutex::new(Shown::default()));
     let board = Board::default();
+    let session_over = AtomicBool::new(false);
     let mut capture = Some(capture);
     let mut tx = Some(tx);
     let outcome = std::thread::scope(|s| {
@@ -179,6 +190,10 @@ pub fn repl(args: &ReplArgs) -> Outcome {
         let Some(events) = tx.as_ref().cloned() else {
             unreachable!("the channel is taken once, here")
         };
+        let watcher = {
+            let (over, board, scratch, mode) = (&session_over, &board, &scratch, &terminal_mode);
+            s.spawn(move || on_signal(over, board, scratch, mode))
+        };
         let mut live = Live::new(s, &board, clock, events, scratch.clone());
         let mut session = Session {
             vars: Vars::default(),
@@ -198,12 +213,54 @@ pub fn repl(args: &ReplArgs) -> Outcome {
             tx: &mut tx,
         };
         let result = session.run(&mut live, &mut input, &say);
+        session_over.store(true, Ordering::SeqCst);
+        watcher.thread().unpark();
         live.finish();
         drop(ending);
         result
     });
     let _ = std::fs::remove_dir_all(&scratch);
     outcome.map(|()| true)
+}
+
+/// Waits for a stopping signal until the session is over. A signal ends
+/// the process from here: the line editor may be blocked reading a key,
+/// and no key is coming. Every socket is shut down, the scratch folder is
+/// removed, the terminal is put back as it was, then `lab` exits with 128
+/// + the signal's number.
+fn on_signal(over: &AtomicBool, board: &Board, scratch: &std::path::Path, mode: &TerminalMode) {
+    while !over.load(Ordering::SeqCst) {
+        if let Some(signal) = crate::signals::received() {
+            board.abort("the session was stopped");
+            let _ = std::fs::remove_dir_all(scratch);
+            mode.restore();
+            eprintln!("\nlab: {}", Failure::Interrupted(signal));
+            std::process::exit(i32::from(crate::signals::exit_code(signal)));
+        }
+        std::thread::park_timeout(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The terminal's settings when the session began, if standard input is
+/// a terminal: the line editor switches it to raw mode while it reads,
+/// and a session that ends on a signal must not leave it so.
+struct TerminalMode(Option<libc::termios>);
+
+impl TerminalMode {
+    fn save() -> TerminalMode {
+        // SAFETY: tcgetattr writes a termios struct we own; an all-zero
+        // termios is a valid value to start from.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::tcgetattr(libc::STDIN_FILENO, &mut t) } == 0;
+        TerminalMode(ok.then_some(t))
+    }
+
+    fn restore(&self) {
+        if let Some(t) = &self.0 {
+            // SAFETY: sets the terminal back from a struct tcgetattr filled.
+            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t) };
+        }
+    }
 }
 
 /// Ends the session's senders when dropped: the capture (it drains the
