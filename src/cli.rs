@@ -126,6 +126,10 @@ pub enum Command {
         /// Lab 16: where uploads go (default: a fresh temporary folder).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Close a connection whose client has sent nothing for this many
+        /// seconds (one line says so).
+        #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+        idle: u32,
         /// Change a knob: `--set order=network` (repeatable).
         #[arg(long = "set", value_name = "KNOB=VALUE")]
         set: Vec<String>,

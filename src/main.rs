@@ -67,6 +67,7 @@ fn main() -> ExitCode {
             port,
             bind,
             dir,
+            idle,
             set,
             no_capture,
         } => app::serve(
@@ -77,6 +78,7 @@ fn main() -> ExitCode {
                 port: *port,
                 bind: *bind,
                 dir: dir.clone(),
+                idle: std::time::Duration::from_secs(u64::from(*idle)),
                 capture: !no_capture,
             },
         ),

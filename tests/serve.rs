@@ -530,3 +530,51 @@ fn a_folder_the_file_server_made_and_left_empty_goes_with_it() {
         "{dir} is left:\n{log}"
     );
 }
+
+/// Asks lab 15's server for `ls` as the course's client does: the
+/// command, then a 4-byte length, a JSON header and the body it announces.
+fn ask_ls(port: u16) -> String {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(b"ls").unwrap();
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).unwrap();
+    let mut head = vec![0u8; i32::from_ne_bytes(len) as usize];
+    s.read_exact(&mut head).unwrap();
+    let head: serde_json::Value = serde_json::from_slice(&head).unwrap();
+    let mut body = vec![0u8; head["data_size"].as_u64().unwrap() as usize];
+    s.read_exact(&mut body).unwrap();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+#[test]
+fn three_thousand_silent_clients_leave_room_for_the_next_and_are_closed_when_idle() {
+    let server = Server::start(&["15", "--idle", "3"]);
+    server.wait_for("is disconnected (--idle)");
+    // Clients that connect and never say a word, as a flood would.
+    let silent: Vec<std::net::TcpStream> = (0..3000)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect"))
+        .collect();
+    // The next client is served at once (the bench measures how fast:
+    // benches/serve_flood.py); here, only that it is served.
+    let started = Instant::now();
+    assert!(ask_ls(server.port).contains("notes.txt"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Each idle client costs a thread with a small stack, not megabytes.
+    let rss_mib = server.rss_kib() / 1024;
+    assert!(
+        rss_mib < 256,
+        "lab serve holds {rss_mib} MiB with 3000 clients"
+    );
+    // After --idle, each silent client finds its connection closed (EOF),
+    // and the server said why.
+    for s in [&silent[0], &silent[2999]] {
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut buf = [0u8; 1];
+        assert_eq!((&*s).read(&mut buf).unwrap(), 0);
+    }
+    server.wait_for("nothing arrived for 3.0 s, so the connection is closed");
+    drop(silent);
+    server.stop();
+}

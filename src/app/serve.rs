@@ -38,9 +38,6 @@ use crate::runner;
 use crate::timeline::Timeline;
 use crate::trace::{Event, Proto};
 
-/// How long a client may stay silent in the middle of an exchange.
-const IDLE: Duration = Duration::from_secs(60);
-
 /// Options of one `lab serve`.
 pub struct ServeArgs<'a> {
     pub set: &'a [String],
@@ -48,6 +45,8 @@ pub struct ServeArgs<'a> {
     pub port: u16,
     pub bind: Option<IpAddr>,
     pub dir: Option<PathBuf>,
+    /// How long a client may stay silent before its connection is closed.
+    pub idle: Duration,
     /// Capture the port's packets on `lo` when privileged.
     pub capture: bool,
 }
@@ -94,6 +93,9 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
         step.dir = Some(dir.display().to_string());
     }
     let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    // A connection is a descriptor: take all the process may have, so a
+    // crowd of clients meets `--idle` and the cap, not EMFILE.
+    raise_descriptor_limit();
     let socket = listen(SocketAddr::new(ip, args.port), proto)?;
     let local = socket
         .local_addr()
@@ -129,6 +131,13 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     // once finds it ready to stop cleanly. `stop` is for the other way
     // to end: the output gone.
     let stop = Arc::new(AtomicBool::new(false));
+    if proto != Proto::Udp {
+        writeln!(
+            out,
+            "a client that sends nothing for {} s is disconnected (--idle)",
+            args.idle.as_secs()
+        )?;
+    }
     writeln!(out, "Ctrl-C stops the server.")?;
     out.flush()?;
 
@@ -166,7 +175,8 @@ pub fn serve(out: &mut dyn Write, query: &str, args: &ServeArgs) -> Outcome {
     let result = std::thread::scope(|s| {
         let server = s.spawn(|| {
             let step = Step::new(Action::Serve(step));
-            let done = runner::serve_forever(socket, proto, &step, &knobs, clock, tx, IDLE, stop);
+            let done =
+                runner::serve_forever(socket, proto, &step, &knobs, clock, tx, args.idle, stop);
             // The capture holds a sender too: stop it, so the channel closes.
             if let Ok(c) = capture {
                 c.stop();
@@ -243,9 +253,30 @@ fn listen(addr: SocketAddr, proto: Proto) -> Result<Socket, Failure> {
     socket.set_reuse_address(true).map_err(fail)?;
     socket.bind(&addr.into()).map_err(fail)?;
     if proto != Proto::Udp {
-        socket.listen(128).map_err(fail)?;
+        // A crowd connects faster than one thread accepts: the kernel
+        // keeps up to this many finished handshakes waiting (the system
+        // may cap it lower: net.core.somaxconn).
+        socket.listen(4096).map_err(fail)?;
     }
     Ok(socket)
+}
+
+/// Raises the soft limit on open descriptors to the hard limit (which only
+/// privilege can raise). Best effort: if it fails, the old limit stands
+/// and the server's cap follows it.
+fn raise_descriptor_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write a struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 /// A new private folder under the system's temporary directory.

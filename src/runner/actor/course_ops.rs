@@ -145,10 +145,27 @@ impl<'b> Actor<'b> {
             }
             Err(e) => {
                 call.error = Some(e.name());
+                // A read that ran out of time is a client gone silent, not
+                // an errno to puzzle over: say so, with the time it had.
+                let silent = match (e, self.sockets.get(on)) {
+                    (ProtoError::Io(io), Some(sock))
+                        if matches!(
+                            io.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        Some(format!(
+                            "nothing arrived for {:.1} s, so the connection is closed",
+                            sock.timeout.as_secs_f64()
+                        ))
+                    }
+                    _ => None,
+                };
+                let why = silent.unwrap_or_else(|| e.to_string());
                 call.args = if call.args.is_empty() {
-                    e.to_string()
+                    why
                 } else {
-                    format!("{}: {e}", call.args)
+                    format!("{}: {why}", call.args)
                 };
             }
         }

@@ -24,9 +24,40 @@ use crate::course::{Framed, ProtoError, auth, echo, files, time};
 use crate::expr::Scope;
 use crate::trace::{Op, Proto};
 
-/// At most this many connections are served at once with `threads`; the
-/// next one is closed at once (a flood of clients cannot exhaust threads).
+/// At most this many connections are served at once with `threads` in a
+/// lab (a few clients); the next one is closed at once.
 const MAX_CONNECTIONS: usize = 64;
+
+/// `lab serve` (a `serve` step with no end) meets whoever comes, up to
+/// this many at once, and never more than the descriptor limit allows.
+/// Each connection is a thread blocked in `recv`, with a small stack
+/// ([`THREAD_STACK`]): an idle client costs a few KiB, so thousands of
+/// them leave room for the next client, and `--idle` closes them.
+const SERVE_MAX_CONNECTIONS: usize = 16_384;
+
+/// The stack of a connection's thread: the protocols keep their buffers
+/// on the heap, and touch a few KiB of it.
+const THREAD_STACK: usize = 256 * 1024;
+
+/// How many connections a `serve` step handles at once.
+fn connection_cap(forever: bool) -> usize {
+    if !forever {
+        return MAX_CONNECTIONS;
+    }
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we own.
+    let soft = match unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } {
+        0 => limit.rlim_cur as usize,
+        _ => 1024,
+    };
+    // Descriptors beyond the connections' own: the capture, files being
+    // transferred, the terminal.
+    soft.saturating_sub(64)
+        .clamp(MAX_CONNECTIONS, SERVE_MAX_CONNECTIONS)
+}
 
 /// What a server speaks, with its settings.
 #[derive(Debug, Clone)]
@@ -149,6 +180,7 @@ impl Actor<'_> {
         threads: bool,
     ) -> StepResult {
         let forever = clients == 0;
+        let cap = connection_cap(forever);
         let active = Arc::new(AtomicUsize::new(0));
         std::thread::scope(|scope| {
             let mut n = 0u64;
@@ -180,11 +212,10 @@ impl Actor<'_> {
                     self.close_named(&name);
                     continue;
                 }
-                if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                if active.load(Ordering::SeqCst) >= cap {
                     let t0 = self.clock.now_us();
-                    let busy = ProtoError::Refused(format!(
-                        "{MAX_CONNECTIONS} connections are being served already"
-                    ));
+                    let busy =
+                        ProtoError::Refused(format!("{cap} connections are being served already"));
                     self.summary(Op::Served, &name, t0, String::new(), Err(&busy));
                     self.close_named(&name);
                     continue;
@@ -206,18 +237,32 @@ impl Actor<'_> {
                     record: None,
                 };
                 let protocol = protocol.clone();
-                let active = Arc::clone(&active);
+                let counted = Arc::clone(&active);
                 active.fetch_add(1, Ordering::SeqCst);
-                handles.push(scope.spawn(move || {
-                    child.handle(&name, &protocol);
-                    child.close_named(&name);
-                    child.close_all();
-                    active.fetch_sub(1, Ordering::SeqCst);
-                }));
+                let spawned = std::thread::Builder::new()
+                    .stack_size(THREAD_STACK)
+                    .spawn_scoped(scope, move || {
+                        child.handle(&name, &protocol);
+                        child.close_named(&name);
+                        child.close_all();
+                        counted.fetch_sub(1, Ordering::SeqCst);
+                    });
+                match spawned {
+                    Ok(h) => handles.push(h),
+                    // No thread to be had (the system's limit): the closure,
+                    // and the connection with it, is dropped, which closes
+                    // it and leaves the board.
+                    Err(_) => self.active_failed(&active),
+                }
                 handles.retain(|h| !h.is_finished());
             }
             Ok(())
         })
+    }
+
+    /// A connection's thread could not start: it no longer counts.
+    fn active_failed(&self, active: &AtomicUsize) {
+        active.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Closes one socket with a recorded `close`, if it is still open.
