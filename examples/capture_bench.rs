@@ -78,12 +78,20 @@ struct Outcome {
 }
 
 fn flood(runs: usize, count: u64) {
+    // `tcpdump` and the three library paths write nowhere; `tcpdump -w`
+    // and `lab -q` are the commands a user types, each writing a pcap file.
     let mut results: Vec<(&str, Vec<Outcome>)> = vec![
         ("tcpdump", vec![]),
         ("ring", vec![]),
         ("ring-frames", vec![]),
         ("pnet", vec![]),
+        ("tcpdump -w", vec![]),
+        ("lab -q", vec![]),
     ];
+    let dir = std::env::temp_dir().join(format!("capture-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("flood.pcap");
+    let file = file.to_str().unwrap();
     for run in 1..=runs {
         for (name, outcomes) in results.iter_mut() {
             // A socket that owns the port, so datagrams are not answered
@@ -94,6 +102,11 @@ fn flood(runs: usize, count: u64) {
             let outcome = if *name == "tcpdump" {
                 let filter = ["-w", "/dev/null", "udp", "port", &port.to_string()];
                 with_tcpdump(&filter, || run_sender(port, count))
+            } else if *name == "tcpdump -w" {
+                let filter = ["-w", file, "udp", "port", &port.to_string()];
+                with_tcpdump(&filter, || run_sender(port, count))
+            } else if *name == "lab -q" {
+                with_lab_command(port, file, || run_sender(port, count))
             } else {
                 with_our_capture(port, name, "", 0, || run_sender(port, count))
             };
@@ -114,24 +127,40 @@ fn flood(runs: usize, count: u64) {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v[v.len() / 2]
     };
+    let _ = std::fs::remove_dir_all(&dir);
     let base = median(&results[0].1, &|o| o.cpu_s);
     println!("\nmedians of {runs} runs, {count} datagrams of {PAYLOAD} B each:");
     println!(
-        "{:11} {:>9} {:>8} {:>5} {:>8} {:>9} {:>6}",
-        "", "captured", "dropped", "dup", "cpu s", "ns/pkt", "ratio"
+        "{:11} {:>9} {:>8} {:>5} {:>8} {:>9} {:>6} {:>8}",
+        "", "captured", "dropped", "dup", "cpu s", "ns/pkt", "ratio", "rss MB"
     );
     for (name, outcomes) in &results {
         let cpu = median(outcomes, &|o| o.cpu_s);
         println!(
-            "{name:11} {:>9} {:>8} {:>5} {:>8.3} {:>9.0} {:>5.2}x",
+            "{name:11} {:>9} {:>8} {:>5} {:>8.3} {:>9.0} {:>5.2}x {:>8.1}",
             median(outcomes, &|o| o.captured as f64),
             median(outcomes, &|o| o.dropped as f64),
             median(outcomes, &|o| o.duplicates as f64),
             cpu,
             cpu * 1e9 / count as f64,
-            cpu / base
+            cpu / base,
+            median(outcomes, &|o| o.maxrss_kib as f64) / 1024.0
         );
     }
+    // The commands a user types, side by side.
+    let (Some(tcpdump), Some(lab)) = (
+        results.iter().find(|(n, _)| *n == "tcpdump -w"),
+        results.iter().find(|(n, _)| *n == "lab -q"),
+    ) else {
+        return;
+    };
+    let cpu = |o: &[Outcome]| median(o, &|o| o.cpu_s);
+    let rss = |o: &[Outcome]| median(o, &|o| o.maxrss_kib as f64) / 1024.0;
+    println!(
+        "\n`lab capture -q --pcap F` against `tcpdump -w F`: CPU {:.2}x, memory {:+.1} MB",
+        cpu(&lab.1) / cpu(&tcpdump.1),
+        rss(&lab.1) - rss(&tcpdump.1)
+    );
 }
 
 fn rss(mib: u64) {
@@ -236,6 +265,53 @@ fn with_tcpdump(args: &[&str], traffic: impl FnOnce()) -> Outcome {
     Outcome {
         captured,
         dropped: number("dropped by kernel"),
+        duplicates: 0,
+        cpu_s,
+        maxrss_kib,
+    }
+}
+
+/// Runs `lab capture -q --port P --pcap FILE` (the release build beside
+/// this example) around `traffic`, stops it with Ctrl-C as a user would,
+/// and reads its counters from its last line.
+#[expect(clippy::zombie_processes, reason = "reaped by wait4 in wait_usage")]
+fn with_lab_command(port: u16, file: &str, traffic: impl FnOnce()) -> Outcome {
+    let exe = std::env::current_exe().unwrap();
+    let lab = exe.parent().and_then(|d| d.parent()).unwrap().join("lab");
+    let mut child = Command::new(&lab)
+        .args([
+            "capture",
+            "-q",
+            "--color=never",
+            "--port",
+            &port.to_string(),
+            "--pcap",
+            file,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e} (cargo build --release)", lab.display()));
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.contains("Ctrl-C to stop"), "{line}");
+    traffic();
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let (cpu_s, maxrss_kib) = wait_usage(&child);
+    // "· kernel: 500000 captured, 0 dropped; 0 truncated"
+    let number = |label: &str| -> u64 {
+        rest.split([',', ';', ':'])
+            .find(|part| part.trim_end().ends_with(label))
+            .and_then(|part| part.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    Outcome {
+        captured: number("captured"),
+        dropped: number("dropped"),
         duplicates: 0,
         cpu_s,
         maxrss_kib,

@@ -103,6 +103,10 @@ pub enum Command {
         /// Also write the packets to this pcap file.
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// With --pcap: no row per packet and no streams, only the counters
+        /// at the end (as `tcpdump -w` writes without printing).
+        #[arg(long, short, requires = "pcap", conflicts_with = "json")]
+        quiet: bool,
     },
     /// Show a pcap file (ours, or tcpdump's on lo) as a timeline and streams.
     Inspect {

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             seconds,
             json,
             pcap,
+            quiet,
         } => app::capture(
             &mut out,
             &app::CaptureArgs {
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
                 seconds: *seconds,
                 json: *json,
                 pcap: pcap.clone(),
+                quiet: *quiet,
             },
         ),
         Command::Inspect { file, json } => app::inspect(&mut out, file, *json),

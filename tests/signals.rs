@@ -248,3 +248,41 @@ fn sigterm_ends_a_repl_session_and_its_scratch_folder() {
     assert_eq!(left_in(tmp.path()), Vec::<String>::new());
     drop(stdin);
 }
+
+#[test]
+fn a_quiet_capture_writes_every_frame_and_prints_only_its_counters() {
+    if let Err(e) = socket_lab::capture::privilege() {
+        skip(&e.to_string());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("quiet.pcap");
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sink.local_addr().unwrap().port();
+    let mut cmd = lab(tmp.path());
+    cmd.args(["capture", "-q", "--port", &port.to_string(), "--pcap"])
+        .arg(&pcap);
+    let mut run = Running::start(cmd);
+    // The capture is open before this line is printed.
+    run.wait_for("Ctrl-C to stop");
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..100u32 {
+        sender
+            .send_to(&i.to_be_bytes(), ("127.0.0.1", port))
+            .unwrap();
+    }
+    // Every datagram has arrived (and so crossed lo) before the signal.
+    let mut buf = [0u8; 4];
+    for _ in 0..100 {
+        sink.recv(&mut buf).unwrap();
+    }
+    let (code, shown, err) = run.signal(libc::SIGINT);
+    assert_eq!(code, Some(130), "{shown}\n{err}");
+    assert!(shown.contains("100 packets written to"), "{shown}");
+    assert!(
+        shown.contains("· kernel: 100 captured, 0 dropped"),
+        "{shown}"
+    );
+    assert!(!shown.contains("#1 "), "no row per packet:\n{shown}");
+    assert_eq!(frames_in(&pcap), 100);
+}

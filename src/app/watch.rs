@@ -4,8 +4,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use colored::{Color, Colorize};
@@ -29,6 +30,8 @@ pub struct CaptureArgs<'a> {
     pub seconds: Option<f64>,
     pub json: bool,
     pub pcap: Option<PathBuf>,
+    /// Write the pcap and print only the counters (`--quiet`).
+    pub quiet: bool,
 }
 
 /// The view of `lab capture` and `lab inspect`: a row per packet as the
@@ -224,6 +227,10 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         Some(p) => Some(PcapWriter::create(p, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
         None => None,
     };
+    if args.quiet {
+        let writer = writer.expect("--quiet requires --pcap");
+        return quietly(out, args, clock, writer, duration);
+    }
     // Set when the output is gone or the file failed; a signal (Ctrl-C)
     // is noted by `crate::signals` and stops the capture the same way.
     let stop = AtomicBool::new(false);
@@ -318,12 +325,15 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         let o = serde_json::json!({"kind": "summary", "capture": "on", "packets": view.shown, "captured": stats.packets, "dropped": stats.dropped, "truncated": stats.truncated});
         writeln!(out, "{o}")?;
     } else {
+        let shown = match args.quiet {
+            true => String::new(),
+            false => format!("{} packets shown; ", view.shown),
+        };
         writeln!(out)?;
         writeln!(
             out,
-            "{} {} packets shown; kernel: {} captured, {} dropped; {} truncated",
+            "{} {shown}kernel: {} captured, {} dropped; {} truncated",
             "·".dimmed(),
-            view.shown,
             stats.packets,
             stats.dropped,
             stats.truncated
@@ -333,6 +343,133 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     match crate::signals::received() {
         Some(signal) => Err(Failure::Interrupted(signal)),
         None => Ok(true),
+    }
+}
+
+/// `lab capture -q --pcap F`: every frame goes from the kernel's ring
+/// straight into the file, on the capture's own thread, as `tcpdump -w`
+/// writes it: nothing is decoded, copied or shown. This thread only waits
+/// for the end (a signal, `--count`, `--seconds`), then says what was
+/// written.
+fn quietly(
+    out: &mut dyn Write,
+    args: &CaptureArgs,
+    clock: Clock,
+    writer: PcapWriter,
+    duration: Option<Duration>,
+) -> Outcome {
+    let file = FileSink {
+        writer: Arc::new(Mutex::new(Some(writer))),
+        error: Arc::new(Mutex::new(None)),
+        written: Arc::new(AtomicU64::new(0)),
+        limit: args.count.unwrap_or(u64::MAX),
+    };
+    let (writer, error, written) = (
+        Arc::clone(&file.writer),
+        Arc::clone(&file.error),
+        Arc::clone(&file.written),
+    );
+    let cap = Capture::start(&Filter::ports(args.ports.iter().copied()), clock, file)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let ports: Vec<String> = args.ports.iter().map(u16::to_string).collect();
+    writeln!(
+        out,
+        "{} on lo, ports {} — Ctrl-C to stop",
+        "capturing".bold(),
+        ports.join(", ")
+    )?;
+    out.flush()?;
+    let deadline = duration.map(|d| Instant::now() + d);
+    while crate::signals::received().is_none()
+        && !deadline.is_some_and(|d| Instant::now() >= d)
+        && written.load(Ordering::SeqCst) < args.count.unwrap_or(u64::MAX)
+        && lock(&error).is_none()
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = cap.stop();
+    if let Some(e) = lock(&error).take() {
+        return Err(Failure::Usage(e));
+    }
+    let n = match lock(&writer).take() {
+        Some(w) => w.finish().map_err(|e| Failure::Usage(e.to_string()))?,
+        None => 0,
+    };
+    writeln!(
+        out,
+        "{} {n} packets written to {}",
+        "·".dimmed(),
+        args.pcap
+            .as_ref()
+            .expect("--quiet requires --pcap")
+            .display()
+    )?;
+    writeln!(
+        out,
+        "{} kernel: {} captured, {} dropped; {} truncated",
+        "·".dimmed(),
+        stats.packets,
+        stats.dropped,
+        stats.truncated
+    )?;
+    match crate::signals::received() {
+        Some(signal) => Err(Failure::Interrupted(signal)),
+        None => Ok(true),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Frames to a pcap file, taken where they lie in the ring (see
+/// [`capture::FrameSink::borrows`]). The writer is shared so that it can
+/// be finished once the capture has stopped.
+struct FileSink {
+    writer: Arc<Mutex<Option<PcapWriter>>>,
+    /// The first error writing, which ends the capture.
+    error: Arc<Mutex<Option<String>>>,
+    written: Arc<AtomicU64>,
+    /// `--count`: no more than this many.
+    limit: u64,
+}
+
+impl capture::FrameSink for FileSink {
+    fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool {
+        frames
+            .drain(..)
+            .all(|f| self.borrow(f.t_us, &f.data, f.orig_len))
+    }
+
+    fn borrows(&self) -> bool {
+        true
+    }
+
+    /// 3 MiB: the file takes each frame as fast as the kernel hands them
+    /// over, so little is needed; a little more than tcpdump's default
+    /// 2 MiB, which drops frames of a flood on a busy machine.
+    fn ring_blocks(&self) -> usize {
+        12
+    }
+
+    fn borrow(&mut self, t_us: u64, data: &[u8], orig_len: usize) -> bool {
+        if self.written.load(Ordering::Relaxed) >= self.limit {
+            return false;
+        }
+        let mut writer = lock(&self.writer);
+        let Some(w) = writer.as_mut() else {
+            return false;
+        };
+        match w.write_bytes(t_us, data, orig_len) {
+            Ok(()) => {
+                self.written.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(e) => {
+                *lock(&self.error) = Some(e.to_string());
+                false
+            }
+        }
     }
 }
 

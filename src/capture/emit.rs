@@ -126,6 +126,8 @@ impl Stamper {
 /// 0.3 µs as one `Vec` per block.
 pub(super) struct Emitter<S> {
     sink: S,
+    /// The sink takes frames where they lie (see [`FrameSink::borrows`]).
+    borrows: bool,
     /// False once the receiving end is gone: frames are still counted.
     listening: bool,
     last_t_us: u64,
@@ -137,6 +139,7 @@ pub(super) struct Emitter<S> {
 impl<S: FrameSink> Emitter<S> {
     pub(super) fn new(sink: S) -> Emitter<S> {
         Emitter {
+            borrows: sink.borrows(),
             sink,
             listening: true,
             last_t_us: 0,
@@ -159,7 +162,10 @@ impl<S: FrameSink> Emitter<S> {
         if data.len() < orig_len {
             self.truncated += 1;
         }
-        if self.listening {
+        if self.listening && self.borrows {
+            // Straight from the ring: no copy, no hand-over.
+            self.listening = self.sink.borrow(t_us, data, orig_len.max(data.len()));
+        } else if self.listening {
             self.pending.push(CapturedFrame {
                 t_us,
                 data: data.to_vec(),

@@ -255,6 +255,28 @@ pub trait FrameSink: Send + 'static {
     /// Takes the frames it wants out of `frames` (the rest are dropped).
     /// Returns false once nobody receives any more.
     fn deliver(&mut self, frames: &mut Vec<CapturedFrame>) -> bool;
+
+    /// Whether this sink takes each frame where it lies, in the kernel's
+    /// ring, through [`FrameSink::borrow`]: then no frame is copied into a
+    /// [`CapturedFrame`] and `deliver` is never called. A sink that only
+    /// writes frames to a file (`lab capture -q --pcap F`) needs no copy.
+    fn borrows(&self) -> bool {
+        false
+    }
+
+    /// One frame, borrowed from the ring for the length of the call (see
+    /// [`FrameSink::borrows`]). Returns false once it takes no more.
+    fn borrow(&mut self, _t_us: u64, _data: &[u8], _orig_len: usize) -> bool {
+        false
+    }
+
+    /// How many 256 KiB blocks the kernel's ring should have: what it can
+    /// hold while the sink is busy. A sink on another thread that shows
+    /// each frame needs room for bursts (8 MiB); one that writes each
+    /// frame where it lies keeps up with the kernel and needs less.
+    fn ring_blocks(&self) -> usize {
+        ring::DEFAULT_BLOCKS
+    }
 }
 
 impl FrameSink for mpsc::Sender<CapturedFrame> {
@@ -376,7 +398,7 @@ impl Capture {
             socket.attach_filter(&bpf::port_filter(&ports))?;
         }
         let ring = match path {
-            ReadPath::Ring => Some(ring::Ring::attach(&socket)?),
+            ReadPath::Ring => Some(ring::Ring::attach(&socket, sink.ring_blocks())?),
             ReadPath::Pnet => None,
         };
         let stop = Arc::new(Stop::new().map_err(|e| CaptureError::io("eventfd", e))?);

@@ -26,8 +26,12 @@ use crate::clock::Clock;
 /// One block: large enough for the largest frame on `lo` (65,550 bytes)
 /// plus headers, a multiple of the page size.
 const BLOCK_SIZE: usize = 1 << 18;
-/// 32 blocks of 256 KiB: 8 MiB, like the receive buffer of the pnet path.
-const BLOCK_COUNT: usize = 32;
+/// 32 blocks of 256 KiB: 8 MiB, like the receive buffer of the pnet path:
+/// room for a run's bursts while the timeline thread is busy showing rows.
+pub const DEFAULT_BLOCKS: usize = 32;
+/// The fewest blocks a ring may have: the kernel fills one while we read
+/// another.
+const MIN_BLOCKS: usize = 2;
 /// The kernel insists on a frame size for V3 too, although frames there are
 /// packed back to back; it only has to divide the block size.
 const FRAME_SIZE: usize = 2048;
@@ -43,6 +47,8 @@ const QUIET_US: u64 = 2 * RETIRE_MS as u64 * 1000 + 2_000;
 pub(super) struct Ring {
     base: *mut u8,
     next: usize,
+    /// How many blocks of [`BLOCK_SIZE`] it has.
+    blocks: usize,
 }
 
 // SAFETY: the mapping belongs to this value alone; moving it to the reader
@@ -50,17 +56,19 @@ pub(super) struct Ring {
 unsafe impl Send for Ring {}
 
 impl Ring {
-    /// Switches the (unbound) socket to TPACKET_V3 and maps its ring.
-    pub(super) fn attach(socket: &PacketSocket) -> Result<Ring, CaptureError> {
+    /// Switches the (unbound) socket to TPACKET_V3 and maps a ring of
+    /// `blocks` blocks.
+    pub(super) fn attach(socket: &PacketSocket, blocks: usize) -> Result<Ring, CaptureError> {
+        let blocks = blocks.max(MIN_BLOCKS);
         let fd = socket.raw();
         let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
         setsockopt(fd, libc::SOL_PACKET, libc::PACKET_VERSION, &version)
             .map_err(|e| CaptureError::io("setsockopt(PACKET_VERSION)", e))?;
         let req = libc::tpacket_req3 {
             tp_block_size: BLOCK_SIZE as u32,
-            tp_block_nr: BLOCK_COUNT as u32,
+            tp_block_nr: blocks as u32,
             tp_frame_size: FRAME_SIZE as u32,
-            tp_frame_nr: (BLOCK_SIZE / FRAME_SIZE * BLOCK_COUNT) as u32,
+            tp_frame_nr: (BLOCK_SIZE / FRAME_SIZE * blocks) as u32,
             tp_retire_blk_tov: RETIRE_MS,
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
@@ -71,7 +79,7 @@ impl Ring {
         let base = unsafe {
             libc::mmap(
                 ptr::null_mut(),
-                BLOCK_SIZE * BLOCK_COUNT,
+                BLOCK_SIZE * blocks,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 fd,
@@ -87,6 +95,7 @@ impl Ring {
         Ok(Ring {
             base: base.cast(),
             next: 0,
+            blocks,
         })
     }
 
@@ -115,7 +124,7 @@ impl Ring {
             // Release: we are done reading before the kernel may refill it.
             self.status(self.next)
                 .store(libc::TP_STATUS_KERNEL, Ordering::Release);
-            self.next = (self.next + 1) % BLOCK_COUNT;
+            self.next = (self.next + 1) % self.blocks;
             // The block is back with the kernel; now pass its frames on.
             out.flush();
         }
@@ -195,6 +204,6 @@ impl Ring {
 impl Drop for Ring {
     fn drop(&mut self) {
         // SAFETY: unmaps exactly the mapping made in `attach`.
-        unsafe { libc::munmap(self.base.cast(), BLOCK_SIZE * BLOCK_COUNT) };
+        unsafe { libc::munmap(self.base.cast(), BLOCK_SIZE * self.blocks) };
     }
 }
