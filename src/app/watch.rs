@@ -381,7 +381,7 @@ fn quietly(
     out.flush()?;
     let deadline = duration.map(|d| Instant::now() + d);
     while crate::signals::received().is_none()
-        && !deadline.is_some_and(|d| Instant::now() >= d)
+        && deadline.is_none_or(|d| Instant::now() < d)
         && written.load(Ordering::SeqCst) < args.count.unwrap_or(u64::MAX)
         && lock(&error).is_none()
     {
