@@ -56,6 +56,17 @@ impl PcapError {
             reason: reason.to_string(),
         }
     }
+
+    /// A failed write, with the system's reason (`No space left on
+    /// device`), which the pcap library's own message leaves out.
+    fn writing(path: &Path, e: pcap_file::PcapError) -> PcapError {
+        match e {
+            pcap_file::PcapError::IoError(io) => {
+                PcapError::new(path, format!("cannot write: {io}"))
+            }
+            other => PcapError::new(path, other),
+        }
+    }
 }
 
 /// Streams frames into a classic pcap file (`LINKTYPE_ETHERNET`,
@@ -137,7 +148,7 @@ impl PcapWriter {
             frames: 0,
         };
         // On error `writer` is dropped here, which removes the partial file.
-        writer.inner = Some(inner.map_err(|e| PcapError::new(&writer.path, e))?);
+        writer.inner = Some(inner.map_err(|e| PcapError::writing(&writer.path, e))?);
         Ok(writer)
     }
 
@@ -160,7 +171,7 @@ impl PcapWriter {
         let inner = self.inner.as_mut().expect("open until finish");
         inner
             .write_packet(&packet)
-            .map_err(|e| PcapError::new(&self.path, e))?;
+            .map_err(|e| PcapError::writing(&self.path, e))?;
         self.frames += 1;
         Ok(())
     }
@@ -171,7 +182,7 @@ impl PcapWriter {
         let file = inner
             .into_writer()
             .into_inner()
-            .map_err(|e| PcapError::new(&self.path, e.error()))?;
+            .map_err(|e| PcapError::new(&self.path, format!("cannot write: {}", e.error())))?;
         drop(file);
         fs::rename(&self.partial, &self.path).map_err(|e| PcapError::new(&self.path, e))?;
         Ok(self.frames)

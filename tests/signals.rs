@@ -1,6 +1,6 @@
 //! SIGINT, SIGTERM: `lab` stops where it is, shows what it did, completes
 //! the files it was writing, leaves no scratch folder, and exits 128 + the
-//! signal's number.
+//! signal's number. And a full disk: one line, no half file.
 //!
 //! Each test gives `lab` a `TMPDIR` of its own, so "nothing left behind"
 //! is checked on a folder no other test uses. A signal is sent only once
@@ -285,4 +285,45 @@ fn a_quiet_capture_writes_every_frame_and_prints_only_its_counters() {
     );
     assert!(!shown.contains("#1 "), "no row per packet:\n{shown}");
     assert_eq!(frames_in(&pcap), 100);
+}
+
+#[test]
+fn a_full_disk_while_writing_a_pcap_is_one_line_and_no_half_file() {
+    if socket_lab::capture::privilege().is_err() || !socket_lab::netns::can_unshare() {
+        skip("needs root: a tiny file system is mounted in a private mount namespace");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tiny");
+    std::fs::create_dir(&dir).unwrap();
+    // 64 KiB of room, seen only by this command (a mount namespace of its
+    // own); lab 13's run is about 1800 packets, far more than that.
+    let script = format!(
+        "mount -t tmpfs -o size=64k tmpfs '{d}' || exit 99
+         '{lab}' run 13 --color=never --pcap '{d}/run.pcap'; rc=$?
+         echo \"left: [$(ls -A '{d}')]\" >&2; exit $rc",
+        d = dir.display(),
+        lab = env!("CARGO_BIN_EXE_lab")
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env("TMPDIR", tmp.path())
+        .env_remove("HOME")
+        .env_remove("XDG_STATE_HOME")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    // One line from lab, then what the full file system holds after it:
+    // nothing (the half-written file was removed).
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].ends_with("run.pcap: cannot write: No space left on device (os error 28)"),
+        "{err}"
+    );
+    assert_eq!(lines[1], "left: []", "{err}");
+    // The mount went with its namespace.
+    assert_eq!(left_in(&dir), Vec::<String>::new());
+    assert_eq!(left_in(tmp.path()), vec!["tiny".to_string()]);
 }
