@@ -115,6 +115,11 @@ pub enum Command {
         /// Print JSON Lines instead of the timeline.
         #[arg(long)]
         json: bool,
+        /// Show packet N (as numbered in the timeline, from 1), or `all`,
+        /// layer by layer: each header's fields and what they are for,
+        /// checksums checked, and the bytes that hold them.
+        #[arg(long, value_name = "N|all", conflicts_with = "json", value_parser = parse_detail)]
+        detail: Option<Detail>,
     },
     /// Run the server side of a lab for your own clients (the course's
     /// Python programs), printing every call, until Ctrl-C.
@@ -175,4 +180,22 @@ pub enum Command {
         /// Lab id, number or slug to forget; without it, every lab.
         lab: Option<String>,
     },
+}
+
+/// Which packets `lab inspect --detail` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Packet N, counted from 1 as the timeline numbers them.
+    One(usize),
+    All,
+}
+
+fn parse_detail(text: &str) -> Result<Detail, String> {
+    match text {
+        "all" => Ok(Detail::All),
+        n => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Detail::One(n)),
+            _ => Err(format!("`{n}` is not a packet number (1, 2, ...) or `all`")),
+        },
+    }
 }

@@ -62,7 +62,7 @@ fn main() -> ExitCode {
                 quiet: *quiet,
             },
         ),
-        Command::Inspect { file, json } => app::inspect(&mut out, file, *json),
+        Command::Inspect { file, json, detail } => app::inspect(&mut out, file, *json, *detail),
         Command::Repl { .. } => unreachable!("handled above"),
         Command::Serve {
             lab,

@@ -466,3 +466,89 @@ fn a_long_streak_of_packets_folds_into_one_line() {
     let out = lab(&["run", "09", "--color", "never"]);
     assert!(!String::from_utf8_lossy(&out.stdout).contains(" more packets (all"));
 }
+
+/// `--detail`: each packet layer by layer. Its checksum verdicts are
+/// tshark's (`ip.checksum.status`, `tcp.checksum.status`, 1 good and 0
+/// bad, with checking turned on), packet by packet.
+#[test]
+fn detail_checks_checksums_as_tshark_does_and_explains_each_option() {
+    if !privileged("detail_checks_checksums") {
+        return;
+    }
+    let pcap = temp("detail.pcap");
+    let out = lab(&["run", "09", "--pcap", pcap.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = lab(&[
+        "inspect",
+        pcap.to_str().unwrap(),
+        "--detail",
+        "all",
+        "--color=never",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Our verdicts, one (ip, tcp) pair per packet.
+    let mut ours = Vec::new();
+    for packet in text.split("── packet #").skip(1) {
+        let verdict = |field: &str| {
+            let line = packet
+                .lines()
+                .find(|l| l.trim_start().starts_with(field))
+                .unwrap_or_else(|| panic!("no {field} in:\n{packet}"));
+            u8::from(line.contains(": correct"))
+        };
+        ours.push((verdict("header checksum"), verdict("checksum ")));
+    }
+    // The SYN's options, each with what it is for.
+    assert!(text.contains("mss=65495: maximum segment size"), "{text}");
+    assert!(
+        text.contains("ws=") && text.contains("window scale:"),
+        "{text}"
+    );
+    assert!(text.contains("sackOK: SACK permitted"), "{text}");
+    let out = lab(&["inspect", pcap.to_str().unwrap(), "--detail", "999"]);
+    assert_eq!(out.status.code(), Some(2));
+    let tshark = Command::new("tshark")
+        .args(["-r", pcap.to_str().unwrap()])
+        .args([
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
+        ])
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "ip.checksum.status",
+            "-e",
+            "tcp.checksum.status",
+        ])
+        .output();
+    let _ = std::fs::remove_file(&pcap);
+    let Some(tshark) = tshark.ok().filter(|o| o.status.success()) else {
+        skip(
+            "detail_checks_checksums",
+            "tshark is not installed: compared with nothing",
+        );
+        return;
+    };
+    let theirs: Vec<(u8, u8)> = String::from_utf8_lossy(&tshark.stdout)
+        .lines()
+        .map(|l| {
+            let mut f = l.split('\t').map(|v| v.trim().parse::<u8>().unwrap());
+            (f.next().unwrap(), f.next().unwrap())
+        })
+        .collect();
+    assert_eq!(ours, theirs);
+    // On lo, data segments carry the offloaded (unfinished) checksum.
+    assert!(ours.iter().any(|&(_, tcp)| tcp == 0), "{ours:?}");
+}

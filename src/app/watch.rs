@@ -346,6 +346,48 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     }
 }
 
+/// `lab inspect FILE --detail N|all`: packets layer by layer (see
+/// [`crate::render::layers`]).
+fn in_detail(
+    out: &mut dyn Write,
+    path: &Path,
+    file: &crate::pcap::PcapFile,
+    detail: crate::cli::Detail,
+) -> Outcome {
+    use crate::cli::Detail;
+    let chosen: Vec<usize> = match detail {
+        Detail::All => (0..file.frames.len()).collect(),
+        Detail::One(n) if n <= file.frames.len() => vec![n - 1],
+        Detail::One(n) => {
+            return Err(Failure::Usage(format!(
+                "{} holds {} packets: there is no packet {n}",
+                path.display(),
+                file.frames.len()
+            )));
+        }
+    };
+    for i in chosen {
+        let f = &file.frames[i];
+        writeln!(
+            out,
+            "{}",
+            format!("── packet #{} at {}", i + 1, time(f.t_us).trim()).bold()
+        )?;
+        match crate::render::layers::render(&f.data) {
+            Ok(text) => write!(out, "{text}")?,
+            Err(why) => writeln!(out, "  (not shown layer by layer: {why})")?,
+        }
+        writeln!(out)?;
+    }
+    match &file.cut_short {
+        Some(why) => {
+            out.flush()?;
+            Err(Failure::Usage(why.clone()))
+        }
+        None => Ok(true),
+    }
+}
+
 /// `lab capture -q --pcap F`: every frame goes from the kernel's ring
 /// straight into the file, on the capture's own thread, as `tcpdump -w`
 /// writes it: nothing is decoded, copied or shown. This thread only waits
@@ -474,8 +516,16 @@ impl capture::FrameSink for FileSink {
 }
 
 /// `lab inspect FILE`: the same view, from a pcap or pcapng file.
-pub fn inspect(out: &mut dyn Write, path: &Path, as_json: bool) -> Outcome {
+pub fn inspect(
+    out: &mut dyn Write,
+    path: &Path,
+    as_json: bool,
+    detail: Option<crate::cli::Detail>,
+) -> Outcome {
     let file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Some(detail) = detail {
+        return in_detail(out, path, &file, detail);
+    }
     let mut view = Watcher::new(out, as_json);
     let mut timeline = Timeline::new(false).passing();
     for f in file.frames {

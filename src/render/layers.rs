@@ -89,9 +89,24 @@ pub fn render(frame: &[u8]) -> Result<String, String> {
             _ => "other",
         }
     );
+    if f.ip.version == 4 && ip_end <= frame.len() {
+        let header = &frame[eth_len..ip_end];
+        let field = u16::from_be_bytes([header[10], header[11]]);
+        let _ = writeln!(
+            out,
+            "  header checksum   0x{field:04x}: {}",
+            if wire::checksum::ipv4_header_checksum_ok(header) {
+                "correct (the sum of the header's 16-bit words)"
+            } else {
+                "wrong: a router would drop this packet"
+            }
+        );
+    }
     let _ = writeln!(out, "  source            {}", f.ip.src);
     let _ = writeln!(out, "  destination       {}", f.ip.dst);
     let _ = writeln!(out);
+    // The transport header and its data, as the checksum covers them.
+    let segment = frame.get(ip_end..frame.len().min(eth_len + f.ip.total_len));
 
     let (payload, start) = match &f.transport {
         Transport::Tcp(t) => {
@@ -124,9 +139,17 @@ pub fn render(frame: &[u8]) -> Result<String, String> {
                 "  window            {}: room in the sender's receive buffer (before scaling)",
                 t.window
             );
-            let _ = writeln!(out, "  checksum          0x{:04x}", t.checksum);
+            let ok = !f.truncated
+                && segment
+                    .is_some_and(|seg| wire::checksum::tcp_checksum_ok(f.ip.src, f.ip.dst, seg));
+            let _ = writeln!(
+                out,
+                "  checksum          0x{:04x}: {}",
+                t.checksum,
+                checksum_note(ok, f.truncated)
+            );
             for o in &t.options {
-                let _ = writeln!(out, "  option            {o}");
+                let _ = writeln!(out, "  option            {o}: {}", option_meaning(o));
             }
             (&t.payload, end)
         }
@@ -136,7 +159,15 @@ pub fn render(frame: &[u8]) -> Result<String, String> {
             let _ = writeln!(out, "  source port       {}", u.src_port);
             let _ = writeln!(out, "  destination port  {}", u.dst_port);
             let _ = writeln!(out, "  length            {} bytes", u.length);
-            let _ = writeln!(out, "  checksum          0x{:04x}", u.checksum);
+            let ok = !f.truncated
+                && segment
+                    .is_some_and(|seg| wire::checksum::udp_checksum_ok(f.ip.src, f.ip.dst, seg));
+            let _ = writeln!(
+                out,
+                "  checksum          0x{:04x}: {}",
+                u.checksum,
+                checksum_note(ok, f.truncated)
+            );
             (&u.payload, end)
         }
         _ => return Err("neither TCP nor UDP".into()),
@@ -151,6 +182,42 @@ pub fn render(frame: &[u8]) -> Result<String, String> {
     );
     let _ = writeln!(out, "  \"{}\"", escape(payload));
     Ok(out)
+}
+
+/// What a transport checksum's state means, in a learner's words.
+fn checksum_note(ok: bool, truncated: bool) -> &'static str {
+    match (ok, truncated) {
+        (true, _) => "correct (over a pseudo-header of the addresses, the header and the data)",
+        (false, true) => "not checked: the capture kept only part of the packet",
+        // Linux leaves the sum of outgoing packets to the network card
+        // (checksum offload); lo has no card and nobody ever checks it.
+        (false, false) => {
+            "not the sum of these bytes, which is normal on lo: the kernel leaves it to a network card (offload), and lo has none"
+        }
+    }
+}
+
+/// What a TCP option is for, in a learner's words.
+fn option_meaning(option: &wire::TcpOption) -> &'static str {
+    match option {
+        wire::TcpOption::Mss(_) => {
+            "maximum segment size: the most data per segment this side will take"
+        }
+        wire::TcpOption::WindowScale(_) => {
+            "window scale: this side's window field counts in units of 2^n bytes (SYN only)"
+        }
+        wire::TcpOption::SackPermitted => {
+            "SACK permitted: this side can take acknowledgments of blocks beyond a gap"
+        }
+        wire::TcpOption::Sack(_) => {
+            "selective acknowledgment: these byte ranges arrived, past a gap"
+        }
+        wire::TcpOption::Timestamps { .. } => {
+            "timestamps: the sender's clock and the last one it heard, to time round trips and spot old duplicates"
+        }
+        wire::TcpOption::Unknown { .. } => "an option this reader does not know",
+        wire::TcpOption::Malformed { .. } => "malformed: its length does not fit",
+    }
 }
 
 /// A layer's title with its byte range, then its bytes in hex.
