@@ -120,6 +120,14 @@ pub enum Command {
         /// checksums checked, and the bytes that hold them.
         #[arg(long, value_name = "N|all", conflicts_with = "json", value_parser = parse_detail)]
         detail: Option<Detail>,
+        /// Follow one conversation: TCP connection N (Wireshark's
+        /// `tcp.stream`, from 0), or `udp:N` (`udp.stream`).
+        #[arg(long, value_name = "N|udp:N", value_parser = parse_stream)]
+        stream: Option<(crate::conversations::Kind, usize)>,
+        /// One line per conversation: packets and bytes each way, how long
+        /// it lasted, the handshake's round trip, and the throughput.
+        #[arg(long, conflicts_with_all = ["detail", "stream"])]
+        stats: bool,
     },
     /// Run the server side of a lab for your own clients (the course's
     /// Python programs), printing every call, until Ctrl-C.
@@ -198,4 +206,17 @@ fn parse_detail(text: &str) -> Result<Detail, String> {
             _ => Err(format!("`{n}` is not a packet number (1, 2, ...) or `all`")),
         },
     }
+}
+
+fn parse_stream(text: &str) -> Result<(crate::conversations::Kind, usize), String> {
+    use crate::conversations::Kind;
+    let (kind, n) = match text.split_once(':') {
+        Some(("tcp", n)) => (Kind::Tcp, n),
+        Some(("udp", n)) => (Kind::Udp, n),
+        Some(_) => return Err(format!("`{text}`: say N, tcp:N or udp:N")),
+        None => (Kind::Tcp, text),
+    };
+    n.parse()
+        .map(|n| (kind, n))
+        .map_err(|_| format!("`{text}`: a conversation's number (0, 1, ...), tcp:N or udp:N"))
 }

@@ -44,6 +44,7 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod clock;
+pub mod conversations;
 pub mod correlate;
 pub mod course;
 pub mod escape;

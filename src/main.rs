@@ -62,7 +62,22 @@ fn main() -> ExitCode {
                 quiet: *quiet,
             },
         ),
-        Command::Inspect { file, json, detail } => app::inspect(&mut out, file, *json, *detail),
+        Command::Inspect {
+            file,
+            json,
+            detail,
+            stream,
+            stats,
+        } => app::inspect(
+            &mut out,
+            file,
+            &app::InspectArgs {
+                json: *json,
+                detail: *detail,
+                stream: *stream,
+                stats: *stats,
+            },
+        ),
         Command::Repl { .. } => unreachable!("handled above"),
         Command::Serve {
             lab,

@@ -552,3 +552,59 @@ fn detail_checks_checksums_as_tshark_does_and_explains_each_option() {
     // On lo, data segments carry the offloaded (unfinished) checksum.
     assert!(ours.iter().any(|&(_, tcp)| tcp == 0), "{ours:?}");
 }
+
+/// `--stream N` follows Wireshark's `tcp.stream` (and `udp:N` its
+/// `udp.stream`); `--stats` sums each conversation up.
+#[test]
+fn streams_are_numbered_as_wireshark_numbers_them() {
+    if !privileged("streams_are_numbered") {
+        return;
+    }
+    let mut checked = 0;
+    for (id, kind) in [("18", "tcp"), ("07", "udp")] {
+        let pcap = temp(&format!("streams-{id}.pcap"));
+        let path = pcap.to_str().unwrap();
+        assert!(lab(&["run", id, "--pcap", path]).status.success());
+        let stats = json_lines(&lab(&["inspect", path, "--stats", "--json"]).stdout);
+        let convs: Vec<&serde_json::Value> = stats.iter().filter(|c| c["proto"] == kind).collect();
+        assert!(convs.len() >= 2, "lab {id}: {stats:?}");
+        let tshark = Command::new("tshark")
+            .args(["-r", path, "-T", "fields", "-e", &format!("{kind}.stream")])
+            .output()
+            .ok()
+            .filter(|o| o.status.success());
+        for c in &convs {
+            let n = c["stream"].as_u64().unwrap();
+            let total = c["packets"][0].as_u64().unwrap() + c["packets"][1].as_u64().unwrap();
+            let ours = json_lines(
+                &lab(&[
+                    "inspect",
+                    path,
+                    "--json",
+                    "--stream",
+                    &format!("{kind}:{n}"),
+                ])
+                .stdout,
+            )
+            .iter()
+            .filter(|l| l["kind"] == "packet")
+            .count() as u64;
+            assert_eq!(ours, total, "lab {id} {kind}:{n}");
+            if let Some(t) = &tshark {
+                let theirs = String::from_utf8_lossy(&t.stdout)
+                    .lines()
+                    .filter(|l| l.trim() == n.to_string())
+                    .count() as u64;
+                assert_eq!(ours, theirs, "lab {id} {kind}:{n} against tshark");
+                checked += 1;
+            }
+        }
+        let _ = std::fs::remove_file(&pcap);
+    }
+    if checked == 0 {
+        skip(
+            "streams_are_numbered",
+            "tshark is not installed: numbering compared with nothing",
+        );
+    }
+}

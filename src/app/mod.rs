@@ -19,7 +19,7 @@ pub use progress::{next, progress, reset, run_and_record};
 pub use repl::{ReplArgs, repl};
 pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
 pub use serve::{ServeArgs, serve};
-pub use watch::{CaptureArgs, capture, inspect};
+pub use watch::{CaptureArgs, InspectArgs, capture, inspect};
 
 use crate::catalog::{self, Lab};
 

@@ -14,6 +14,7 @@ use colored::{Color, Colorize};
 use super::{Failure, Outcome};
 use crate::capture::{self, Capture, CapturedFrame, Filter};
 use crate::clock::Clock;
+use crate::conversations::{Conversations, Kind};
 use crate::escape::preview;
 use crate::pcap::{PcapWriter, read_pcap};
 use crate::render::{human::time, json, wire_row::describe};
@@ -346,6 +347,68 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     }
 }
 
+/// What was read was shown; a file cut short is still bad input.
+fn cut_short(out: &mut dyn Write, file: &crate::pcap::PcapFile) -> Outcome {
+    match &file.cut_short {
+        Some(why) => {
+            out.flush()?;
+            Err(Failure::Usage(why.clone()))
+        }
+        None => Ok(true),
+    }
+}
+
+/// `lab inspect FILE --stats`: a line per conversation.
+fn stats(out: &mut dyn Write, conversations: &Conversations, json: bool) -> std::io::Result<()> {
+    if json {
+        for c in &conversations.list {
+            let o = serde_json::json!({"kind": "conversation", "proto": c.kind.name(), "stream": c.number,
+                "a": c.a.to_string(), "b": c.b.to_string(), "packets": c.packets, "bytes": c.bytes,
+                "first_us": c.first_us, "duration_us": c.last_us - c.first_us,
+                "handshake_rtt_us": c.handshake_rtt_us, "bytes_per_second": c.throughput()});
+            writeln!(out, "{o}")?;
+        }
+        return Ok(());
+    }
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    crate::render::fit(&mut table);
+    table.set_header(vec![
+        "stream",
+        "A → B",
+        "packets →/←",
+        "bytes →/←",
+        "lasted",
+        "handshake RTT",
+        "throughput",
+    ]);
+    for c in &conversations.list {
+        table.add_row(vec![
+            format!("{}:{}", c.kind.name(), c.number),
+            format!("{} → {}", c.a, c.b),
+            format!("{} / {}", c.packets[0], c.packets[1]),
+            format!("{} / {}", c.bytes[0], c.bytes[1]),
+            format!("{:.3} ms", c.duration().as_secs_f64() * 1e3),
+            c.handshake_rtt_us
+                .map_or("-".into(), |us| format!("{:.3} ms", us as f64 / 1e3)),
+            c.throughput().map_or("-".into(), rate),
+        ]);
+    }
+    writeln!(out, "{table}")
+}
+
+/// Bytes per second, in the unit that reads best.
+fn rate(bytes_per_s: f64) -> String {
+    match bytes_per_s {
+        r if r >= 1e9 => format!("{:.2} GB/s", r / 1e9),
+        r if r >= 1e6 => format!("{:.2} MB/s", r / 1e6),
+        r if r >= 1e3 => format!("{:.2} kB/s", r / 1e3),
+        r => format!("{r:.0} B/s"),
+    }
+}
+
 /// `lab inspect FILE --detail N|all`: packets layer by layer (see
 /// [`crate::render::layers`]).
 fn in_detail(
@@ -516,19 +579,51 @@ impl capture::FrameSink for FileSink {
 }
 
 /// `lab inspect FILE`: the same view, from a pcap or pcapng file.
-pub fn inspect(
-    out: &mut dyn Write,
-    path: &Path,
-    as_json: bool,
-    detail: Option<crate::cli::Detail>,
-) -> Outcome {
-    let file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
-    if let Some(detail) = detail {
+/// Options of `lab inspect`.
+pub struct InspectArgs {
+    pub json: bool,
+    pub detail: Option<crate::cli::Detail>,
+    pub stream: Option<(Kind, usize)>,
+    pub stats: bool,
+}
+
+pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome {
+    let mut file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Some(detail) = args.detail {
         return in_detail(out, path, &file, detail);
     }
+    if args.stats || args.stream.is_some() {
+        let packets: Vec<Packet> = file
+            .frames
+            .iter()
+            .map(|f| Packet::decode(f.t_us, f.data.clone(), f.orig_len))
+            .collect();
+        let conversations = Conversations::of(&packets);
+        if args.stats {
+            stats(out, &conversations, args.json)?;
+            return cut_short(out, &file);
+        }
+        if let Some((kind, n)) = args.stream {
+            let Some(chosen) = conversations.find(kind, n) else {
+                let count = conversations.list.iter().filter(|c| c.kind == kind).count();
+                return Err(Failure::Usage(format!(
+                    "{} has {count} {} conversations (numbered from 0): there is no {}:{n}",
+                    path.display(),
+                    kind.name(),
+                    kind.name()
+                )));
+            };
+            let mut i = 0;
+            file.frames.retain(|_| {
+                i += 1;
+                conversations.of_packet[i - 1] == Some(chosen)
+            });
+        }
+    }
+    let as_json = args.json;
     let mut view = Watcher::new(out, as_json);
     let mut timeline = Timeline::new(false).passing();
-    for f in file.frames {
+    for f in std::mem::take(&mut file.frames) {
         if let Some(signal) = crate::signals::received() {
             view.out.flush()?;
             return Err(Failure::Interrupted(signal));
