@@ -303,6 +303,8 @@ pub struct BenchStep {
     pub order: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<Tpl>,
+    /// Saves how many requests it made: all of them, or fewer if it
+    /// reached its time budget first (a busy machine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub save: Option<String>,
     /// The actor whose rate to compare with (saves `ratio_pct`).
