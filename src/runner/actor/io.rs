@@ -23,6 +23,9 @@ struct Sending<'s> {
     all: bool,
 }
 
+/// The fewest calls a `repeat_for_ms` loop makes.
+const MIN_SPINS: usize = 3;
+
 impl Actor<'_> {
     pub(super) fn send(&mut self, s: &SendStep) -> StepResult {
         let on = s.on.as_str();
@@ -205,13 +208,19 @@ impl Actor<'_> {
         }
     }
 
-    /// A loop that ignores end-of-stream, bounded by a window: once the
+    /// A loop that ignores end-of-stream, bounded by a window (and made
+    /// at least [`MIN_SPINS`] times): once the
     /// peer has closed, every recv returns 0 at once and the loop spins.
     /// Identical results in a row are recorded once, with their count.
     fn recv_spin(&mut self, on: &str, size: usize, window: Duration, s: &RecvStep) -> StepResult {
         let end = self.board.time.deadline(window);
         let mut pending: Option<Call> = None;
-        while !end.expired() {
+        let mut made = 0;
+        // At least MIN_SPINS calls, however long they take: on a crowded
+        // machine this thread may be scheduled once in the whole window,
+        // and one call alone would not show a loop.
+        while made < MIN_SPINS || !end.expired() {
+            made += 1;
             // Only the first call of a spin is announced: the rest return
             // at once and are counted into one record.
             self.quiet = pending.is_some();
