@@ -22,6 +22,29 @@ fn main() -> ExitCode {
         });
         return exit_code(outcome, &mut std::io::sink());
     }
+    // The traced program's exit code is lab's: a command of its own.
+    if let Command::Trace {
+        pid,
+        json,
+        pcap,
+        no_capture,
+        output,
+        command,
+    } = &cli.command
+    {
+        let args = app::TraceArgs {
+            command,
+            pid: *pid,
+            json: *json,
+            capture: !no_capture,
+            pcap: pcap.clone(),
+            output: output.clone(),
+        };
+        return match app::trace(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(f) => exit_code(Err(f), &mut std::io::sink()),
+        };
+    }
     // Buffered: a timeline of thousands of rows must not cost a write(2)
     // per line. Every command flushes where a person waits for output.
     let stdout = std::io::stdout();
@@ -46,7 +69,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Inspect { file, json } => app::inspect(&mut out, file, *json),
-        Command::Repl { .. } => unreachable!("handled above"),
+        Command::Repl { .. } | Command::Trace { .. } => unreachable!("handled above"),
         Command::Serve {
             lab,
             port,
