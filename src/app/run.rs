@@ -117,20 +117,39 @@ pub(super) fn drive<V: View>(
     sink: &mut Sink<'_, V>,
     mut pauses: Option<Pauses<'_>>,
 ) {
+    // Whether the last turn found events: then more are likely on their
+    // way, and they are taken a batch at a time.
+    let mut busy = false;
     loop {
         // Often while events wait to be shown (each on time), less often
         // when nothing is held (a server or a REPL waiting for someone).
         let wait = Duration::from_millis(if timeline.holds_any() { 2 } else { 10 });
-        match rx.recv_timeout(wait) {
-            Ok(event) => {
-                if let Some(p) = pauses.as_mut() {
-                    p.waiting.arrived(&event);
-                }
-                timeline.push(event);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        let first = if busy {
+            // A busy producer (`lab trace` of a chatty program sends tens
+            // of thousands of events a second) would wake this thread at
+            // every event; a short nap instead takes them by the batch,
+            // and a sender never has to wake anyone.
+            std::thread::sleep(Duration::from_millis(2));
+            rx.try_recv().map_err(|e| match e {
+                mpsc::TryRecvError::Empty => mpsc::RecvTimeoutError::Timeout,
+                mpsc::TryRecvError::Disconnected => mpsc::RecvTimeoutError::Disconnected,
+            })
+        } else {
+            rx.recv_timeout(wait)
+        };
+        let mut batch = match first {
+            Ok(event) => vec![event],
+            Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
             // Every sender is gone: the runner and the capture are done.
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        busy = !batch.is_empty();
+        batch.extend(rx.try_iter());
+        for event in batch {
+            if let Some(p) = pauses.as_mut() {
+                p.waiting.arrived(&event);
+            }
+            timeline.push(event);
         }
         if let Some(p) = pauses.as_mut()
             && let Ok(ask) = p.asks.try_recv()

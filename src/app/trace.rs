@@ -23,6 +23,10 @@ use crate::render::{human::Human, json, map};
 use crate::timeline::Timeline;
 use crate::trace::Event;
 
+/// Rows of the message map shown under the timeline; the rest are
+/// counted (a long trace has one row per call that moved bytes).
+const MAP_ROWS: usize = 60;
+
 /// Options of one `lab trace`.
 pub struct TraceArgs<'a> {
     /// The command line to start (empty with `--pid`).
@@ -201,7 +205,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         )?;
     } else {
         human.finish(&mut out)?;
-        map::write(&mut out, &calls, &map)?;
+        map::write_first(&mut out, &calls, &map, MAP_ROWS)?;
         if let Some(v) = &verdict {
             human.verdicts(&mut out, std::slice::from_ref(v))?;
         }
