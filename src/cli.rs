@@ -109,7 +109,9 @@ pub enum Command {
     /// error); the trace goes to standard error, or to `-o FILE`. `lab
     /// trace` exits with the program's exit code (128+N if a signal N
     /// killed it). Linux x86_64 only.
-    #[command(after_help = "Examples:\n  lab trace -- python3 server.py\n  lab trace -- sh -c 'python3 server.py & sleep 0.3; python3 client.py'\n  lab trace --json -- python3 client.py\n  lab trace --pid 4182          (Ctrl-C lets go; the program runs on)")]
+    #[command(
+        after_help = "Examples:\n  lab trace -- python3 server.py\n  lab trace -- sh -c 'python3 server.py & sleep 0.3; python3 client.py'\n  lab trace --json -- python3 client.py\n  lab trace --pid 4182          (Ctrl-C lets go; the program runs on)"
+    )]
     Trace {
         /// Attach to this running process (every thread) instead of
         /// starting one; Ctrl-C detaches and the program runs on.

@@ -202,7 +202,10 @@ pub fn map(calls: &[Call], packets: &[Packet]) -> Vec<MapEntry> {
             sends.entry(dir).or_default().push(range, k);
         }
     }
-    segments.values_mut().chain(sends.values_mut()).for_each(Ranges::sort);
+    segments
+        .values_mut()
+        .chain(sends.values_mut())
+        .for_each(Ranges::sort);
     let udp_matches = match_datagrams(calls, packets);
     let mut out = Vec::new();
     for (i, c) in calls.iter().enumerate() {

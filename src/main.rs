@@ -32,6 +32,10 @@ fn main() -> ExitCode {
         command,
     } = &cli.command
     {
+        // The trace goes to standard error or a file, not standard output.
+        use std::io::IsTerminal;
+        let terminal = output.is_none() && std::io::stderr().is_terminal();
+        render::set_color_for(cli.color, terminal);
         let args = app::TraceArgs {
             command,
             pid: *pid,

@@ -208,11 +208,7 @@ fn a_udp_pair_sends_and_receives_datagrams() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (out, lines) = trace_json(
-        dir.path(),
-        &["python3", &program("udp_pair.py")],
-        b"",
-    );
+    let (out, lines) = trace_json(dir.path(), &["python3", &program("udp_pair.py")], b"");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let calls = calls(&lines);
     let ping = find(&calls, "send_to", "ping");
@@ -223,7 +219,10 @@ fn a_udp_pair_sends_and_receives_datagrams() {
     assert!(ping.get("stream").is_none(), "datagrams have no stream");
     assert_eq!(
         got["args"],
-        format!("from 127.0.0.1:{}", ping["local"].as_str().unwrap().rsplit(':').next().unwrap())
+        format!(
+            "from 127.0.0.1:{}",
+            ping["local"].as_str().unwrap().rsplit(':').next().unwrap()
+        )
     );
     find(&calls, "recv_from", "PING");
     if is_root() {
@@ -259,7 +258,9 @@ fn the_program_keeps_its_standard_input_and_output() {
     find(&calls, "send", "ls -l");
     // Reading the terminal (here a pipe) and printing are not socket calls.
     assert!(
-        calls.iter().all(|c| c["op"] != "read" && c["op"] != "write"),
+        calls
+            .iter()
+            .all(|c| c["op"] != "read" && c["op"] != "write"),
         "{calls:#?}"
     );
 }
@@ -292,7 +293,14 @@ fn the_exit_code_passes_through_and_a_signal_is_128_plus_its_number() {
 
     // The human view says so in its last line.
     let out = lab()
-        .args(["trace", "--no-capture", "--", "python3", "-c", "import sys; sys.exit(3)"])
+        .args([
+            "trace",
+            "--no-capture",
+            "--",
+            "python3",
+            "-c",
+            "import sys; sys.exit(3)",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -305,11 +313,7 @@ fn a_forked_child_that_runs_another_program_is_traced_too() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (out, lines) = trace_json(
-        dir.path(),
-        &["python3", &program("fork_exec.py")],
-        b"",
-    );
+    let (out, lines) = trace_json(dir.path(), &["python3", &program("fork_exec.py")], b"");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let root = lines[0]["pid"].clone();
     let calls = calls(&lines);
@@ -406,7 +410,12 @@ fn as_nobody() -> Option<Command> {
         return None;
     }
     let setpriv = Command::new("setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "true"])
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "true",
+        ])
         .status()
         .is_ok_and(|s| s.success());
     if setpriv {
@@ -453,7 +462,10 @@ fn without_capture_privilege_calls_are_traced_and_one_line_says_why() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     let off: Vec<&str> = err.lines().filter(|l| l.contains("capture off")).collect();
     assert_eq!(off.len(), 1, "{err}");
-    assert!(off[0].contains("CAP_NET_RAW") && off[0].contains("setcap"), "{err}");
+    assert!(
+        off[0].contains("CAP_NET_RAW") && off[0].contains("setcap"),
+        "{err}"
+    );
     assert!(err.contains("send_to(fd"), "{err}");
     assert!(err.contains("recv_from(fd"), "{err}");
 }

@@ -195,14 +195,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
             Ended::Killed(sig) => serde_json::json!({ "signal": sig }),
             Ended::Detached => serde_json::json!({ "detached": true }),
         };
-        json::trace_summary_line(
-            &mut out,
-            passed,
-            calls.len(),
-            &status,
-            stats.as_ref(),
-            exit,
-        )?;
+        json::trace_summary_line(&mut out, passed, calls.len(), &status, stats.as_ref(), exit)?;
     } else {
         human.finish(&mut out)?;
         map::write_first(&mut out, &calls, &map, MAP_ROWS)?;

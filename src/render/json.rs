@@ -255,8 +255,8 @@ pub fn call(c: &Call) -> Json {
         let (text, cut) = preview(d, PREVIEW_BYTES);
         m.insert("data".into(), text.into());
         // `lab trace` keeps only the first bytes of a long call.
-        let kept_less = c.returned.is_some_and(|n| n > d.len() as i64)
-            && (c.is_send() || c.is_recv());
+        let kept_less =
+            c.returned.is_some_and(|n| n > d.len() as i64) && (c.is_send() || c.is_recv());
         if cut || kept_less {
             m.insert("data_truncated".into(), true.into());
         }

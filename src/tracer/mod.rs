@@ -49,14 +49,17 @@
 //! capability: it inherits exactly what `lab` was started with, less any
 //! file capability of the `lab` binary, which `exec` drops.
 
+mod interrupt;
 pub mod process;
 pub mod record;
 pub mod seccomp;
 pub mod sockets;
 pub mod syscalls;
+pub mod words;
+
+pub use interrupt::prepare;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::Sender;
 
 use nix::unistd::Pid;
@@ -110,44 +113,6 @@ pub struct Started {
     pub actor: String,
 }
 
-/// Set by Ctrl-C (SIGINT) or SIGTERM in attach mode.
-static DETACH: AtomicBool = AtomicBool::new(false);
-/// The process attached to, for the signal handler.
-static ROOT: AtomicI32 = AtomicI32::new(0);
-
-/// Called on the thread that will start the tracer, before any other
-/// thread exists: in attach mode, Ctrl-C must reach the tracer's own
-/// thread (see [`run`]), so every other thread blocks it.
-pub fn prepare(target: &Target) {
-    if matches!(target, Target::Attach(_)) {
-        set_interrupt_mask(libc::SIG_BLOCK);
-    }
-}
-
-fn set_interrupt_mask(how: libc::c_int) {
-    // SAFETY: a signal set on the stack, filled by sigemptyset/sigaddset.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
-    }
-}
-
-/// The Ctrl-C handler of attach mode. A handler may do very little; this
-/// one raises a flag and interrupts the attached process, so that a
-/// `waitpid` that was about to block returns (a blocked one returns
-/// `EINTR` anyway: the handler is installed without `SA_RESTART`).
-extern "C" fn on_interrupt(_: libc::c_int) {
-    DETACH.store(true, Ordering::SeqCst);
-    let root = ROOT.load(Ordering::SeqCst);
-    if root > 0 {
-        // SAFETY: ptrace is a system call, safe in a signal handler.
-        unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, root, 0, 0) };
-    }
-}
-
 /// Traces `target` on the calling thread (which becomes the tracer: ptrace
 /// ties tracees to a thread, not a process), sending every socket call to
 /// `tx` on `clock`. `ready` hears once that the program runs, or why not.
@@ -178,8 +143,7 @@ pub fn run(
         }
         Target::Attach(pid) => match process::attach(*pid) {
             Ok((tgid, threads)) => {
-                ROOT.store(tgid.as_raw(), Ordering::SeqCst);
-                install_interrupt_handler();
+                interrupt::install(tgid);
                 for t in &threads {
                     // Each thread stops (PTRACE_EVENT_STOP) and is then
                     // switched to syscall tracing by the loop.
@@ -219,19 +183,6 @@ pub fn run(
     result.map(|()| tracer.ended.unwrap_or(Ended::Detached))
 }
 
-fn install_interrupt_handler() {
-    // SAFETY: installs a handler that only touches atomics and calls
-    // ptrace; no SA_RESTART, so waitpid returns EINTR.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_interrupt as *const () as usize;
-        libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut());
-        libc::sigaction(libc::SIGTERM, &action, std::ptr::null_mut());
-    }
-    set_interrupt_mask(libc::SIG_UNBLOCK);
-}
-
 /// A traced thread.
 #[derive(Debug)]
 struct Thread {
@@ -268,7 +219,7 @@ struct Tracer {
 impl Tracer {
     fn run_loop(&mut self) -> Result<(), String> {
         loop {
-            if !self.seccomp && DETACH.load(Ordering::SeqCst) {
+            if !self.seccomp && interrupt::requested() {
                 let threads: Vec<Pid> = self.threads.keys().copied().collect();
                 process::detach_all(&threads);
                 self.ended = Some(Ended::Detached);

@@ -121,7 +121,9 @@ pub struct Program {
 
 /// Finds `argv[0]` on `PATH` (or takes it as a path when it holds a `/`).
 pub fn resolve(argv: &[String]) -> Result<Program, String> {
-    let name = argv.first().ok_or("say which program to trace: `lab trace -- CMD ARGS`")?;
+    let name = argv
+        .first()
+        .ok_or("say which program to trace: `lab trace -- CMD ARGS`")?;
     let found: Option<PathBuf> = if name.contains('/') {
         Some(PathBuf::from(name)).filter(|p| p.exists())
     } else {
@@ -140,8 +142,21 @@ pub fn resolve(argv: &[String]) -> Result<Program, String> {
             .iter()
             .map(|a| c(a.as_bytes()))
             .collect::<Result<_, _>>()?,
-        shown: argv.join(" "),
+        shown: argv.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(" "),
     })
+}
+
+/// An argument as a shell would need it typed: `'import sys; sys.exit(3)'`.
+fn quoted(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 fn is_executable(p: &Path) -> bool {

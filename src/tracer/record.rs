@@ -6,6 +6,7 @@ use nix::unistd::Pid;
 
 use super::sockets::Sockets;
 use super::syscalls::{self, Address, Regs, Syscall, read_memory};
+use super::words;
 use crate::escape::PREVIEW_BYTES;
 use crate::runner::errno;
 use crate::trace::{Call, Op, Proto};
@@ -97,7 +98,7 @@ pub fn finish(
 
     match syscall {
         Syscall::Socket => {
-            call.args = syscalls::socket_args(a[0], a[1]);
+            call.args = words::socket_args(a[0], a[1]);
             target = (-1, None);
             if let Ok(n) = result {
                 let new = n as i32;
@@ -105,14 +106,15 @@ pub fn finish(
             }
         }
         Syscall::SocketPair => {
-            call.args = syscalls::socket_args(a[0], a[1]);
+            call.args = words::socket_args(a[0], a[1]);
             target = (-1, None);
             if ok && let Some(raw) = read_memory(pid, a[3], 8) {
                 let fds = [0, 4].map(|o| i32::from_le_bytes(raw[o..o + 4].try_into().expect("4")));
                 for f in fds {
                     sockets.born(pid.as_raw(), f);
                 }
-                call.args.push_str(&format!(" -> fd{}, fd{}", fds[0], fds[1]));
+                call.args
+                    .push_str(&format!(" -> fd{}, fd{}", fds[0], fds[1]));
                 target = (fds[0], sockets.lookup(pid.as_raw(), fds[0]));
             }
         }
@@ -164,7 +166,11 @@ pub fn finish(
                     }
                 }
                 if let Some(p) = &msg_peer {
-                    let word = if syscall == Syscall::SendMsg { "to" } else { "from" };
+                    let word = if syscall == Syscall::SendMsg {
+                        "to"
+                    } else {
+                        "from"
+                    };
                     call.args = format!("{word} {}", p.text());
                 }
             }
@@ -176,23 +182,23 @@ pub fn finish(
             call.len = Some(a[3] as usize);
             call.args = format!("from fd{}", a[1] as i32);
         }
-        Syscall::Shutdown => call.args = syscalls::shutdown_how(a[1]),
+        Syscall::Shutdown => call.args = words::shutdown_how(a[1]),
         Syscall::SetSockOpt => {
             let (level, name) = (a[1] as i32, a[2] as i32);
             let value = read_memory(pid, a[3], (a[4] as usize).min(64)).unwrap_or_default();
             call.args = format!(
                 "{}={}",
-                syscalls::option_name(level, name),
-                syscalls::option_value(name, &value)
+                words::option_name(level, name),
+                words::option_value(name, &value)
             );
         }
         Syscall::GetSockOpt => {
             let (level, name) = (a[1] as i32, a[2] as i32);
-            call.args = syscalls::option_name(level, name);
+            call.args = words::option_name(level, name);
             if ok {
                 let len = syscalls::read_u32(pid, a[4]).unwrap_or(0) as usize;
                 let value = read_memory(pid, a[3], len.min(64)).unwrap_or_default();
-                call.args = format!("{}={}", call.args, syscalls::option_value(name, &value));
+                call.args = format!("{}={}", call.args, words::option_value(name, &value));
             }
         }
         Syscall::GetSockName | Syscall::GetPeerName => {
@@ -212,7 +218,16 @@ pub fn finish(
         call.sock = Some(format!("fd{fd}"));
     }
     if let Some(inode) = inode {
-        describe(&mut call, syscall, fd, inode, msg_peer.as_ref(), sockets, pid, peeks(syscall, regs));
+        describe(
+            &mut call,
+            syscall,
+            fd,
+            inode,
+            msg_peer.as_ref(),
+            sockets,
+            pid,
+            peeks(syscall, regs),
+        );
     }
     if matches!(op, Op::Accept) {
         // Shown on the listener it was called on; addresses are the new
@@ -319,13 +334,26 @@ fn messages(
         c.data = Some(syscalls::gather(pid, &m.iovecs, moved, PREVIEW_BYTES));
         let peer = syscalls::read_sockaddr(pid, m.name, u64::from(m.name_len));
         if let Some(p) = &peer {
-            let word = if syscall == Syscall::SendMmsg { "to" } else { "from" };
+            let word = if syscall == Syscall::SendMmsg {
+                "to"
+            } else {
+                "from"
+            };
             c.args = format!("{word} {} (message {} of {count})", p.text(), i + 1);
         } else {
             c.args = format!("message {} of {count}", i + 1);
         }
         if let Some(inode) = inode {
-            describe(&mut c, syscall, fd, inode, peer.as_ref(), sockets, pid, peeks(syscall, regs));
+            describe(
+                &mut c,
+                syscall,
+                fd,
+                inode,
+                peer.as_ref(),
+                sockets,
+                pid,
+                peeks(syscall, regs),
+            );
         }
         out.push(c);
     }

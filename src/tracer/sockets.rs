@@ -61,7 +61,10 @@ pub struct Sockets {
 pub fn inode_of(pid: i32, fd: i32) -> Option<u64> {
     let link = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
     let text = link.to_str()?;
-    text.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    text.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 impl Sockets {
@@ -123,18 +126,20 @@ impl Sockets {
 
     /// A copy of the program's descriptor in this process.
     fn copy_fd(&mut self, pid: i32, fd: i32) -> Option<OwnedFd> {
-        if !self.pidfds.contains_key(&pid) {
-            // SAFETY: pidfd_open takes a pid and flags and returns a new
-            // descriptor or -1.
-            let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-            if pidfd < 0 {
-                return None;
+        let pidfd = match self.pidfds.entry(pid) {
+            std::collections::hash_map::Entry::Occupied(e) => e.get().as_raw_fd(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                // SAFETY: pidfd_open takes a pid and flags and returns a
+                // new descriptor or -1.
+                let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+                if pidfd < 0 {
+                    return None;
+                }
+                // SAFETY: the kernel just gave us this descriptor.
+                e.insert(unsafe { OwnedFd::from_raw_fd(pidfd as i32) })
+                    .as_raw_fd()
             }
-            // SAFETY: the kernel just gave us this descriptor.
-            let owned = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
-            self.pidfds.insert(pid, owned);
-        }
-        let pidfd = self.pidfds.get(&pid)?.as_raw_fd();
+        };
         // SAFETY: pidfd_getfd(pidfd, targetfd, flags) returns a new
         // descriptor of ours or -1.
         let copy = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) };
@@ -179,7 +184,13 @@ fn name_of(fd: i32, call: NameCall) -> Option<SocketAddr> {
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: storage and len are valid for the kernel to write.
-    let r = unsafe { call(fd, (&mut storage as *mut libc::sockaddr_storage).cast(), &mut len) };
+    let r = unsafe {
+        call(
+            fd,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
     if r != 0 {
         return None;
     }
