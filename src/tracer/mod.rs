@@ -367,6 +367,13 @@ impl Tracer {
             return self.resume(tid, 0);
         }
         let t_us = self.clock.now_us();
+        self.thread(tid).pending = Some(Pending {
+            syscall,
+            t_us,
+            inode,
+        });
+        // The program goes on at once; the event is made while it runs.
+        self.resume(tid, 0);
         if syscall.may_block()
             && let Some(op) = record::op_of(syscall, &regs)
         {
@@ -377,12 +384,6 @@ impl Tracer {
                 sock: Some(format!("fd{}", regs.fd())),
             });
         }
-        self.thread(tid).pending = Some(Pending {
-            syscall,
-            t_us,
-            inode,
-        });
-        self.resume(tid, 0);
     }
 
     /// A system call returns.
@@ -429,12 +430,14 @@ impl Tracer {
             pending.inode,
             &mut self.sockets,
         );
+        // Everything read from the stopped program is in `calls`: it may
+        // go on while the records travel.
+        self.resume(tid, 0);
         for call in calls {
             // If nobody reads any more (the output went away), the
             // program still runs to its end.
             let _ = self.tx.send(Event::Call(call));
         }
-        self.resume(tid, 0);
     }
 
     /// The thread ran `exec`: its process has a new program, the same ids.
