@@ -485,3 +485,21 @@ impl Event {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_has_one_name_and_is_found_by_it() {
+        let mut names: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
+        for op in Op::ALL {
+            assert_eq!(Op::from_name(op.name()), Some(op));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Op::ALL.len(), "two ops share a name");
+        // A call that moves bytes is a send or a receive, never both.
+        assert!(Op::ALL.iter().all(|op| !(op.is_send() && op.is_recv())));
+    }
+}

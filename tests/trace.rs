@@ -469,3 +469,52 @@ fn without_capture_privilege_calls_are_traced_and_one_line_says_why() {
     assert!(err.contains("send_to(fd"), "{err}");
     assert!(err.contains("recv_from(fd"), "{err}");
 }
+
+#[test]
+fn the_human_view_reads_like_a_lab_run() {
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "python3 {} port & python3 {} port; wait",
+        program("sticky_server.py"),
+        program("sticky_client.py")
+    );
+    let text_file = dir.path().join("trace.txt");
+    let pcap = dir.path().join("run.pcap");
+    let mut cmd = lab();
+    cmd.current_dir(dir.path())
+        .arg("trace")
+        .arg("-o")
+        .arg(&text_file);
+    if is_root() {
+        cmd.arg("--pcap").arg(&pcap);
+    }
+    let out = cmd.args(["--", "sh", "-c", &script]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = std::fs::read_to_string(&text_file).unwrap();
+    assert!(text.starts_with("lab trace  sh -c 'python3 "), "{text}");
+    assert!(text.contains("send(fd3, 5 B) → 5 B \"hello\""), "{text}");
+    assert!(text.contains("→ 9 B \"hellofeng\""), "{text}");
+    assert!(text.contains("exited with code 0"), "{text}");
+    if !is_root() {
+        eprintln!("skipped the wire: capturing on lo needs root");
+        assert!(text.contains("capture off:"), "{text}");
+        return;
+    }
+    assert!(text.contains("Message map"), "{text}");
+    assert!(
+        text.contains("✓ the capture accounts for every byte"),
+        "{text}"
+    );
+    assert!(text.contains("packets written to"), "{text}");
+    // The pcap file holds the connection, readable by `lab inspect`.
+    let inspect = lab().arg("inspect").arg(&pcap).output().unwrap();
+    let shown = String::from_utf8_lossy(&inspect.stdout);
+    // One segment per send or both in one: the stream is the same.
+    assert!(
+        shown.contains("\"hello│feng\"") || shown.contains("\"hellofeng\""),
+        "{shown}"
+    );
+}
