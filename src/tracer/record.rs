@@ -269,8 +269,9 @@ fn describe(
     let s = sockets.get(inode);
     // Ask the kernel again when the call may have changed the addresses
     // (an implicit bind, a connect) or when they are not known yet.
-    let stale = s.proto.is_none()
-        || s.local.is_none_or(|l| l.port() == 0)
+    let inet = matches!(s.proto, Some(Proto::Tcp | Proto::Udp));
+    let stale = !s.described
+        || (inet && s.local.is_none_or(|l| l.port() == 0))
         || (s.proto == Some(Proto::Tcp) && s.peer.is_none() && syscall != Syscall::Close)
         || matches!(
             syscall,

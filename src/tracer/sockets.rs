@@ -44,6 +44,8 @@ pub struct Socket {
     /// `socketpair`): its counters start at the connection's first byte.
     /// A socket met later (`lab trace --pid`) gets no stream offsets.
     pub from_start: bool,
+    /// The kernel has been asked about it at least once.
+    pub described: bool,
 }
 
 /// Sockets by inode, and which descriptor of which process names which.
@@ -116,6 +118,7 @@ impl Sockets {
         };
         let raw = copy.as_raw_fd();
         let s = self.by_inode.entry(inode).or_default();
+        s.described = true;
         if s.proto.is_none() {
             s.proto = proto_of(raw);
         }
