@@ -353,17 +353,29 @@ impl Tracer {
             return self.resume(tid, 0);
         };
         let tgid = self.thread(tid).tgid.as_raw();
-        if matches!(syscall, Syscall::Dup2 | Syscall::Dup3) {
-            // The target descriptor is closed first: forget it.
-            self.sockets.forget_fd(tgid, regs.args[1] as i32);
-            return self.resume(tid, 0);
+        match syscall {
+            Syscall::Dup2 | Syscall::Dup3 => {
+                // The target descriptor is closed first: forget it.
+                self.sockets.forget_fd(tgid, regs.args[1] as i32);
+                return self.resume(tid, 0);
+            }
+            Syscall::CloseRange => {
+                let (first, last) = (regs.args[0] as u32, regs.args[1] as u32);
+                self.sockets.forget_range(tgid, first, last);
+                return self.resume(tid, 0);
+            }
+            _ => {}
         }
         let inode = match syscall {
             Syscall::Socket | Syscall::SocketPair => None,
             _ => self.sockets.lookup(tgid, regs.fd()),
         };
         if syscall.on_any_fd() && inode.is_none() {
-            // A read of a file, a write to the terminal: not ours.
+            // A read of a file, a write to the terminal: not ours. A
+            // closed number may come back as a socket: forget it.
+            if syscall == Syscall::Close {
+                self.sockets.forget_fd(tgid, regs.fd());
+            }
             return self.resume(tid, 0);
         }
         let t_us = self.clock.now_us();
@@ -397,7 +409,9 @@ impl Tracer {
             // Attached while the thread was inside a call: record it
             // from its exit, as well as we can.
             None => match Syscall::from_number(regs.nr) {
-                Some(syscall) if !matches!(syscall, Syscall::Dup2 | Syscall::Dup3) => {
+                Some(syscall)
+                    if !matches!(syscall, Syscall::Dup2 | Syscall::Dup3 | Syscall::CloseRange) =>
+                {
                     let tgid = self.thread(tid).tgid.as_raw();
                     let inode = self.sockets.lookup(tgid, regs.fd());
                     if syscall.on_any_fd() && inode.is_none() {

@@ -54,7 +54,7 @@ pub fn op_of(syscall: Syscall, regs: &Regs) -> Option<Op> {
         S::SendFile => Op::SendFile,
         S::Close => Op::Close,
         // Only bookkeeping: the descriptor they overwrite is forgotten.
-        S::Dup2 | S::Dup3 => return None,
+        S::Dup2 | S::Dup3 | S::CloseRange => return None,
     })
 }
 
@@ -209,7 +209,7 @@ pub fn finish(
                 }
             }
         }
-        Syscall::Close | Syscall::Dup2 | Syscall::Dup3 => {}
+        Syscall::Close | Syscall::Dup2 | Syscall::Dup3 | Syscall::CloseRange => {}
     }
 
     let (fd, inode) = target;

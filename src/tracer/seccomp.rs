@@ -30,6 +30,13 @@
 //! call fails with `ENOSYS`; so the child installs the filter only after
 //! the tracer has set `PTRACE_O_TRACESECCOMP` on it (see `process.rs`).
 //!
+//! The program is built by hand, like the capture's port filter
+//! (`capture/bpf.rs`), rather than with a crate such as `seccompiler`
+//! (which can express `SECCOMP_RET_TRACE` too): it is a dozen lines, the
+//! test below runs it on a small interpreter, and installing it ourselves
+//! keeps the choice of when to set `PR_SET_NO_NEW_PRIVS` (see
+//! [`install`]), with nothing but system calls between `fork` and `exec`.
+//!
 //! `read`, `write` and `close` are in the list although they are socket
 //! calls only when their descriptor is a socket: the filter cannot tell (it
 //! sees numbers, not what a descriptor is). The tracer looks, and lets the

@@ -54,6 +54,12 @@ pub struct Sockets {
     by_inode: HashMap<u64, Socket>,
     /// (process id, fd) -> inode.
     fds: HashMap<(i32, i32), u64>,
+    /// Descriptors known not to be sockets (files, pipes, the terminal):
+    /// a program that writes a million lines must not cost a million
+    /// lookups in `/proc`. A number leaves this set when it is closed
+    /// (`close`, `close_range`, `dup2` over it, `exec`): only then can it
+    /// come back as something else.
+    not_sockets: std::collections::HashSet<(i32, i32)>,
     /// A pidfd per process, opened once (`pidfd_open`).
     pidfds: HashMap<i32, OwnedFd>,
 }
@@ -79,14 +85,24 @@ impl Sockets {
         if let Some(&inode) = self.fds.get(&(pid, fd)) {
             return Some(inode);
         }
-        let inode = inode_of(pid, fd)?;
-        self.fds.insert((pid, fd), inode);
-        Some(inode)
+        if self.not_sockets.contains(&(pid, fd)) {
+            return None;
+        }
+        match inode_of(pid, fd) {
+            Some(inode) => {
+                self.fds.insert((pid, fd), inode);
+                Some(inode)
+            }
+            None => {
+                self.not_sockets.insert((pid, fd));
+                None
+            }
+        }
     }
 
     /// A new socket the program just made (`socket`, `accept`, ...).
     pub fn born(&mut self, pid: i32, fd: i32) -> Option<u64> {
-        self.fds.remove(&(pid, fd));
+        self.forget_fd(pid, fd);
         let inode = self.lookup(pid, fd)?;
         let s = self.by_inode.entry(inode).or_default();
         s.from_start = true;
@@ -101,12 +117,22 @@ impl Sockets {
     /// `fd` of process `pid` no longer names what it named.
     pub fn forget_fd(&mut self, pid: i32, fd: i32) {
         self.fds.remove(&(pid, fd));
+        self.not_sockets.remove(&(pid, fd));
+    }
+
+    /// Descriptors `first` to `last` of process `pid` were closed.
+    pub fn forget_range(&mut self, pid: i32, first: u32, last: u32) {
+        let gone =
+            |&(p, fd): &(i32, i32)| p == pid && fd >= 0 && (first..=last).contains(&(fd as u32));
+        self.fds.retain(|k, _| !gone(k));
+        self.not_sockets.retain(|k| !gone(k));
     }
 
     /// Process `pid` ran `exec` (descriptors marked close-on-exec are gone)
     /// or ended.
     pub fn forget_process(&mut self, pid: i32) {
         self.fds.retain(|(p, _), _| *p != pid);
+        self.not_sockets.retain(|(p, _)| *p != pid);
         self.pidfds.remove(&pid);
     }
 

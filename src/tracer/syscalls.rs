@@ -56,11 +56,13 @@ pub enum Syscall {
     /// forgets what it knew about that number.
     Dup2,
     Dup3,
+    /// Closes a range of descriptors at once (`closefrom`): forgotten too.
+    CloseRange,
 }
 
 impl Syscall {
     /// Every call, for the seccomp filter.
-    pub const ALL: [Syscall; 26] = [
+    pub const ALL: [Syscall; 27] = [
         Syscall::Socket,
         Syscall::SocketPair,
         Syscall::Bind,
@@ -87,6 +89,7 @@ impl Syscall {
         Syscall::Close,
         Syscall::Dup2,
         Syscall::Dup3,
+        Syscall::CloseRange,
     ];
 
     /// The call's number on this architecture.
@@ -119,6 +122,7 @@ impl Syscall {
             Close => libc::SYS_close,
             Dup2 => libc::SYS_dup2,
             Dup3 => libc::SYS_dup3,
+            CloseRange => libc::SYS_close_range,
         }
     }
 
@@ -159,6 +163,7 @@ impl Syscall {
             Close => "close",
             Dup2 => "dup2",
             Dup3 => "dup3",
+            CloseRange => "close_range",
         }
     }
 
@@ -166,7 +171,10 @@ impl Syscall {
     /// socket: the call is recorded only if it is one.
     pub fn on_any_fd(self) -> bool {
         use Syscall::*;
-        matches!(self, Read | Write | ReadV | WriteV | Close | Dup2 | Dup3)
+        matches!(
+            self,
+            Read | Write | ReadV | WriteV | Close | Dup2 | Dup3 | CloseRange
+        )
     }
 
     /// Whether the call can wait (a `CallStarted` event marks its start):
