@@ -12,7 +12,7 @@ use std::sync::mpsc;
 
 use colored::Colorize;
 
-use super::run::{CAPTURE_VERDICT, CaptureMode, PacketSink, REORDER, Sink, View, drive};
+use super::run::{CAPTURE_VERDICT, CaptureMode, PacketSink, Sink, View, drive};
 use super::{Failure, flush};
 use crate::capture::{Capture, CaptureStats, Filter};
 use crate::check::Verdict;
@@ -22,6 +22,13 @@ use crate::pcap::PcapWriter;
 use crate::render::{human::Human, json, map};
 use crate::timeline::Timeline;
 use crate::trace::Event;
+
+/// How long events wait before they are shown (`lab run` waits 30 ms).
+/// On the host's `lo` a packet is kept only once a call has shown that its
+/// port is the program's, and a call reaches us only when the tracer has
+/// handled its return: on a busy machine that can be well after its SYN
+/// crossed. The longer wait keeps such packets.
+const TRACE_REORDER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Rows of the message map shown under the timeline; the rest are
 /// counted (a long trace has one row per call that moved bytes).
@@ -146,7 +153,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
             view: &mut view,
             error,
         };
-        drive(&rx, clock, REORDER, &mut timeline, &mut sink, None);
+        drive(&rx, clock, TRACE_REORDER, &mut timeline, &mut sink, None);
         let (ended, stats) = worker
             .join()
             .unwrap_or_else(|_| (Err("the tracer panicked".into()), None));
