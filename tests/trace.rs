@@ -523,3 +523,39 @@ fn the_human_view_reads_like_a_lab_run() {
         "{shown}"
     );
 }
+
+#[test]
+fn ctrl_c_reaches_the_program_and_lab_passes_its_end_on() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Its own process group, as a terminal's foreground job: Ctrl-C sends
+    // SIGINT to every process of the group, lab and the program alike.
+    let mut child = lab()
+        .args(["trace", "--no-capture", "-o"])
+        .arg(dir.path().join("trace.txt"))
+        .args(["--", "python3", "-c"])
+        .arg("import time; print('ready', flush=True); time.sleep(60)")
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "ready\n");
+    // SAFETY: signals the process group we just made.
+    unsafe { libc::killpg(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    // Python dies of its KeyboardInterrupt by SIGINT; lab outlives it.
+    assert_eq!(status.code(), Some(128 + libc::SIGINT));
+    let text = std::fs::read_to_string(dir.path().join("trace.txt")).unwrap();
+    assert!(
+        text.contains("was killed by SIGINT (exit code 130)"),
+        "{text}"
+    );
+}
