@@ -211,6 +211,18 @@ pub fn finish(
         }
         Syscall::Close | Syscall::Dup2 | Syscall::Dup3 | Syscall::CloseRange => {}
     }
+    // Flags that change what a send or receive does, in words.
+    let flags = match syscall {
+        Syscall::SendTo | Syscall::RecvFrom => Some(a[3]),
+        Syscall::SendMsg | Syscall::RecvMsg => Some(a[2]),
+        _ => None,
+    };
+    if let Some(words) = flags.and_then(words::msg_flags) {
+        call.args = match call.args.is_empty() {
+            true => words,
+            false => format!("{}, {words}", call.args),
+        };
+    }
 
     let (fd, inode) = target;
     if fd >= 0 {
@@ -228,6 +240,10 @@ pub fn finish(
             pid,
             peeks(syscall, regs),
         );
+    }
+    if syscall == Syscall::SocketPair {
+        // Both new descriptors are in its arguments already.
+        call.sock = None;
     }
     if matches!(op, Op::Accept) {
         // Shown on the listener it was called on; addresses are the new

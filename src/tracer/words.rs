@@ -40,6 +40,30 @@ pub fn shutdown_how(how: u64) -> String {
     }
 }
 
+/// The flags of a send or receive (`MSG_PEEK`, ...), or `None` for none.
+pub fn msg_flags(flags: u64) -> Option<String> {
+    let flags = flags as i32;
+    let known = [
+        (libc::MSG_PEEK, "MSG_PEEK"),
+        (libc::MSG_WAITALL, "MSG_WAITALL"),
+        (libc::MSG_DONTWAIT, "MSG_DONTWAIT"),
+        (libc::MSG_OOB, "MSG_OOB"),
+        (libc::MSG_TRUNC, "MSG_TRUNC"),
+        (libc::MSG_MORE, "MSG_MORE"),
+        (libc::MSG_NOSIGNAL, "MSG_NOSIGNAL"),
+    ];
+    let mut names: Vec<String> = known
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, name)| name.to_string())
+        .collect();
+    let rest = known.iter().fold(flags, |f, (bit, _)| f & !bit);
+    if rest != 0 {
+        names.push(format!("{rest:#x}"));
+    }
+    (!names.is_empty()).then(|| names.join("|"))
+}
+
 /// The name of a socket option, as C and Python spell it.
 pub fn option_name(level: i32, name: i32) -> String {
     let known = match (level, name) {
@@ -111,5 +135,10 @@ mod tests {
             "AF_INET, SOCK_STREAM|SOCK_NONBLOCK"
         );
         assert_eq!(shutdown_how(1), "SHUT_WR");
+        assert_eq!(msg_flags(0), None);
+        assert_eq!(
+            msg_flags((libc::MSG_PEEK | libc::MSG_DONTWAIT) as u64).as_deref(),
+            Some("MSG_PEEK|MSG_DONTWAIT")
+        );
     }
 }
