@@ -108,6 +108,46 @@ pub enum Command {
         #[arg(long, short, requires = "pcap", conflicts_with = "json")]
         quiet: bool,
     },
+    /// Run any program (or attach to one) and record its socket calls, shown
+    /// as a lab run shows its own: with the packets on lo when capture is
+    /// possible, the message map and the capture's check.
+    ///
+    /// Every process and thread the program starts is traced; each is an
+    /// actor named after its command and ids: `python3[4182]` for a
+    /// process's main thread, `python3[4182/4190]` for another of its
+    /// threads. The program keeps its terminal (standard input, output and
+    /// error); the trace goes to standard error, or to `-o FILE`. `lab
+    /// trace` exits with the program's exit code (128+N if a signal N
+    /// killed it). Linux x86_64 only.
+    #[command(
+        after_help = "Examples:\n  lab trace -- python3 server.py\n  lab trace -- sh -c 'python3 server.py & sleep 0.3; python3 client.py'\n  lab trace --json -- python3 client.py\n  lab trace --pid 4182          (Ctrl-C lets go; the program runs on)"
+    )]
+    Trace {
+        /// Attach to this running process (every thread) instead of
+        /// starting one; Ctrl-C detaches and the program runs on.
+        #[arg(long, value_name = "PID", conflicts_with = "command")]
+        pid: Option<i32>,
+        /// Print JSON Lines (one object per event) instead of the timeline.
+        #[arg(long)]
+        json: bool,
+        /// Also write the captured packets to this pcap file.
+        #[arg(long, value_name = "FILE")]
+        pcap: Option<PathBuf>,
+        /// Do not capture packets, even when privileged.
+        #[arg(long)]
+        no_capture: bool,
+        /// Write the trace to this file instead of standard error.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The program and its arguments, after `--`.
+        #[arg(
+            last = true,
+            value_name = "CMD",
+            required_unless_present = "pid",
+            num_args = 1..
+        )]
+        command: Vec<String>,
+    },
     /// Show a pcap file (ours, or tcpdump's on lo) as a timeline and streams.
     Inspect {
         /// The pcap or pcapng file.

@@ -197,6 +197,39 @@ impl Connections {
     }
 }
 
+/// Byte ranges of one direction of a stream (of packets or of calls),
+/// sorted by where they start, for overlap queries: a trace of tens of
+/// thousands of calls must not compare every call with every packet.
+#[derive(Debug, Default)]
+struct Ranges {
+    /// (range, index), by range start.
+    items: Vec<((u64, u64), usize)>,
+    /// The longest range: nothing that starts earlier than `start -
+    /// longest` can reach `start`.
+    longest: u64,
+}
+
+impl Ranges {
+    fn push(&mut self, range: (u64, u64), index: usize) {
+        self.longest = self.longest.max(range.1 - range.0);
+        self.items.push((range, index));
+    }
+
+    fn sort(&mut self) {
+        self.items.sort_unstable();
+    }
+
+    /// The indices of the ranges that overlap `range`, with the overlap.
+    fn overlapping(&self, range: (u64, u64)) -> impl Iterator<Item = (usize, (u64, u64))> + '_ {
+        let from = range.0.saturating_sub(self.longest);
+        let first = self.items.partition_point(|(r, _)| r.0 < from);
+        self.items[first..]
+            .iter()
+            .take_while(move |(r, _)| r.0 < range.1)
+            .filter_map(move |(r, i)| overlap(*r, range).map(|o| (*i, o)))
+    }
+}
+
 /// Builds the message map for every call that moved bytes.
 pub fn map(calls: &[Call], packets: &[Packet]) -> Vec<MapEntry> {
     let endpoints: Vec<Option<(SocketAddr, SocketAddr)>> = packets
@@ -204,6 +237,25 @@ pub fn map(calls: &[Call], packets: &[Packet]) -> Vec<MapEntry> {
         .map(|p| p.frame.as_ref().ok().and_then(|f| f.endpoints()))
         .collect();
     let connections = Connections::new(packets);
+    // TCP data packets by their exact endpoints, and sends by direction.
+    let mut segments: HashMap<(SocketAddr, SocketAddr), Ranges> = HashMap::new();
+    for (j, ends) in endpoints.iter().enumerate() {
+        if let (Some(ends), Some(range)) = (ends, packets[j].info.stream) {
+            segments.entry(*ends).or_default().push(range, j);
+        }
+    }
+    let mut sends: HashMap<(SocketAddr, SocketAddr), Ranges> = HashMap::new();
+    for (k, c) in calls.iter().enumerate() {
+        if c.is_send()
+            && let (Some(dir), Some(range)) = (direction(c), c.stream)
+        {
+            sends.entry(dir).or_default().push(range, k);
+        }
+    }
+    segments
+        .values_mut()
+        .chain(sends.values_mut())
+        .for_each(Ranges::sort);
     let udp_matches = match_datagrams(calls, packets);
     let mut out = Vec::new();
     for (i, c) in calls.iter().enumerate() {
@@ -221,27 +273,30 @@ pub fn map(calls: &[Call], packets: &[Packet]) -> Vec<MapEntry> {
                 // Offsets count from 0 again on a reused port pair: only
                 // this call's connection is searched.
                 let conn = connections.of_call(dir, c.t_us);
-                entry.packets = (0..packets.len())
-                    .filter(|&j| {
-                        same_direction(dir, endpoints[j])
-                            && connections.of_packet[j] == conn
-                            && packets[j]
-                                .info
-                                .stream
-                                .is_some_and(|s| overlap(s, range).is_some())
-                    })
-                    .collect();
-                if c.is_recv() {
-                    for (k, other) in calls.iter().enumerate() {
-                        if other.is_send()
-                            && direction(other) == Some(dir)
-                            && connections.of_call(dir, other.t_us) == conn
-                            && let Some(theirs) = other.stream
-                            && let Some((s, e)) = overlap(theirs, range)
-                        {
-                            entry.sources.push((k, s - theirs.0, e - theirs.0));
-                        }
+                // The packets' directions that are this call's (a wildcard
+                // address matches any): few, one or two per connection.
+                for (ends, ranges) in &segments {
+                    if same_direction(dir, Some(*ends)) {
+                        entry.packets.extend(
+                            ranges
+                                .overlapping(range)
+                                .map(|(j, _)| j)
+                                .filter(|&j| connections.of_packet[j] == conn),
+                        );
                     }
+                }
+                entry.packets.sort_unstable();
+                if c.is_recv()
+                    && let Some(theirs) = sends.get(&dir)
+                {
+                    for (k, (s, e)) in theirs.overlapping(range) {
+                        if connections.of_call(dir, calls[k].t_us) != conn {
+                            continue;
+                        }
+                        let start = calls[k].stream.map_or(0, |r| r.0);
+                        entry.sources.push((k, s - start, e - start));
+                    }
+                    entry.sources.sort_unstable();
                 }
             }
             (Some(Proto::Udp), _) => {

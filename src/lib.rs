@@ -37,6 +37,8 @@
 //! - [`cli`] and [`app`]: the `lab` commands; [`repl`]: the lines a learner
 //!   types in the interactive socket REPL.
 //! - [`progress`]: the labs a learner has done, kept in a state file.
+//! - `tracer` (Linux x86_64): any program's socket calls, recorded with
+//!   ptrace and a seccomp filter, for `lab trace`.
 
 pub mod app;
 pub mod capture;
@@ -60,4 +62,6 @@ pub mod signals;
 pub mod streams;
 pub mod timeline;
 pub mod trace;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod tracer;
 pub mod wire;

@@ -22,6 +22,33 @@ fn main() -> ExitCode {
         });
         return exit_code(outcome, &mut std::io::sink());
     }
+    // The traced program's exit code is lab's: a command of its own.
+    if let Command::Trace {
+        pid,
+        json,
+        pcap,
+        no_capture,
+        output,
+        command,
+    } = &cli.command
+    {
+        // The trace goes to standard error or a file, not standard output.
+        use std::io::IsTerminal;
+        let terminal = output.is_none() && std::io::stderr().is_terminal();
+        render::set_color_for(cli.color, terminal);
+        let args = app::TraceArgs {
+            command,
+            pid: *pid,
+            json: *json,
+            capture: !no_capture,
+            pcap: pcap.clone(),
+            output: output.clone(),
+        };
+        return match app::trace(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(f) => exit_code(Err(f), &mut std::io::sink()),
+        };
+    }
     // Commands that stop cleanly on SIGINT, SIGTERM and SIGHUP (their files
     // complete, their scratch folders gone) take those signals over; the
     // others, short or waiting for the learner's keys, end as usual.
@@ -78,7 +105,7 @@ fn main() -> ExitCode {
                 stats: *stats,
             },
         ),
-        Command::Repl { .. } => unreachable!("handled above"),
+        Command::Repl { .. } | Command::Trace { .. } => unreachable!("handled above"),
         Command::Serve {
             lab,
             port,

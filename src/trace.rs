@@ -70,11 +70,28 @@ pub enum Op {
     Put,
     Get,
     Auth,
+    // System calls `lab trace` records that labs never make (a lab's
+    // `send` or `accept` is also what a traced `sendto` without an address
+    // or an `accept4` is shown as; see `crate::tracer::record`).
+    SocketPair,
+    /// `read`, `write`, `readv`, `writev` on a socket.
+    Read,
+    Write,
+    ReadV,
+    WriteV,
+    SendMsg,
+    RecvMsg,
+    /// One message of a `sendmmsg` / `recvmmsg` (one record each).
+    SendMmsg,
+    RecvMmsg,
+    SendFile,
+    GetSockName,
+    GetPeerName,
 }
 
 impl Op {
     /// Every op, in the order above.
-    pub const ALL: [Op; 27] = [
+    pub const ALL: [Op; 39] = [
         Op::Socket,
         Op::Bind,
         Op::Listen,
@@ -102,6 +119,18 @@ impl Op {
         Op::Put,
         Op::Get,
         Op::Auth,
+        Op::SocketPair,
+        Op::Read,
+        Op::Write,
+        Op::ReadV,
+        Op::WriteV,
+        Op::SendMsg,
+        Op::RecvMsg,
+        Op::SendMmsg,
+        Op::RecvMmsg,
+        Op::SendFile,
+        Op::GetSockName,
+        Op::GetPeerName,
     ];
 
     /// The name a lab file, a check (`server.recv#1`) and JSON use.
@@ -134,6 +163,18 @@ impl Op {
             Op::Put => "put",
             Op::Get => "get",
             Op::Auth => "auth",
+            Op::SocketPair => "socketpair",
+            Op::Read => "read",
+            Op::Write => "write",
+            Op::ReadV => "readv",
+            Op::WriteV => "writev",
+            Op::SendMsg => "sendmsg",
+            Op::RecvMsg => "recvmsg",
+            Op::SendMmsg => "sendmmsg",
+            Op::RecvMmsg => "recvmmsg",
+            Op::SendFile => "sendfile",
+            Op::GetSockName => "getsockname",
+            Op::GetPeerName => "getpeername",
         }
     }
 
@@ -144,12 +185,31 @@ impl Op {
 
     /// Calls that put bytes into a socket.
     pub fn is_send(self) -> bool {
-        matches!(self, Op::Send | Op::SendAll | Op::SendTo)
+        matches!(
+            self,
+            Op::Send
+                | Op::SendAll
+                | Op::SendTo
+                | Op::Write
+                | Op::WriteV
+                | Op::SendMsg
+                | Op::SendMmsg
+                | Op::SendFile
+        )
     }
 
     /// Calls that take bytes out of a socket.
     pub fn is_recv(self) -> bool {
-        matches!(self, Op::Recv | Op::RecvFrom)
+        matches!(
+            self,
+            Op::Recv | Op::RecvFrom | Op::Read | Op::ReadV | Op::RecvMsg | Op::RecvMmsg
+        )
+    }
+
+    /// Receives whose 0 means "the peer closed" on a stream socket (a
+    /// `recv_from` of 0 bytes is an empty datagram).
+    pub fn is_stream_recv(self) -> bool {
+        matches!(self, Op::Recv | Op::Read | Op::ReadV | Op::RecvMsg)
     }
 
     /// Calls whose return value is a new file descriptor.
@@ -249,6 +309,17 @@ pub struct Call {
     /// How many identical calls in a row this record stands for (a spinning
     /// loop is recorded once with its count).
     pub repeat: u64,
+    // Set by `lab trace` only (a lab's actors are threads of `lab`):
+    /// The process and thread that made the call, and the process's
+    /// command name (`python3`).
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+    pub comm: Option<String>,
+    /// The socket's file descriptor in that process.
+    pub fd: Option<i32>,
+    /// The system call as the kernel saw it, when the op's name is not
+    /// the same (`sendto` for a `send`, `accept4` for an `accept`).
+    pub syscall: Option<&'static str>,
 }
 
 impl Call {
@@ -274,6 +345,11 @@ impl Call {
             truncated: None,
             datagram_len: None,
             repeat: 1,
+            pid: None,
+            tid: None,
+            comm: None,
+            fd: None,
+            syscall: None,
         }
     }
 
@@ -450,5 +526,23 @@ impl Event {
             Event::Call(c) => c.t_us + c.waited_us,
             other => other.t_us(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_has_one_name_and_is_found_by_it() {
+        let mut names: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
+        for op in Op::ALL {
+            assert_eq!(Op::from_name(op.name()), Some(op));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Op::ALL.len(), "two ops share a name");
+        // A call that moves bytes is a send or a receive, never both.
+        assert!(Op::ALL.iter().all(|op| !(op.is_send() && op.is_recv())));
     }
 }

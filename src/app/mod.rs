@@ -8,6 +8,7 @@ mod repl;
 mod run;
 mod serve;
 mod step;
+mod trace;
 mod watch;
 
 use std::io::Write;
@@ -19,6 +20,7 @@ pub use progress::{next, progress, reset, run_and_record};
 pub use repl::{ReplArgs, repl};
 pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
 pub use serve::{ServeArgs, serve};
+pub use trace::{TraceArgs, trace};
 pub use watch::{CaptureArgs, InspectArgs, capture, inspect};
 
 use crate::catalog::{self, Lab};

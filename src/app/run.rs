@@ -117,20 +117,39 @@ pub(super) fn drive<V: View>(
     sink: &mut Sink<'_, V>,
     mut pauses: Option<Pauses<'_>>,
 ) {
+    // Whether the last turn found events: then more are likely on their
+    // way, and they are taken a batch at a time.
+    let mut busy = false;
     loop {
         // Often while events wait to be shown (each on time), less often
         // when nothing is held (a server or a REPL waiting for someone).
         let wait = Duration::from_millis(if timeline.holds_any() { 2 } else { 10 });
-        match rx.recv_timeout(wait) {
-            Ok(event) => {
-                if let Some(p) = pauses.as_mut() {
-                    p.waiting.arrived(&event);
-                }
-                timeline.push(event);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        let first = if busy {
+            // A busy producer (`lab trace` of a chatty program sends tens
+            // of thousands of events a second) would wake this thread at
+            // every event; a short nap instead takes them by the batch,
+            // and a sender never has to wake anyone.
+            std::thread::sleep(Duration::from_millis(2));
+            rx.try_recv().map_err(|e| match e {
+                mpsc::TryRecvError::Empty => mpsc::RecvTimeoutError::Timeout,
+                mpsc::TryRecvError::Disconnected => mpsc::RecvTimeoutError::Disconnected,
+            })
+        } else {
+            rx.recv_timeout(wait)
+        };
+        let mut batch = match first {
+            Ok(event) => vec![event],
+            Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
             // Every sender is gone: the runner and the capture are done.
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        busy = !batch.is_empty();
+        batch.extend(rx.try_iter());
+        for event in batch {
+            if let Some(p) = pauses.as_mut() {
+                p.waiting.arrived(&event);
+            }
+            timeline.push(event);
         }
         if let Some(p) = pauses.as_mut()
             && let Ok(ask) = p.asks.try_recv()
@@ -342,20 +361,7 @@ pub fn execute_with(
     scope.extend(result.saved.clone());
     let mut verdicts = check::check_all(lab, &scope, &calls, &result.failures);
     if let Some(st) = &stats {
-        let problems = correlate::completeness(&calls, &packets, &map);
-        verdicts.push(Verdict {
-            name: CAPTURE_VERDICT.into(),
-            passed: problems.is_empty() && st.dropped == 0 && st.truncated == 0,
-            detail: if problems.is_empty() {
-                format!(
-                    "{} packets, {} dropped, {} truncated; every data call mapped",
-                    st.packets, st.dropped, st.truncated
-                )
-            } else {
-                problems.join("; ")
-            },
-            explain: None,
-        });
+        verdicts.push(capture_verdict(&calls, &packets, &map, st));
     }
     // The session's last events: the map, then the checks, judged now
     // that every call and packet is in.
@@ -380,6 +386,31 @@ pub fn execute_with(
         stats,
         noted: result.noted,
     })
+}
+
+/// The check the capture adds to every captured run (and trace): every
+/// byte of every call is in a captured packet, every connection shows its
+/// handshake and its end, and the kernel dropped nothing.
+pub(super) fn capture_verdict(
+    calls: &[Call],
+    packets: &[Packet],
+    map: &[MapEntry],
+    st: &capture::CaptureStats,
+) -> Verdict {
+    let problems = correlate::completeness(calls, packets, map);
+    Verdict {
+        name: CAPTURE_VERDICT.into(),
+        passed: problems.is_empty() && st.dropped == 0 && st.truncated == 0,
+        detail: if problems.is_empty() {
+            format!(
+                "{} packets, {} dropped, {} truncated; every data call mapped",
+                st.packets, st.dropped, st.truncated
+            )
+        } else {
+            problems.join("; ")
+        },
+        explain: None,
+    }
 }
 
 /// The run thread: enters a private network namespace when it can, opens

@@ -90,6 +90,13 @@ impl Human {
         }
     }
 
+    /// Pads the actor column to at least `width` columns (traced actors,
+    /// `python3[4182/4190]`, are met as they come).
+    pub fn min_width(mut self, width: usize) -> Self {
+        self.width = self.width.max(width);
+        self
+    }
+
     /// Where the rows a fold hides can be seen, said on the fold's line
     /// (`lab serve` has no JSON and no map: its folds say so).
     pub fn folded_note(mut self, note: &'static str) -> Self {
@@ -106,10 +113,15 @@ impl Human {
     }
 
     /// The colour of an actor: by its order in the lab; actors a server
-    /// spawns (`server/conn2`) share their parent's.
+    /// spawns (`server/conn2`) share their parent's, and so do a traced
+    /// process's threads (`python3[4182/4190]` takes `python3[4182]`'s).
     pub fn color_of(&self, name: &str) -> Color {
         let base = name.split('/').next().unwrap_or(name);
-        let i = self.actors.iter().position(|a| a == base).unwrap_or(0);
+        let i = self
+            .actors
+            .iter()
+            .position(|a| a == base || a.strip_suffix(']') == Some(base))
+            .unwrap_or(0);
         ACTOR_COLORS[i % ACTOR_COLORS.len()]
     }
 
@@ -311,7 +323,11 @@ impl Human {
             ));
         }
         let mut notes = Vec::new();
-        if c.op == Op::Recv && c.returned == Some(0) && c.len != Some(0) {
+        if c.op.is_stream_recv()
+            && c.proto != Some(crate::trace::Proto::Udp)
+            && c.returned == Some(0)
+            && c.len != Some(0)
+        {
             notes.push("end of stream: the peer closed its side".to_string());
         }
         if c.truncated == Some(true) {

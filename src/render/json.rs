@@ -18,6 +18,14 @@
 //!   A datagram receive adds `truncated` and `datagram_len`. A call that
 //!   waited across a learner's pause (`--step`) adds `paused_us`, the part
 //!   of `waited_us` when lab time stood still.
+//!   Under `lab trace`, a call also carries `pid`, `tid`, `comm` (the process's
+//!   command name) and `fd`, plus `syscall` when the system call's name
+//!   differs from `op` (`"op":"send","syscall":"sendto"`); `data` keeps
+//!   the first 256 bytes of a longer call, with `"data_truncated":true`.
+//! - `lab trace` starts with `{"kind":"trace","pid":N,"command":[..]}`
+//!   (no `command` with `--pid`) instead of the `lab` line, and ends with a
+//!   summary that adds `"exit":{"code":N}`, `{"signal":N}` or
+//!   `{"detached":true}`; its `check` line is the capture's own.
 //! - `{"kind":"packet","t_us":..,"proto":"tcp"|"udp","src":"ip:port",
 //!   "dst":"ip:port","flags":"SYN,ACK","seq":..,"ack":..,"len":..,"data":..}`
 //!   for every captured packet, with `seq`/`ack` relative to each
@@ -120,6 +128,10 @@ pub fn summary_line(
     capture: &str,
     stats: Option<&CaptureStats>,
 ) -> io::Result<()> {
+    line(out, summary(passed, calls, capture, stats))
+}
+
+fn summary(passed: bool, calls: usize, capture: &str, stats: Option<&CaptureStats>) -> Json {
     let mut o = json!({"kind": "summary", "passed": passed, "calls": calls, "capture": capture});
     if let Some(st) = stats {
         let m = o.as_object_mut().expect("object literal");
@@ -127,6 +139,29 @@ pub fn summary_line(
         m.insert("dropped".into(), st.dropped.into());
         m.insert("truncated".into(), st.truncated.into());
     }
+    o
+}
+
+/// `lab trace`'s first line: the command started, or the pid attached to.
+pub fn trace_line(out: &mut dyn Write, command: &[String], pid: i32) -> io::Result<()> {
+    let mut o = json!({"kind": "trace", "pid": pid});
+    if !command.is_empty() {
+        o["command"] = json!(command);
+    }
+    line(out, o)
+}
+
+/// `lab trace`'s last line: the summary, and how the program ended.
+pub fn trace_summary_line(
+    out: &mut dyn Write,
+    passed: bool,
+    calls: usize,
+    capture: &str,
+    stats: Option<&CaptureStats>,
+    exit: Json,
+) -> io::Result<()> {
+    let mut o = summary(passed, calls, capture, stats);
+    o["exit"] = exit;
     line(out, o)
 }
 
@@ -225,7 +260,10 @@ pub fn call(c: &Call) -> Json {
     if let Some(d) = &c.data {
         let (text, cut) = preview(d, PREVIEW_BYTES);
         m.insert("data".into(), text.into());
-        if cut {
+        // `lab trace` keeps only the first bytes of a long call.
+        let kept_less =
+            c.returned.is_some_and(|n| n > d.len() as i64) && (c.is_send() || c.is_recv());
+        if cut || kept_less {
             m.insert("data_truncated".into(), true.into());
         }
     }
@@ -255,6 +293,22 @@ pub fn call(c: &Call) -> Json {
     }
     if c.paused_us > 0 {
         m.insert("paused_us".into(), c.paused_us.into());
+    }
+    // `lab trace` only: who made the call, on which descriptor.
+    if let Some(p) = c.pid {
+        m.insert("pid".into(), p.into());
+    }
+    if let Some(t) = c.tid {
+        m.insert("tid".into(), t.into());
+    }
+    if let Some(comm) = &c.comm {
+        m.insert("comm".into(), comm.clone().into());
+    }
+    if let Some(fd) = c.fd {
+        m.insert("fd".into(), fd.into());
+    }
+    if let Some(s) = c.syscall {
+        m.insert("syscall".into(), s.into());
     }
     o
 }

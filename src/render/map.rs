@@ -27,6 +27,21 @@ pub fn call_name(calls: &[Call], i: usize) -> String {
     format!("{} {} #{n}", c.actor, c.op)
 }
 
+/// `call_name` for every call at once (a long trace has tens of
+/// thousands: counting from the start for each is quadratic).
+fn call_names(calls: &[Call]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<(&str, crate::trace::Op), usize> =
+        std::collections::HashMap::new();
+    calls
+        .iter()
+        .map(|c| {
+            let n = seen.entry((c.actor.as_str(), c.op)).or_insert(0);
+            *n += 1;
+            format!("{} {} #{n}", c.actor, c.op)
+        })
+        .collect()
+}
+
 /// Packets by their timeline numbers; a long list keeps its ends.
 fn packet_list(packets: &[usize]) -> String {
     match packets {
@@ -43,12 +58,12 @@ fn packet_list(packets: &[usize]) -> String {
 }
 
 /// One table row: the call and its bytes, the packets, the sources.
-fn row(calls: &[Call], e: &MapEntry) -> Vec<String> {
+fn row(calls: &[Call], names: &[String], e: &MapEntry) -> Vec<String> {
     let c = &calls[e.call];
     let (text, cut) = preview(c.data.as_deref().unwrap_or_default(), 24);
     let what = format!(
         "{}  \"{text}{}\"",
-        call_name(calls, e.call),
+        names[e.call],
         if cut { "…" } else { "" }
     );
     let bytes = match c.stream {
@@ -58,7 +73,7 @@ fn row(calls: &[Call], e: &MapEntry) -> Vec<String> {
     let from = e
         .sources
         .iter()
-        .map(|(k, s, t)| format!("{} [{s}, {t})", call_name(calls, *k)))
+        .map(|(k, s, t)| format!("{} [{s}, {t})", names[*k]))
         .collect::<Vec<_>>()
         .join(" + ");
     vec![what, bytes, packet_list(&e.packets), from]
@@ -66,9 +81,22 @@ fn row(calls: &[Call], e: &MapEntry) -> Vec<String> {
 
 /// Writes the map as a table.
 pub fn write(out: &mut dyn Write, calls: &[Call], map: &[MapEntry]) -> io::Result<()> {
+    write_first(out, calls, map, usize::MAX)
+}
+
+/// Writes the map's first `limit` rows (a long trace's map has one per
+/// call), then one line saying how many more there are.
+pub fn write_first(
+    out: &mut dyn Write,
+    calls: &[Call],
+    map: &[MapEntry],
+    limit: usize,
+) -> io::Result<()> {
     if map.is_empty() {
         return Ok(());
     }
+    let names = call_names(calls);
+    let (map, left) = map.split_at(map.len().min(limit));
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
@@ -89,7 +117,7 @@ pub fn write(out: &mut dyn Write, calls: &[Call], map: &[MapEntry]) -> io::Resul
             run
         };
         for e in &map[i..i + shown] {
-            table.add_row(row(calls, e));
+            table.add_row(row(calls, &names, e));
         }
         if shown < run {
             let rest = &map[i + shown..i + run];
@@ -114,5 +142,13 @@ pub fn write(out: &mut dyn Write, calls: &[Call], map: &[MapEntry]) -> io::Resul
         "{}",
         "Message map: which bytes rode in which packet".bold()
     )?;
-    writeln!(out, "{table}")
+    writeln!(out, "{table}")?;
+    if !left.is_empty() {
+        writeln!(
+            out,
+            "{}",
+            format!("… {} more rows (all in --json)", left.len()).dimmed()
+        )?;
+    }
+    Ok(())
 }

@@ -19,11 +19,18 @@ pub enum ColorChoice {
 /// Applies the colour choice for this process. `auto` means: stdout is a
 /// terminal, `NO_COLOR` is unset, and `TERM` is not `dumb`.
 pub fn set_color(choice: ColorChoice) {
+    set_color_for(choice, std::io::stdout().is_terminal());
+}
+
+/// [`set_color`] for output that goes elsewhere than standard output
+/// (`lab trace` writes to standard error or a file): `terminal` says
+/// whether it is a terminal.
+pub fn set_color_for(choice: ColorChoice, terminal: bool) {
     let on = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::io::stdout().is_terminal()
+            terminal
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }

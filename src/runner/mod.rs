@@ -9,7 +9,7 @@
 
 mod actor;
 mod board;
-mod errno;
+pub mod errno;
 pub mod live;
 mod session;
 mod sock;
