@@ -552,3 +552,63 @@ fn the_repl_chapter_quotes_what_its_sessions_do() {
         assert!(outputs.contains(state), "{state}:\n{outputs}");
     }
 }
+
+#[test]
+fn the_trace_chapter_quotes_what_its_programs_do() {
+    // book/src/trace.md traces two programs of its own and quotes their
+    // results in inline code: every quoted result (a span with `→`, or the
+    // program's own `server got` line) must appear in what `lab trace`
+    // prints for one of them, run now. As root, the map's claims too: the
+    // sticky recv came from both sends, each framed recv from one.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let chapter = std::fs::read_to_string(root.join("trace.md")).unwrap();
+    let mut outputs = String::new();
+    let mut capturing = true;
+    for name in ["trace_sticky.py", "trace_framed.py"] {
+        assert!(
+            chapter.contains(&format!("{{{{#include examples/{name}}}}}")),
+            "trace.md no longer shows {name}"
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args(["--color=never", "trace", "--", "python3"])
+            .arg(root.join("examples").join(name))
+            .env_remove("HOME")
+            .env_remove("XDG_STATE_HOME")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{name}:\n{text}");
+        capturing &= !text.contains("capture off:");
+        outputs.push_str(&text);
+    }
+    let quoted: Vec<&str> = chapter
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.contains('→') || s.starts_with("server got"))
+        .collect();
+    assert!(quoted.len() >= 8, "{quoted:?}");
+    for q in quoted {
+        assert!(
+            outputs.contains(q),
+            "trace.md quotes `{q}`, which no trace printed:\n{outputs}"
+        );
+    }
+    if capturing {
+        // The sticky recv's "came from": two sends, 5 and 4 bytes.
+        assert!(outputs.contains("send #1 [0, 5) +"), "{outputs}");
+        // Each framed recv: one send's bytes.
+        for part in [
+            "send #1 [0, 4)",
+            "send #1 [4, 9)",
+            "send #2 [0, 4)",
+            "send #2 [4, 8)",
+        ] {
+            assert!(outputs.contains(part), "{part}:\n{outputs}");
+        }
+    }
+}
