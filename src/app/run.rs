@@ -406,6 +406,13 @@ pub(super) fn capture_verdict(
                 "{} packets, {} dropped, {} truncated; every data call mapped",
                 st.packets, st.dropped, st.truncated
             )
+        } else if st.dropped > 0 {
+            // Say what the capture could not see, and why.
+            format!(
+                "{}; the kernel dropped {} frames that the capture could not keep up with (a crowded machine)",
+                problems.join("; "),
+                st.dropped
+            )
         } else {
             problems.join("; ")
         },
