@@ -23,13 +23,13 @@
 //!   14-byte Ethernet header our own capture has, so one decoder reads all.
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Read};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader};
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapParser};
 use pcap_file::pcapng::{
-    Block, PcapNgReader, blocks::interface_description::InterfaceDescriptionOption,
+    Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption,
 };
 use pcap_file::{DataLink, Endianness, TsResolution};
 
@@ -251,22 +251,35 @@ pub struct PcapFile {
 }
 
 /// Reads a classic pcap or a pcapng file.
+///
+/// The whole file is read into memory first (its frames end up there
+/// anyway), then parsed by [`read_pcap_bytes`].
 pub fn read_pcap(path: impl AsRef<Path>) -> Result<PcapFile, PcapError> {
     let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|e| PcapError::new(path, e))?;
+    read_pcap_bytes(path, &bytes)
+}
+
+/// Reads a classic pcap or a pcapng file from its bytes; `path` only names
+/// it in messages.
+///
+/// The bytes may come from anywhere, so nothing in them is trusted: a
+/// record that claims more bytes than the file holds is a file cut short,
+/// and no length field makes this function allocate more than the file's
+/// own size.
+pub fn read_pcap_bytes(path: impl AsRef<Path>, bytes: &[u8]) -> Result<PcapFile, PcapError> {
+    let path = path.as_ref();
     let fail = |reason: &dyn std::fmt::Display| PcapError::new(path, reason);
-    let mut file = BufReader::new(File::open(path).map_err(|e| fail(&e))?);
-    // Peek at the magic number without consuming it.
-    let head = file.fill_buf().map_err(|e| fail(&e))?;
-    if head.len() < 4 {
+    if bytes.len() < 4 {
         return Err(fail(&"too short to be a pcap file"));
     }
-    let pcapng = head[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
+    let pcapng = bytes[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
     let mut raw = Vec::new();
     let mut cut = None;
     let link_type = if pcapng {
-        read_pcapng(file, &mut raw, &mut cut).map_err(|e| fail(&e))?
+        read_pcapng(bytes, &mut raw, &mut cut).map_err(|e| fail(&e))?
     } else {
-        read_classic(file, &mut raw, &mut cut).map_err(|e| fail(&e))?
+        read_classic(bytes, &mut raw, &mut cut).map_err(|e| fail(&e))?
     };
     let link_type =
         link_type.ok_or_else(|| fail(&"no interface description before the first packet"))?;
@@ -309,29 +322,42 @@ struct RawFrame {
     orig_len: usize,
 }
 
+/// A record that could not be read, in words: "need more bytes" says
+/// little about a file.
+fn record_error(e: &pcap_file::PcapError) -> String {
+    match e {
+        pcap_file::PcapError::IncompleteBuffer => "it runs past the end of the file".into(),
+        other => other.to_string(),
+    }
+}
+
 fn unsupported(code: u32) -> String {
     format!("link type {code} is not supported (Ethernet, RAW, LINUX_SLL and LINUX_SLL2 are)")
 }
 
 /// Classic pcap: one header, then (timestamp, lengths, bytes) records.
 fn read_classic(
-    file: impl Read,
+    bytes: &[u8],
     out: &mut Vec<RawFrame>,
     cut: &mut Option<String>,
 ) -> Result<Option<LinkType>, String> {
-    let mut reader = PcapReader::new(file).map_err(|_| "not a pcap or pcapng file".to_string())?;
-    let header = reader.header();
+    let (mut rest, parser) =
+        PcapParser::new(bytes).map_err(|_| "not a pcap or pcapng file".to_string())?;
+    let header = parser.header();
     let code = u32::from(header.datalink);
     let link = LinkType::from_code(code).ok_or_else(|| unsupported(code))?;
     // Raw records: the crate's checked packets reject orig_len > snaplen,
     // which is exactly what a capture with a small snaplen (-s 96) holds.
-    while let Some(packet) = reader.next_raw_packet() {
-        let p = match packet {
-            Ok(p) => p,
+    while !rest.is_empty() {
+        let p = match parser.next_raw_packet(rest) {
+            Ok((after, p)) => {
+                rest = after;
+                p
+            }
             Err(e) => {
                 // A file cut short (a capture killed mid-write, a partial
                 // download): keep the frames before the cut, as tshark does.
-                *cut = Some(format!("frame {}: {e}", out.len() + 1));
+                *cut = Some(format!("frame {}: {}", out.len() + 1, record_error(&e)));
                 break;
             }
         };
@@ -352,20 +378,28 @@ fn read_classic(
 /// pcapng: blocks; packets refer to an interface block that gives their
 /// link type and the unit of their timestamps.
 fn read_pcapng(
-    file: impl Read,
+    bytes: &[u8],
     out: &mut Vec<RawFrame>,
     cut: &mut Option<String>,
 ) -> Result<Option<LinkType>, String> {
-    let mut reader = PcapNgReader::new(file).map_err(|e| format!("not a pcapng file: {e}"))?;
+    let (mut rest, mut parser) =
+        PcapNgParser::new(bytes).map_err(|e| format!("not a pcapng file: {e}"))?;
     let mut first_link = None;
     // Per interface: link type, nanoseconds per timestamp unit as a ratio
     // (numerator, denominator), offset in seconds.
     let mut interfaces: Vec<(LinkType, (u128, u128), u64)> = Vec::new();
-    while let Some(block) = reader.next_block() {
-        let block = match block {
-            Ok(b) => b,
+    while !rest.is_empty() {
+        let block = match parser.next_block(rest) {
+            Ok((after, b)) => {
+                rest = after;
+                b
+            }
             Err(e) => {
-                *cut = Some(format!("the block after frame {}: {e}", out.len()));
+                *cut = Some(format!(
+                    "the block after frame {}: {}",
+                    out.len(),
+                    record_error(&e)
+                ));
                 break;
             }
         };
@@ -434,7 +468,7 @@ fn read_pcapng(
 
 #[cfg(test)]
 mod tests {
-    use super::LinkType;
+    use super::{LinkType, read_pcap_bytes};
 
     /// The start of an IPv4 header: version 4, IHL 5.
     const IPV4: [u8; 4] = [0x45, 0, 0, 20];
@@ -482,5 +516,26 @@ mod tests {
         assert_eq!(LinkType::LinuxSll2.to_ethernet(&[0u8; 1], 1), None);
         assert_eq!(LinkType::Raw.to_ethernet(&[], 0), None);
         assert_eq!(LinkType::Raw.to_ethernet(&[0x20], 1), None, "IP version 2");
+    }
+
+    #[test]
+    fn a_record_claiming_more_than_the_file_holds_is_a_cut_not_an_allocation() {
+        // A classic pcap header (little-endian, microseconds, Ethernet),
+        // then one record that claims 4 GiB - 1 captured bytes.
+        let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        file.extend_from_slice(&[0; 8]);
+        file.extend_from_slice(&262_144u32.to_le_bytes());
+        file.extend_from_slice(&1u32.to_le_bytes());
+        file.extend_from_slice(&[0; 8]);
+        file.extend_from_slice(&u32::MAX.to_le_bytes());
+        file.extend_from_slice(&u32::MAX.to_le_bytes());
+        file.extend_from_slice(b"a few bytes");
+        let read = read_pcap_bytes("claims.pcap", &file).unwrap();
+        assert!(read.frames.is_empty());
+        let why = read.cut_short.unwrap();
+        assert!(
+            why.starts_with("claims.pcap: the file is cut short (frame 1: it runs past the end"),
+            "{why}"
+        );
     }
 }
