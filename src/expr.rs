@@ -51,6 +51,7 @@ pub fn eval(src: &str, scope: &Scope) -> Result<Value, String> {
     let mut p = Parser {
         tokens: &tokens,
         pos: 0,
+        depth: 0,
         scope,
     };
     let v = p.or()?;
@@ -196,13 +197,34 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
+/// How deeply parentheses, `min(...)`, `max(...)` and `!`/`-` may nest.
+/// Each level is a few nested calls of the parser: without a bound, a lab
+/// file holding `((((...` a few thousand deep overflows the stack.
+const MAX_DEPTH: usize = 64;
+
 struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
+    /// How many levels of nesting the parser is in.
+    depth: usize,
     scope: &'a Scope,
 }
 
 impl Parser<'_> {
+    /// Runs `parse` one nesting level deeper, or refuses past [`MAX_DEPTH`].
+    fn nested(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<Value, String>,
+    ) -> Result<Value, String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!("expression nested more than {MAX_DEPTH} deep"));
+        }
+        self.depth += 1;
+        let value = parse(self);
+        self.depth -= 1;
+        value
+    }
+
     fn eat(&mut self, op: &str) -> bool {
         if matches!(self.tokens.get(self.pos), Some(Token::Op(o)) if *o == op) {
             self.pos += 1;
@@ -293,10 +315,12 @@ impl Parser<'_> {
 
     fn unary(&mut self) -> Result<Value, String> {
         if self.eat("!") {
-            return Ok(Value::Bool(!as_bool(&self.unary()?)?));
+            let v = self.nested(Self::unary)?;
+            return Ok(Value::Bool(!as_bool(&v)?));
         }
         if self.eat("-") {
-            return Ok(Value::Int(as_int(&self.unary()?)?.saturating_neg()));
+            let v = self.nested(Self::unary)?;
+            return Ok(Value::Int(as_int(&v)?.saturating_neg()));
         }
         self.atom()
     }
@@ -313,29 +337,29 @@ impl Parser<'_> {
             Token::Str(s) => Ok(Value::Str(s)),
             Token::Name(n) if n == "true" => Ok(Value::Bool(true)),
             Token::Name(n) if n == "false" => Ok(Value::Bool(false)),
-            Token::Name(n) if (n == "min" || n == "max") && self.eat("(") => {
-                let a = as_int(&self.or()?)?;
-                if !self.eat(",") {
+            Token::Name(n) if (n == "min" || n == "max") && self.eat("(") => self.nested(|p| {
+                let a = as_int(&p.or()?)?;
+                if !p.eat(",") {
                     return Err(format!("`{n}` takes two numbers: {n}(a, b)"));
                 }
-                let b = as_int(&self.or()?)?;
-                if !self.eat(")") {
+                let b = as_int(&p.or()?)?;
+                if !p.eat(")") {
                     return Err("missing `)`".to_string());
                 }
                 Ok(Value::Int(if n == "min" { a.min(b) } else { a.max(b) }))
-            }
+            }),
             Token::Name(n) => self
                 .scope
                 .get(&n)
                 .cloned()
                 .ok_or_else(|| format!("unknown name `{n}`")),
-            Token::Op("(") => {
-                let v = self.or()?;
-                if !self.eat(")") {
+            Token::Op("(") => self.nested(|p| {
+                let v = p.or()?;
+                if !p.eat(")") {
                     return Err("missing `)`".to_string());
                 }
                 Ok(v)
-            }
+            }),
             Token::Op(op) => Err(format!("unexpected `{op}`")),
         }
     }
@@ -409,6 +433,28 @@ mod tests {
         // i64::MIN / -1 overflows: an error, not a panic.
         assert!(eval("(0 - 9223372036854775807 - 1) / (0 - 1)", &s).is_err());
         assert!(eval("order < 3", &s).unwrap_err().contains("compare"));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Regression: 4,000 `(` in a lab file's `when` (an input of the
+        // `expr` fuzz target) overflowed the stack; each level of nesting
+        // is several calls of the parser deep.
+        let s = scope();
+        for deep in ["(".repeat(4000), "!".repeat(100_000), "-".repeat(100_000)] {
+            let e = eval(&deep, &s).unwrap_err();
+            assert!(e.contains("nested more than 64 deep"), "{e}");
+        }
+        let e = eval(
+            &format!("{}1{}", "min(1, ".repeat(100), ")".repeat(100)),
+            &s,
+        )
+        .unwrap_err();
+        assert!(e.contains("nested"), "{e}");
+        // Real expressions are far from the bound.
+        let ok = format!("{}1{}", "(".repeat(60), ")".repeat(60));
+        assert_eq!(eval(&ok, &s), Ok(Value::Int(1)));
+        assert_eq!(eval("!!abort", &s), Ok(Value::Bool(false)));
     }
 
     #[test]

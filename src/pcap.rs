@@ -23,13 +23,13 @@
 //!   14-byte Ethernet header our own capture has, so one decoder reads all.
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Read};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader};
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapParser};
 use pcap_file::pcapng::{
-    Block, PcapNgReader, blocks::interface_description::InterfaceDescriptionOption,
+    Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption,
 };
 use pcap_file::{DataLink, Endianness, TsResolution};
 
@@ -262,22 +262,35 @@ pub struct PcapFile {
 }
 
 /// Reads a classic pcap or a pcapng file.
+///
+/// The whole file is read into memory first (its frames end up there
+/// anyway), then parsed by [`read_pcap_bytes`].
 pub fn read_pcap(path: impl AsRef<Path>) -> Result<PcapFile, PcapError> {
     let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|e| PcapError::new(path, e))?;
+    read_pcap_bytes(path, &bytes)
+}
+
+/// Reads a classic pcap or a pcapng file from its bytes; `path` only names
+/// it in messages.
+///
+/// The bytes may come from anywhere, so nothing in them is trusted: a
+/// record that claims more bytes than the file holds is a file cut short,
+/// and no length field makes this function allocate more than the file's
+/// own size.
+pub fn read_pcap_bytes(path: impl AsRef<Path>, bytes: &[u8]) -> Result<PcapFile, PcapError> {
+    let path = path.as_ref();
     let fail = |reason: &dyn std::fmt::Display| PcapError::new(path, reason);
-    let mut file = BufReader::new(File::open(path).map_err(|e| fail(&e))?);
-    // Peek at the magic number without consuming it.
-    let head = file.fill_buf().map_err(|e| fail(&e))?;
-    if head.len() < 4 {
+    if bytes.len() < 4 {
         return Err(fail(&"too short to be a pcap file"));
     }
-    let pcapng = head[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
+    let pcapng = bytes[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
     let mut raw = Vec::new();
     let mut cut = None;
     let link_type = if pcapng {
-        read_pcapng(file, &mut raw, &mut cut).map_err(|e| fail(&e))?
+        read_pcapng(bytes, &mut raw, &mut cut).map_err(|e| fail(&e))?
     } else {
-        read_classic(file, &mut raw, &mut cut).map_err(|e| fail(&e))?
+        read_classic(bytes, &mut raw, &mut cut).map_err(|e| fail(&e))?
     };
     let link_type =
         link_type.ok_or_else(|| fail(&"no interface description before the first packet"))?;
@@ -301,7 +314,9 @@ pub fn read_pcap(path: impl AsRef<Path>) -> Result<PcapFile, PcapError> {
     }
     Ok(PcapFile {
         link_type,
-        start: UNIX_EPOCH + start,
+        // Past what the system's clock can name (an `if_tsoffset` near
+        // 2^64 s), the start reads as the epoch rather than panicking.
+        start: UNIX_EPOCH.checked_add(start).unwrap_or(UNIX_EPOCH),
         frames,
         cut_short: cut.map(|why| {
             format!(
@@ -320,29 +335,42 @@ struct RawFrame {
     orig_len: usize,
 }
 
+/// A record that could not be read, in words: "need more bytes" says
+/// little about a file.
+fn record_error(e: &pcap_file::PcapError) -> String {
+    match e {
+        pcap_file::PcapError::IncompleteBuffer => "it runs past the end of the file".into(),
+        other => other.to_string(),
+    }
+}
+
 fn unsupported(code: u32) -> String {
     format!("link type {code} is not supported (Ethernet, RAW, LINUX_SLL and LINUX_SLL2 are)")
 }
 
 /// Classic pcap: one header, then (timestamp, lengths, bytes) records.
 fn read_classic(
-    file: impl Read,
+    bytes: &[u8],
     out: &mut Vec<RawFrame>,
     cut: &mut Option<String>,
 ) -> Result<Option<LinkType>, String> {
-    let mut reader = PcapReader::new(file).map_err(|_| "not a pcap or pcapng file".to_string())?;
-    let header = reader.header();
+    let (mut rest, parser) =
+        PcapParser::new(bytes).map_err(|_| "not a pcap or pcapng file".to_string())?;
+    let header = parser.header();
     let code = u32::from(header.datalink);
     let link = LinkType::from_code(code).ok_or_else(|| unsupported(code))?;
     // Raw records: the crate's checked packets reject orig_len > snaplen,
     // which is exactly what a capture with a small snaplen (-s 96) holds.
-    while let Some(packet) = reader.next_raw_packet() {
-        let p = match packet {
-            Ok(p) => p,
+    while !rest.is_empty() {
+        let p = match parser.next_raw_packet(rest) {
+            Ok((after, p)) => {
+                rest = after;
+                p
+            }
             Err(e) => {
                 // A file cut short (a capture killed mid-write, a partial
                 // download): keep the frames before the cut, as tshark does.
-                *cut = Some(format!("frame {}: {e}", out.len() + 1));
+                *cut = Some(format!("frame {}: {}", out.len() + 1, record_error(&e)));
                 break;
             }
         };
@@ -363,20 +391,28 @@ fn read_classic(
 /// pcapng: blocks; packets refer to an interface block that gives their
 /// link type and the unit of their timestamps.
 fn read_pcapng(
-    file: impl Read,
+    bytes: &[u8],
     out: &mut Vec<RawFrame>,
     cut: &mut Option<String>,
 ) -> Result<Option<LinkType>, String> {
-    let mut reader = PcapNgReader::new(file).map_err(|e| format!("not a pcapng file: {e}"))?;
+    let (mut rest, mut parser) =
+        PcapNgParser::new(bytes).map_err(|e| format!("not a pcapng file: {e}"))?;
     let mut first_link = None;
     // Per interface: link type, nanoseconds per timestamp unit as a ratio
     // (numerator, denominator), offset in seconds.
     let mut interfaces: Vec<(LinkType, (u128, u128), u64)> = Vec::new();
-    while let Some(block) = reader.next_block() {
-        let block = match block {
-            Ok(b) => b,
+    while !rest.is_empty() {
+        let block = match parser.next_block(rest) {
+            Ok((after, b)) => {
+                rest = after;
+                b
+            }
             Err(e) => {
-                *cut = Some(format!("the block after frame {}: {e}", out.len()));
+                *cut = Some(format!(
+                    "the block after frame {}: {}",
+                    out.len(),
+                    record_error(&e)
+                ));
                 break;
             }
         };
@@ -390,8 +426,11 @@ fn read_pcapng(
                 for option in &idb.options {
                     match option {
                         // High bit clear: 10^-n s per unit; set: 2^-n s.
+                        // 10^n fits 128 bits up to n = 38; a unit even
+                        // smaller makes every stamp read as 0.
                         InterfaceDescriptionOption::IfTsResol(r) if r & 0x80 == 0 => {
-                            unit = (1_000_000_000, 10u128.pow(u32::from(*r)));
+                            let den = 10u128.checked_pow(u32::from(*r)).unwrap_or(u128::MAX);
+                            unit = (1_000_000_000, den);
                         }
                         InterfaceDescriptionOption::IfTsResol(r) => {
                             unit = (1_000_000_000, 1u128 << (r & 0x7f).min(100));
@@ -418,7 +457,8 @@ fn read_pcapng(
                 let ns = (units * num / den).min(u64::MAX as u128) as u64;
                 out.push(RawFrame {
                     link,
-                    wall: Duration::from_secs(offset) + Duration::from_nanos(ns),
+                    // An offset near 2^64 s would overflow: saturate.
+                    wall: Duration::from_secs(offset).saturating_add(Duration::from_nanos(ns)),
                     data: epb.data.into_owned(),
                     orig_len: epb.original_len as usize,
                 });
@@ -445,7 +485,7 @@ fn read_pcapng(
 
 #[cfg(test)]
 mod tests {
-    use super::LinkType;
+    use super::{LinkType, read_pcap_bytes};
 
     /// The start of an IPv4 header: version 4, IHL 5.
     const IPV4: [u8; 4] = [0x45, 0, 0, 20];
@@ -493,5 +533,89 @@ mod tests {
         assert_eq!(LinkType::LinuxSll2.to_ethernet(&[0u8; 1], 1), None);
         assert_eq!(LinkType::Raw.to_ethernet(&[], 0), None);
         assert_eq!(LinkType::Raw.to_ethernet(&[0x20], 1), None, "IP version 2");
+    }
+
+    #[test]
+    fn a_record_claiming_more_than_the_file_holds_is_a_cut_not_an_allocation() {
+        // A classic pcap header (little-endian, microseconds, Ethernet),
+        // then one record that claims 4 GiB - 1 captured bytes.
+        let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        file.extend_from_slice(&[0; 8]);
+        file.extend_from_slice(&262_144u32.to_le_bytes());
+        file.extend_from_slice(&1u32.to_le_bytes());
+        file.extend_from_slice(&[0; 8]);
+        file.extend_from_slice(&u32::MAX.to_le_bytes());
+        file.extend_from_slice(&u32::MAX.to_le_bytes());
+        file.extend_from_slice(b"a few bytes");
+        let read = read_pcap_bytes("claims.pcap", &file).unwrap();
+        assert!(read.frames.is_empty());
+        let why = read.cut_short.unwrap();
+        assert!(
+            why.starts_with("claims.pcap: the file is cut short (frame 1: it runs past the end"),
+            "{why}"
+        );
+    }
+
+    /// A little-endian pcapng file: a section, one Ethernet interface with
+    /// `options` (already padded, without the end marker), and one packet
+    /// stamped `ts` units, carrying a 20-byte IPv4 header.
+    fn pcapng(options: &[u8], ts: u64) -> Vec<u8> {
+        fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+            let len = (12 + body.len()) as u32;
+            [
+                &kind.to_le_bytes()[..],
+                &len.to_le_bytes(),
+                body,
+                &len.to_le_bytes(),
+            ]
+            .concat()
+        }
+        // Byte-order magic, version 1.0, section length unknown (-1).
+        let shb = [&0x1a2b_3c4du32.to_le_bytes()[..], &[1, 0, 0, 0], &[0xff; 8]].concat();
+        // Link type 1 (Ethernet), reserved, snaplen; options; opt_endofopt.
+        let idb = [
+            &[1, 0, 0, 0][..],
+            &262_144u32.to_le_bytes(),
+            options,
+            &[0; 4],
+        ]
+        .concat();
+        let frame = [&[0u8; 12][..], &[0x08, 0x00], &IPV4, &[0; 16]].concat();
+        let epb = [
+            &0u32.to_le_bytes()[..],
+            &((ts >> 32) as u32).to_le_bytes(),
+            &(ts as u32).to_le_bytes(),
+            &(frame.len() as u32).to_le_bytes(),
+            &(frame.len() as u32).to_le_bytes(),
+            &frame,
+            &[0; 2], // padding to 32 bits
+        ]
+        .concat();
+        [block(0x0a0d_0d0a, &shb), block(1, &idb), block(6, &epb)].concat()
+    }
+
+    #[test]
+    fn absurd_time_units_and_offsets_read_without_panicking() {
+        // Regression, found by the `read_pcap` fuzz target: an interface
+        // whose if_tsresol (option 9) says 10^-112 s per unit made
+        // 10^112 overflow 128 bits. Such a unit now reads every stamp as 0.
+        let tsresol = |r: u8| [9, 0, 1, 0, r, 0, 0, 0];
+        let file = read_pcap_bytes("resol.pcapng", &pcapng(&tsresol(112), 5_000)).unwrap();
+        assert_eq!(file.frames.len(), 1);
+        assert_eq!(file.start, std::time::UNIX_EPOCH);
+        // Nanoseconds (10^-9) still read as they should.
+        let file = read_pcap_bytes("ns.pcapng", &pcapng(&tsresol(9), 5_000_000_000)).unwrap();
+        assert_eq!(
+            file.start,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(5)
+        );
+
+        // The same code added an if_tsoffset (option 14) of 2^64 - 1 s to
+        // the stamp (a Duration overflow), then made it a SystemTime (an
+        // overflow of the clock). Both saturate now.
+        let offset = [&[14, 0, 8, 0][..], &u64::MAX.to_le_bytes()].concat();
+        let file = read_pcap_bytes("offset.pcapng", &pcapng(&offset, u64::MAX)).unwrap();
+        assert_eq!(file.frames.len(), 1);
+        assert_eq!(file.frames[0].t_us, 0);
     }
 }

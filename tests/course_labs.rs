@@ -133,7 +133,7 @@ fn remote_command_reply_sticks_to_the_next_unless_framed() {
 
     let framed = run("08-remote-command", &["framing=fixed"]);
     let got = calls(&framed, "client", "command");
-    assert_eq!(data(got[0]), listing.as_slice());
+    assert_eq!(data(got[0]), &*listing);
     assert_eq!(data(got[1]), b"/home/lab\n");
     assert!(text(got[2]).starts_with("sh: 1: rm: not found"));
 }
@@ -201,7 +201,7 @@ fn json_header_layout_on_the_wire() {
     let body = &first[4 + len..];
     assert_eq!(header["cmd"], "ls -l");
     assert_eq!(header["data_size"], body.len());
-    assert_eq!(body, command::output(b"ls -l").as_slice());
+    assert_eq!(body, &*command::output(b"ls -l"));
 }
 
 #[test]

@@ -11,7 +11,9 @@
 //! The reply is sent in one of the course's four ways ([`Framing`]); the
 //! request is one `recv(1024)`, as in the course.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use super::framing::{self, LengthFormat};
 use super::{Conn, Framed, ProtoError, json_header, ready};
@@ -72,31 +74,37 @@ pub const KNOWN: &[&str] = &[
 
 /// What a command prints: its stdout, or, like a shell, an error line for a
 /// command it does not know (the course sends stderr when there is any).
-pub fn output(command: &[u8]) -> Vec<u8> {
+///
+/// The long outputs are made once and lent out: a client that asks for
+/// `cat big.log` a thousand times in a row costs the server a thousand
+/// sends, not a thousand mebibytes of formatting.
+pub fn output(command: &[u8]) -> Cow<'static, [u8]> {
+    static BIG_LOG: OnceLock<Vec<u8>> = OnceLock::new();
+    static USR_BIN: OnceLock<Vec<u8>> = OnceLock::new();
     let text = String::from_utf8_lossy(command);
     let cmd = text.trim();
+    let owned = |text: String| Cow::Owned(text.into_bytes());
     match cmd {
-        "help" => format!("known commands: {}\n", KNOWN.join(", ")).into_bytes(),
-        "ls" | "dir" => b"big.log\nnotes.txt\nphotos\nsocket-course.txt\n".to_vec(),
-        "ls -l" => long_listing(&FILES),
-        "ls -l /usr/bin" => long_listing(&usr_bin()),
-        "pwd" => b"/home/lab\n".to_vec(),
-        "whoami" => b"lab\n".to_vec(),
-        "date" => format!(
+        "help" => owned(format!("known commands: {}\n", KNOWN.join(", "))),
+        "ls" | "dir" => Cow::Borrowed(b"big.log\nnotes.txt\nphotos\nsocket-course.txt\n"),
+        "ls -l" => Cow::Owned(long_listing(&FILES)),
+        "ls -l /usr/bin" => Cow::Borrowed(USR_BIN.get_or_init(|| long_listing(&usr_bin()))),
+        "pwd" => Cow::Borrowed(b"/home/lab\n"),
+        "whoami" => Cow::Borrowed(b"lab\n"),
+        "date" => owned(format!(
             "{}\n",
             super::time::format_now(b"%a %b %e %H:%M:%S %Z %Y").unwrap_or_default()
-        )
-        .into_bytes(),
-        "true" => Vec::new(),
-        "cat notes.txt" => NOTES.as_bytes().to_vec(),
-        "cat big.log" => big_log(),
-        "ipconfig" | "ifconfig" => IFCONFIG.as_bytes().to_vec(),
+        )),
+        "true" => Cow::Borrowed(b""),
+        "cat notes.txt" => Cow::Borrowed(NOTES.as_bytes()),
+        "cat big.log" => Cow::Borrowed(BIG_LOG.get_or_init(big_log)),
+        "ipconfig" | "ifconfig" => Cow::Borrowed(IFCONFIG.as_bytes()),
         _ => {
             if let Some(text) = cmd.strip_prefix("echo -n ") {
-                return text.as_bytes().to_vec();
+                return Cow::Owned(text.as_bytes().to_vec());
             }
             if let Some(text) = cmd.strip_prefix("echo ") {
-                return format!("{text}\n").into_bytes();
+                return owned(format!("{text}\n"));
             }
             let name: String = cmd
                 .split_whitespace()
@@ -105,7 +113,9 @@ pub fn output(command: &[u8]) -> Vec<u8> {
                 .chars()
                 .take(64)
                 .collect();
-            format!("sh: 1: {name}: not found (this server runs only: help)\n").into_bytes()
+            owned(format!(
+                "sh: 1: {name}: not found (this server runs only: help)\n"
+            ))
         }
     }
 }
@@ -239,13 +249,25 @@ mod tests {
 
     #[test]
     fn outputs_have_the_sizes_the_labs_rely_on() {
-        assert_eq!(output(b"true"), b"");
-        assert_eq!(output(b"echo -n x"), b"x");
-        assert_eq!(output(b"pwd\n"), b"/home/lab\n");
+        assert_eq!(&*output(b"true"), b"");
+        assert_eq!(&*output(b"echo -n x"), b"x");
+        assert_eq!(&*output(b"pwd\n"), b"/home/lab\n");
         let big = output(b"cat big.log");
         assert_eq!(big.len(), BIG_LOG_LEN);
         assert!(big.iter().all(|b| *b == b'\n' || (0x20..0x7f).contains(b)));
         assert!(output(b"ls -l /usr/bin").len() > 30_000);
         assert!(output(b"rm -rf /").starts_with(b"sh: 1: rm: not found"));
+    }
+
+    #[test]
+    fn long_outputs_are_made_once() {
+        // Regression: each `cat big.log` formatted its mebibyte anew, so a
+        // client sending 370 of them in a row kept the server busy over a
+        // second (an input of the `serve_command` fuzz target).
+        for command in [&b"cat big.log"[..], b"ls -l /usr/bin"] {
+            let (a, b) = (output(command), output(command));
+            assert!(matches!(a, Cow::Borrowed(_)), "{command:?} is lent");
+            assert_eq!(a.as_ptr(), b.as_ptr(), "{command:?} is made once");
+        }
     }
 }
