@@ -18,6 +18,11 @@ seconds=${FUZZ_SECONDS:-15}
 # RUSTC_BOOTSTRAP=1 lets the stable toolchain take them. Fuzzing only: the
 # crate itself never builds this way.
 export RUSTC_BOOTSTRAP=1
+# AddressSanitizer keeps freed memory aside (its quarantine, 256 MiB by
+# default) to catch use after free; with a 256 MiB limit on the whole
+# process, a target that frees large buffers could hit the limit on that
+# alone. 64 MiB of quarantine still catches a use soon after a free.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=64}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz"
