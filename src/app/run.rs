@@ -462,46 +462,8 @@ fn run_isolated(
     };
     let result = runner::run(lab, knobs, clock, &tx, controller);
     drop(tx);
-    if capture.is_some() && isolate && status == "on" {
-        settle_teardowns(Duration::from_millis(500));
-    }
     let stats = capture.map(Capture::stop);
     (result, stats, status)
-}
-
-/// Waits, at most `limit`, until no connection in this thread's network
-/// namespace is still between its first and last packets: a handshake not
-/// finished, or a FIN not yet acknowledged. Every actor has closed its
-/// sockets, but the kernel sends the last ACK of a teardown on its own
-/// time: on a busy machine (hundreds of labs at once) it could come after
-/// the capture stopped, and the check that the capture saw each teardown
-/// would fail for a packet that was simply late. In a private namespace
-/// every socket in the table is the lab's.
-fn settle_teardowns(limit: Duration) {
-    const UNFINISHED: [&str; 6] = [
-        "SYN_SENT",
-        "SYN_RECV",
-        "FIN_WAIT1",
-        "FIN_WAIT2",
-        "CLOSING",
-        "LAST_ACK",
-    ];
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        let busy = ["tcp", "tcp6"].iter().any(|table| {
-            std::fs::read_to_string(format!("/proc/thread-self/net/{table}"))
-                .map(|text| {
-                    runner::parse_proc_tcp(&text)
-                        .iter()
-                        .any(|row| UNFINISHED.contains(&row.state))
-                })
-                .unwrap_or(false)
-        });
-        if !busy {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// `lab run ID`.
