@@ -162,49 +162,12 @@ impl Conversations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Frame, IpRepr, SeqNumber, TcpRepr};
 
+    /// A TCP segment at `t_us` (see [`crate::correlate::segment`]).
     fn segment(t_us: u64, src: &str, dst: &str, seq: u32, flags: TcpFlags, data: &[u8]) -> Packet {
-        let (s, d): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
-        let tcp = TcpRepr {
-            src_port: s.port(),
-            dst_port: d.port(),
-            seq: SeqNumber(seq),
-            ack: SeqNumber(0),
-            flags,
-            window: 512,
-            header_len: 20,
-            checksum: 0,
-            urgent: 0,
-            options: Vec::new(),
-            payload: data.to_vec(),
-            payload_len: data.len(),
-        };
-        let ip = IpRepr {
-            version: 4,
-            src: s.ip(),
-            dst: d.ip(),
-            header_len: 20,
-            total_len: 40 + data.len(),
-            ttl_or_hop_limit: 64,
-            ident: Some(0),
-            fragment: None,
-            protocol: 6,
-            dont_fragment: true,
-        };
-        Packet {
-            t_us,
-            orig_len: 54 + data.len(),
-            raw: Vec::new(),
-            frame: Ok(Frame {
-                eth: None,
-                sll: None,
-                ip,
-                transport: Transport::Tcp(tcp),
-                truncated: false,
-            }),
-            info: Default::default(),
-        }
+        let mut p = crate::correlate::segment(src, dst, seq, 0, flags, data);
+        p.t_us = t_us;
+        p
     }
 
     #[test]

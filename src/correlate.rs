@@ -513,59 +513,68 @@ pub fn completeness(calls: &[Call], packets: &[Packet], map: &[MapEntry]) -> Vec
     problems
 }
 
+/// A TCP packet from `src` to `dst` with absolute numbers, for tests.
+#[cfg(test)]
+pub(crate) fn segment(
+    src: &str,
+    dst: &str,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    data: &[u8],
+) -> Packet {
+    use crate::wire::{Frame, IpRepr, SeqNumber, TcpRepr};
+    let (s, d): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+    let tcp = TcpRepr {
+        src_port: s.port(),
+        dst_port: d.port(),
+        seq: SeqNumber(seq),
+        ack: SeqNumber(ack),
+        flags,
+        window: 512,
+        header_len: 20,
+        checksum: 0,
+        urgent: 0,
+        options: Vec::new(),
+        payload: data.to_vec(),
+        payload_len: data.len(),
+    };
+    let ip = IpRepr {
+        version: 4,
+        src: s.ip(),
+        dst: d.ip(),
+        header_len: 20,
+        total_len: 40 + data.len(),
+        ttl_or_hop_limit: 64,
+        ident: Some(0),
+        fragment: None,
+        protocol: 6,
+        dont_fragment: true,
+    };
+    let frame = Frame {
+        eth: None,
+        sll: None,
+        ip,
+        transport: Transport::Tcp(tcp),
+        truncated: false,
+    };
+    Packet {
+        t_us: 0,
+        orig_len: 54 + data.len(),
+        raw: Vec::new(),
+        frame: Ok(frame),
+        info: PacketInfo::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::trace::Op;
-    use crate::wire::{Frame, IpRepr, SeqNumber, TcpRepr, UdpRepr};
+    use crate::wire::UdpRepr;
 
     const CLIENT: &str = "127.0.0.1:40000";
     const SERVER: &str = "127.0.0.1:7000";
-
-    /// A TCP packet from `src` to `dst` with absolute numbers.
-    fn segment(src: &str, dst: &str, seq: u32, ack: u32, flags: TcpFlags, data: &[u8]) -> Packet {
-        let (s, d): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
-        let tcp = TcpRepr {
-            src_port: s.port(),
-            dst_port: d.port(),
-            seq: SeqNumber(seq),
-            ack: SeqNumber(ack),
-            flags,
-            window: 512,
-            header_len: 20,
-            checksum: 0,
-            urgent: 0,
-            options: Vec::new(),
-            payload: data.to_vec(),
-            payload_len: data.len(),
-        };
-        let ip = IpRepr {
-            version: 4,
-            src: s.ip(),
-            dst: d.ip(),
-            header_len: 20,
-            total_len: 40 + data.len(),
-            ttl_or_hop_limit: 64,
-            ident: Some(0),
-            fragment: None,
-            protocol: 6,
-            dont_fragment: true,
-        };
-        let frame = Frame {
-            eth: None,
-            sll: None,
-            ip,
-            transport: Transport::Tcp(tcp),
-            truncated: false,
-        };
-        Packet {
-            t_us: 0,
-            orig_len: 54 + data.len(),
-            raw: Vec::new(),
-            frame: Ok(frame),
-            info: PacketInfo::default(),
-        }
-    }
 
     fn call(
         actor: &str,

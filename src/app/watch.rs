@@ -244,15 +244,8 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     let (tx, rx) = mpsc::sync_channel::<Vec<CapturedFrame>>(64);
     let cap = Capture::start(&Filter::ports(args.ports.iter().copied()), clock, tx)
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    let ports: Vec<String> = args.ports.iter().map(u16::to_string).collect();
     if !args.json {
-        writeln!(
-            out,
-            "{} on lo, ports {} — Ctrl-C to stop",
-            "capturing".bold(),
-            ports.join(", ")
-        )?;
-        out.flush()?;
+        announce(out, args.ports)?;
     }
     let deadline = duration.map(|d| Instant::now() + d);
     let mut view = Watcher::new(out, args.json);
@@ -451,6 +444,19 @@ fn in_detail(
     }
 }
 
+/// The line a capture starts with, once the capture is open (a program
+/// started after it is seen from its first packet).
+fn announce(out: &mut dyn Write, ports: &[u16]) -> std::io::Result<()> {
+    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    writeln!(
+        out,
+        "{} on lo, ports {} — Ctrl-C to stop",
+        "capturing".bold(),
+        ports.join(", ")
+    )?;
+    out.flush()
+}
+
 /// `lab capture -q --pcap F`: every frame goes from the kernel's ring
 /// straight into the file, on the capture's own thread, as `tcpdump -w`
 /// writes it: nothing is decoded, copied or shown. This thread only waits
@@ -476,14 +482,7 @@ fn quietly(
     );
     let cap = Capture::start(&Filter::ports(args.ports.iter().copied()), clock, file)
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    let ports: Vec<String> = args.ports.iter().map(u16::to_string).collect();
-    writeln!(
-        out,
-        "{} on lo, ports {} — Ctrl-C to stop",
-        "capturing".bold(),
-        ports.join(", ")
-    )?;
-    out.flush()?;
+    announce(out, args.ports)?;
     let deadline = duration.map(|d| Instant::now() + d);
     while crate::signals::received().is_none()
         && deadline.is_none_or(|d| Instant::now() < d)
