@@ -51,10 +51,11 @@ fn main() -> ExitCode {
     }
     // Commands that stop cleanly on SIGINT, SIGTERM and SIGHUP (their files
     // complete, their scratch folders gone) take those signals over; the
-    // others, short or waiting for the learner's keys, end as usual.
+    // others, short, end as usual. `--step` and `--predict` wait for keys
+    // through `signals::Stdin`, which a signal ends.
     let stops_cleanly = match &cli.command {
-        Command::Run { step, predict, .. } => !step && !predict,
-        Command::Next { .. }
+        Command::Run { .. }
+        | Command::Next { .. }
         | Command::Capture { .. }
         | Command::Inspect { .. }
         | Command::Serve { .. } => true,

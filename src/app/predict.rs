@@ -175,6 +175,11 @@ impl View for PredictView<'_> {
             Answers::Typed(input) => typed(out, input, q)?,
         };
         writeln!(out)?;
+        if crate::signals::received().is_some() {
+            // Stopped while waiting for the answer: no more steps; the run
+            // ends and says which signal stopped it.
+            return Ok(Answer::Quit);
+        }
         self.asked.push((q.name.clone(), answer));
         Ok(Answer::Step)
     }
@@ -190,6 +195,10 @@ fn typed(
     loop {
         let mut line = String::new();
         if input.read_line(&mut line)? == 0 {
+            if crate::signals::received().is_some() {
+                // Stopped: the run ends and says why.
+                return Ok(None);
+            }
             writeln!(out, "{}", "(no more input: no answer)".dimmed())?;
             return Ok(None);
         }
@@ -377,7 +386,10 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
     let stdin = std::io::stdin();
     let answers = match args.answers {
         Some(list) => Answers::given(list),
-        None if stdin.is_terminal() => Answers::Typed(Box::new(stdin.lock())),
+        // Read so that Ctrl-C stops the run while it waits for an answer.
+        None if stdin.is_terminal() => {
+            Answers::Typed(Box::new(std::io::BufReader::new(crate::signals::Stdin)))
+        }
         None => {
             return Err(Failure::Usage(
                 "--predict reads answers from a terminal, and standard input is not one: give them with --answers (e.g. --answers 9,EAGAIN,b), one per question in the order asked".into(),

@@ -504,7 +504,8 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         use std::io::IsTerminal;
         let stdin = std::io::stdin();
         let echo = !stdin.is_terminal();
-        let input = stdin.lock();
+        // Read so that Ctrl-C stops the run while it waits for a key.
+        let input = std::io::BufReader::new(crate::signals::Stdin);
         return stepped(out, &lab, &knobs, &mode, args.pcap.as_deref(), input, echo);
     }
     let done = human(out, &lab, &knobs, &mode, args.pcap.as_deref())?;
