@@ -53,14 +53,14 @@ fn main() -> ExitCode {
     // complete, their scratch folders gone) take those signals over; the
     // others, short, end as usual. `--step` and `--predict` wait for keys
     // through `signals::Stdin`, which a signal ends.
-    let stops_cleanly = match &cli.command {
+    let stops_cleanly = matches!(
+        &cli.command,
         Command::Run { .. }
-        | Command::Next { .. }
-        | Command::Capture { .. }
-        | Command::Inspect { .. }
-        | Command::Serve { .. } => true,
-        _ => false,
-    };
+            | Command::Next { .. }
+            | Command::Capture { .. }
+            | Command::Inspect { .. }
+            | Command::Serve { .. }
+    );
     if stops_cleanly && let Err(e) = socket_lab::signals::install() {
         eprintln!("lab: cannot catch signals: {e}");
         return ExitCode::from(2);
