@@ -160,6 +160,11 @@ pub enum Command {
         /// checksums checked, and the bytes that hold them.
         #[arg(long, value_name = "N|all", conflicts_with = "json", value_parser = parse_detail)]
         detail: Option<Detail>,
+        /// With --detail: the packet's bytes as a bytes pane, each byte
+        /// coloured by the field it belongs to, with a legend naming the
+        /// fields (without colour: one line per field with its bytes).
+        #[arg(long, requires = "detail")]
+        hex: bool,
         /// Follow one conversation: TCP connection N (Wireshark's
         /// `tcp.stream`, from 0), or `udp:N` (`udp.stream`).
         #[arg(long, value_name = "N|udp:N", value_parser = parse_stream)]

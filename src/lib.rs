@@ -49,6 +49,7 @@ pub mod clock;
 pub mod conversations;
 pub mod correlate;
 pub mod course;
+pub mod dissect;
 pub mod escape;
 pub mod expr;
 pub mod knob;

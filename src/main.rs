@@ -94,6 +94,7 @@ fn main() -> ExitCode {
             file,
             json,
             detail,
+            hex,
             stream,
             stats,
         } => app::inspect(
@@ -102,6 +103,7 @@ fn main() -> ExitCode {
             &app::InspectArgs {
                 json: *json,
                 detail: *detail,
+                hex: *hex,
                 stream: *stream,
                 stats: *stats,
             },

@@ -421,7 +421,7 @@ fn transcripts(
             ));
             continue;
         };
-        let drawn = match crate::render::layers::render(&frame) {
+        let drawn = match crate::render::layers::render(crate::wire::LinkType::Ethernet, &frame) {
             Ok(text) => text,
             Err(e) => {
                 problems.push(format!("{chapter}: transcripts/{file}: {e}"));

@@ -402,13 +402,15 @@ fn rate(bytes_per_s: f64) -> String {
     }
 }
 
-/// `lab inspect FILE --detail N|all`: packets layer by layer (see
-/// [`crate::render::layers`]).
+/// `lab inspect FILE --detail N|all [--hex]`: packets layer by layer (see
+/// [`crate::render::layers`]), and with `hex` their bytes pane
+/// ([`crate::render::hex`]).
 fn in_detail(
     out: &mut dyn Write,
     path: &Path,
     file: &crate::pcap::PcapFile,
     detail: crate::cli::Detail,
+    hex: bool,
 ) -> Outcome {
     use crate::cli::Detail;
     let chosen: Vec<usize> = match detail {
@@ -429,8 +431,16 @@ fn in_detail(
             "{}",
             format!("── packet #{} at {}", i + 1, time(f.t_us).trim()).bold()
         )?;
-        match crate::render::layers::render(&f.data) {
-            Ok(text) => write!(out, "{text}")?,
+        // Every frame read from a file starts with an Ethernet header (the
+        // reader rewrites other link layers to it: see `crate::pcap`).
+        match crate::dissect::dissect(crate::wire::LinkType::Ethernet, &f.data) {
+            Ok(d) => {
+                write!(out, "{}", crate::render::layers::text(&d, &f.data, !hex))?;
+                if hex {
+                    writeln!(out)?;
+                    write!(out, "{}", crate::render::hex::render(&d, &f.data))?;
+                }
+            }
             Err(why) => writeln!(out, "  (not shown layer by layer: {why})")?,
         }
         writeln!(out)?;
@@ -582,6 +592,8 @@ impl capture::FrameSink for FileSink {
 pub struct InspectArgs {
     pub json: bool,
     pub detail: Option<crate::cli::Detail>,
+    /// With `detail`: the bytes pane too.
+    pub hex: bool,
     pub stream: Option<(Kind, usize)>,
     pub stats: bool,
 }
@@ -589,7 +601,7 @@ pub struct InspectArgs {
 pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome {
     let mut file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(detail) = args.detail {
-        return in_detail(out, path, &file, detail);
+        return in_detail(out, path, &file, detail, args.hex);
     }
     if args.stats || args.stream.is_some() {
         let packets: Vec<Packet> = file
