@@ -398,10 +398,18 @@ pub(super) fn capture_verdict(
     st: &capture::CaptureStats,
 ) -> Verdict {
     let problems = correlate::completeness(calls, packets, map);
+    // Frames the kernel dropped (its queue to us was full: a crowded
+    // machine) do not falsify the claim when nothing it checks is missing:
+    // every call's bytes, and each connection's start and end, were seen.
     Verdict {
         name: CAPTURE_VERDICT.into(),
-        passed: problems.is_empty() && st.dropped == 0 && st.truncated == 0,
-        detail: if problems.is_empty() {
+        passed: problems.is_empty() && st.truncated == 0,
+        detail: if problems.is_empty() && st.dropped > 0 {
+            format!(
+                "{} packets, {} truncated; every data call mapped, and every connection's start and end seen, though the kernel dropped {} frames (a crowded machine)",
+                st.packets, st.truncated, st.dropped
+            )
+        } else if problems.is_empty() {
             format!(
                 "{} packets, {} dropped, {} truncated; every data call mapped",
                 st.packets, st.dropped, st.truncated
