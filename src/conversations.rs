@@ -83,10 +83,43 @@ impl Conversations {
     pub fn of(packets: &[Packet]) -> Conversations {
         let mut c = Conversations::default();
         for p in packets {
-            let at = c.add(p);
+            let at = c.add(p, true);
             c.of_packet.push(at);
         }
         c
+    }
+
+    /// Goes through `packets` in capture order, numbering every one but
+    /// counting only those `counted` says (a display filter's matches):
+    /// conversations keep the numbers the whole capture gives them, and a
+    /// conversation none of whose packets counts is left out of `list`.
+    pub fn of_counted(packets: &[Packet], counted: &[bool]) -> Conversations {
+        let mut c = Conversations::default();
+        for (p, &count) in packets.iter().zip(counted) {
+            let at = c.add(p, count);
+            c.of_packet.push(at);
+        }
+        let kept: Vec<usize> = (0..c.list.len())
+            .filter(|&i| c.list[i].packets != [0, 0])
+            .collect();
+        for at in &mut c.of_packet {
+            *at = at.and_then(|i| kept.iter().position(|&k| k == i));
+        }
+        let mut i = 0;
+        c.list.retain(|_| {
+            i += 1;
+            kept.contains(&(i - 1))
+        });
+        c.open.clear();
+        c
+    }
+
+    /// The next packet of a capture that is read as it comes (`lab
+    /// capture`): its conversation's kind and number, if it is in one.
+    /// Only the conversations are kept, not the packets.
+    pub fn number(&mut self, p: &Packet) -> Option<(Kind, usize)> {
+        let i = self.add(p, true)?;
+        Some((self.list[i].kind, self.list[i].number))
     }
 
     /// The conversation `number` of `kind`, as Wireshark numbers it.
@@ -96,7 +129,9 @@ impl Conversations {
             .position(|c| c.kind == kind && c.number == number)
     }
 
-    fn add(&mut self, p: &Packet) -> Option<usize> {
+    /// Finds (or opens) the conversation of `p`; when `count`, adds `p` to
+    /// its totals.
+    fn add(&mut self, p: &Packet, count: bool) -> Option<usize> {
         let f = p.frame.as_ref().ok()?;
         let (src, dst) = f.endpoints()?;
         let (kind, len, opening) = match &f.transport {
@@ -142,13 +177,19 @@ impl Conversations {
             open.expect("not fresh, so open")
         };
         let c = &mut self.list[i];
+        if let Some(isn) = opening {
+            c.syn.get_or_insert((p.t_us, isn));
+        }
+        if !count {
+            return Some(i);
+        }
+        if c.packets == [0, 0] {
+            c.first_us = p.t_us;
+        }
         let way = usize::from(src != c.a);
         c.packets[way] += 1;
         c.bytes[way] += len;
         c.last_us = c.last_us.max(p.t_us);
-        if let Some(isn) = opening {
-            c.syn.get_or_insert((p.t_us, isn));
-        }
         if let (Transport::Tcp(t), Some((syn_us, _))) = (&f.transport, c.syn)
             && t.flags.contains(TcpFlags::SYN | TcpFlags::ACK)
             && c.handshake_rtt_us.is_none()

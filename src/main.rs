@@ -78,6 +78,7 @@ fn main() -> ExitCode {
             json,
             pcap,
             quiet,
+            filter,
         } => app::capture(
             &mut out,
             &app::CaptureArgs {
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
                 json: *json,
                 pcap: pcap.clone(),
                 quiet: *quiet,
+                filter: filter.as_deref(),
             },
         ),
         Command::Inspect {
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
             detail,
             stream,
             stats,
+            filter,
         } => app::inspect(
             &mut out,
             file,
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
                 detail: *detail,
                 stream: *stream,
                 stats: *stats,
+                filter: filter.as_deref(),
             },
         ),
         Command::Repl { .. } | Command::Trace { .. } => unreachable!("handled above"),
