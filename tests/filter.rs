@@ -421,3 +421,77 @@ fn a_bad_filter_is_one_line_and_nothing_is_written() {
         assert!(!Path::new(pcap).exists(), "{args:?} wrote {pcap}");
     }
 }
+
+/// The commands the book's introduction shows for `--filter`, as the
+/// page writes them.
+fn book_commands() -> Vec<String> {
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/introduction.md");
+    let text = std::fs::read_to_string(page).unwrap();
+    let (_, after) = text
+        .split_once("<!-- tests/filter.rs runs these commands")
+        .expect("the introduction marks its --filter commands");
+    let block = after
+        .split_once("```sh\n")
+        .and_then(|(_, b)| b.split_once("```"))
+        .expect("a sh block after the mark")
+        .0;
+    block.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn the_books_filter_commands_run_and_pick_packets() {
+    if !privileged("filter_book_commands") {
+        return;
+    }
+    let commands = book_commands();
+    assert!(commands.len() >= 3, "{commands:?}");
+    let dir = temp("book");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_lab")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut all_rows = None;
+    for command in &commands {
+        assert!(command.starts_with("lab "), "{command}");
+        let out = Command::new("sh")
+            .args(["-c", &format!("{command} --color=never")])
+            .current_dir(&dir)
+            .env("PATH", &path)
+            .env_remove("HOME")
+            .env_remove("XDG_STATE_HOME")
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !command.contains("--filter") {
+            continue;
+        }
+        // Each filter picks some packets of the run and leaves others.
+        let all = *all_rows.get_or_insert_with(|| {
+            let out = lab(&[
+                "inspect",
+                dir.join("sticky.pcap").to_str().unwrap(),
+                "--json",
+            ]);
+            String::from_utf8_lossy(&out.stdout)
+                .matches("\"kind\":\"packet\"")
+                .count()
+        });
+        let picked = s.matches("\"kind\":\"packet\"").count()
+            + s.lines()
+                .filter(|l| l.contains(" #") || l.starts_with("── packet #"))
+                .count();
+        assert!(
+            picked > 0 && picked < all,
+            "{command}: {picked} of {all}\n{s}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -113,11 +113,13 @@ impl Watcher<'_> {
             }
             return Ok(());
         }
-        if self.streams.tcp.is_empty() && self.streams.udp.is_empty() {
-            return Ok(());
+        // Streams that carried no data (a handshake alone, or what a
+        // filter left of one) have nothing to show.
+        let data = self.streams.tcp.values().any(|s| s.end > 0);
+        if data {
+            writeln!(out)?;
+            writeln!(out, "{}", "Byte streams (TCP): what the receiver's recv() calls can return, │ where a segment began".bold())?;
         }
-        writeln!(out)?;
-        writeln!(out, "{}", "Byte streams (TCP): what the receiver's recv() calls can return, │ where a segment began".bold())?;
         for ((src, dst), s) in &self.streams.tcp {
             if s.end == 0 {
                 continue;

@@ -54,14 +54,14 @@ use std::net::IpAddr;
 
 pub use field::{Field, FieldType};
 
-/// The fields `--filter` knows, for `lab inspect --help`: one line per
+/// The fields `--filter` knows, for `lab inspect --help`: a paragraph per
 /// protocol, each field with its type.
 pub fn fields_help() -> String {
     let mut text = String::from(
         "Fields for --filter (Wireshark's names; a field alone tests that the packet has it):\n",
     );
-    let mut line = String::new();
     let mut protocol = "";
+    let mut line = String::new();
     for f in Field::ALL {
         let ty = match f.ty() {
             FieldType::Protocol => "",
@@ -71,17 +71,27 @@ pub fn fields_help() -> String {
             FieldType::Ipv6 => " (IPv6 address)",
             FieldType::Bytes => " (bytes)",
         };
+        let item = format!("{}{ty}", f.name());
         let proto = f.name().split('.').next().unwrap_or_default();
-        if proto != protocol && !line.is_empty() {
-            text.push_str(&format!("  {}\n", line.trim_end_matches(", ")));
-            line.clear();
+        if proto != protocol || line.len() + item.len() > 76 {
+            if !line.is_empty() {
+                // A protocol's last field ends its paragraph: no comma.
+                let end = if proto == protocol { "" } else { "," };
+                text.push_str(line.trim_end_matches(end));
+                text.push('\n');
+            }
+            line = String::from(if proto == protocol { "    " } else { "  " });
+            protocol = proto;
+        } else {
+            line.push(' ');
         }
-        protocol = proto;
-        line.push_str(&format!("{}{ty}, ", f.name()));
+        line.push_str(&item);
+        line.push(',');
     }
-    text.push_str(&format!("  {}\n", line.trim_end_matches(", ")));
+    text.push_str(line.trim_end_matches(','));
     text.push_str(
-        "Operators: == != < > <= >= (eq ne lt gt le ge), contains, in {..}; && || ! (and or not), ( ).\n\
+        "\nOperators: == != < > <= >= (eq ne lt gt le ge), contains, in {..};\n\
+         \x20 && || ! (and or not), ( ).\n\
          Values: 80, 0x50; 127.0.0.1, 10.0.0.0/8, ::1; \"text\" or 66:65:6e:67 for bytes.\n\
          Example: lab inspect capture.pcap --filter 'tcp.port == 9000 && tcp.len > 0'",
     );
