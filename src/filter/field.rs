@@ -19,6 +19,9 @@ use crate::wire::{TcpFlags, Transport};
 pub enum FieldType {
     /// A whole protocol (`tcp`, `ipv6`): only its presence can be tested.
     Protocol,
+    /// A mark with no value, there or not (Wireshark's `FT_NONE`): what
+    /// the `tcp.analysis.*` flags are, such as `tcp.analysis.retransmission`.
+    Marker,
     /// An unsigned integer of this many bits (`tcp.port` has 16).
     Unsigned(u32),
     /// A flag: 0 or 1 (`true` or `false`).
@@ -34,6 +37,7 @@ impl FieldType {
     pub fn describe(self) -> String {
         match self {
             FieldType::Protocol => "a protocol".into(),
+            FieldType::Marker => "a mark with no value".into(),
             FieldType::Unsigned(bits) => format!("a {bits}-bit unsigned integer"),
             FieldType::Bool => "a flag (0 or 1)".into(),
             FieldType::Ipv4 => "an IPv4 address".into(),
@@ -47,9 +51,14 @@ impl FieldType {
 /// name and type are in [`Field::name`] and [`Field::ty`], how it is read
 /// in [`Field::read`].
 ///
-/// Adding a field (say one of Wireshark's `tcp.analysis.*` flags, once a
-/// packet carries that analysis) is a variant here, its row in
-/// [`Field::ALL`], and one arm in each of `name`, `ty` and `read`.
+/// Adding a field is a variant here, its row in [`Field::ALL`], and one
+/// arm in each of `name`, `ty` and `read`. One of Wireshark's
+/// `tcp.analysis.*` flags, once a packet carries that analysis, is a
+/// [`FieldType::Marker`] whose `read` arm gives `Present` when the
+/// analysis says so, for example
+/// `Field::TcpAnalysisRetransmission => tcp.filter(|_| p.info.analysis...).map(|_| Present)`.
+/// Names under `tcp.analysis.` that are no variant yet are refused as
+/// "not supported yet" (see [`not_supported_yet`]), not as unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
     Frame,
@@ -119,7 +128,7 @@ pub enum FieldValue<'p> {
 
 impl Field {
     /// Every field, in the order `lab inspect --help` lists them.
-    pub const ALL: [Field; 52] = [
+    pub const ALL: &[Field] = &[
         Field::Frame,
         Field::FrameNumber,
         Field::FrameLen,
@@ -234,7 +243,7 @@ impl Field {
 
     /// The field a name stands for, if we know it.
     pub fn from_name(name: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.name() == name)
+        Field::ALL.iter().copied().find(|f| f.name() == name)
     }
 
     /// What the field holds.
@@ -407,7 +416,7 @@ pub fn not_supported_yet(name: &str) -> bool {
 /// The known field closest to a mistyped name, if one is close.
 pub fn closest(name: &str) -> Option<&'static str> {
     Field::ALL
-        .into_iter()
+        .iter()
         .map(|f| (crate::catalog::distance(name, f.name()), f.name()))
         .filter(|(d, _)| *d <= 2.max(name.chars().count() / 3))
         .min()

@@ -37,6 +37,17 @@
 //! looks: `tcp.stream == 2` is the third connection of the file whatever
 //! the filter leaves out, as in Wireshark.
 //!
+//! # Where we differ from Wireshark
+//!
+//! - Sets may also be written without commas, `{1 3 5}`, as Wireshark 3
+//!   wrote them; Wireshark 4 wants `{1, 3, 5}`.
+//! - Wireshark puts an IP datagram cut into fragments back together and
+//!   shows its `udp` fields on the last fragment; we decode packets one by
+//!   one, so they are on the first (the one that holds the UDP header).
+//! - Fields cannot be compared with each other (`tcp.srcport ==
+//!   tcp.dstport`), and there is no `matches` (regular expressions), no
+//!   slices (`tcp.payload[0:2]`) and no functions (`len(...)`).
+//!
 //! # Layout
 //!
 //! [`lexer`] cuts the text into tokens, [`parser`] builds a typed [`Expr`]
@@ -62,9 +73,9 @@ pub fn fields_help() -> String {
     );
     let mut protocol = "";
     let mut line = String::new();
-    for f in Field::ALL {
+    for &f in Field::ALL {
         let ty = match f.ty() {
-            FieldType::Protocol => "",
+            FieldType::Protocol | FieldType::Marker => "",
             FieldType::Unsigned(_) => " (number)",
             FieldType::Bool => " (0 or 1)",
             FieldType::Ipv4 => " (IPv4 address)",
@@ -312,6 +323,12 @@ impl fmt::Display for ErrorKind {
                 field.ty().describe()
             ),
             ErrorKind::BadOperator { field, op } => match field.ty() {
+                FieldType::Marker => write!(
+                    f,
+                    "{} is a mark with no value: test it alone (`{}`); {op} does not apply",
+                    field.name(),
+                    field.name()
+                ),
                 FieldType::Protocol => write!(
                     f,
                     "{} is a protocol: test it alone (`{}`) or compare one of its fields; {op} does not apply",

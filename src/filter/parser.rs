@@ -135,7 +135,9 @@ impl Parser {
                     ty,
                     FieldType::Unsigned(_) | FieldType::Ipv4 | FieldType::Ipv6
                 );
-                if ty == FieldType::Protocol || (cmp.orders() && unordered) {
+                if matches!(ty, FieldType::Protocol | FieldType::Marker)
+                    || (cmp.orders() && unordered)
+                {
                     return Err(bad_op(&Token::Cmp(cmp), op_column));
                 }
                 self.at += 1;
@@ -158,7 +160,10 @@ impl Parser {
                 Test::Contains { field, bytes }
             }
             Some(Token::In) => {
-                if matches!(field.ty(), FieldType::Protocol | FieldType::Bytes) {
+                if matches!(
+                    field.ty(),
+                    FieldType::Protocol | FieldType::Marker | FieldType::Bytes
+                ) {
                     return Err(bad_op(&Token::In, op_column));
                 }
                 self.at += 1;
@@ -255,6 +260,7 @@ fn field_named(name: &str) -> Result<Field, ErrorKind> {
 fn example(ty: FieldType) -> &'static str {
     match ty {
         FieldType::Protocol => "the protocol's name alone",
+        FieldType::Marker => "the field's name alone",
         FieldType::Unsigned(_) => "a number such as 80 or 0x50",
         FieldType::Bool => "1 or 0",
         FieldType::Ipv4 => "an address such as 127.0.0.1 or a network such as 10.0.0.0/8",
@@ -279,7 +285,7 @@ fn word_value(field: Field, w: &str) -> Result<Value, ErrorKind> {
         )));
     }
     match ty {
-        FieldType::Protocol => unreachable!("protocols take no values"),
+        FieldType::Protocol | FieldType::Marker => Err(bad(format!("write {}", example(ty)))),
         FieldType::Unsigned(bits) => {
             let n = unsigned(w).ok_or_else(|| bad(format!("write {}", example(ty))))?;
             let max = if bits >= 64 {

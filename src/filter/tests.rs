@@ -237,3 +237,14 @@ fn evaluation_follows_wireshark_on_fields_that_occur_twice_or_not_at_all() {
     assert!(!matches(r#"tcp.payload contains """#, &bare));
     assert!(!matches("tcp.payload", &bare));
 }
+
+#[test]
+fn every_field_has_one_name_that_parses_back_to_it() {
+    let mut names = std::collections::HashSet::new();
+    for &f in Field::ALL {
+        assert!(names.insert(f.name()), "{} twice", f.name());
+        assert_eq!(Field::from_name(f.name()), Some(f));
+        assert_eq!(parse(f.name()), Expr::Test(Test::Present(f)));
+        assert!(!field::not_supported_yet(f.name()), "{}", f.name());
+    }
+}
