@@ -119,6 +119,11 @@ impl Parser {
         let Some(Token::Word(name)) = self.next() else {
             unreachable!("unary() saw a word")
         };
+        // A value where a test should begin (`tcp.port == 80 || 443`).
+        if name.starts_with(|c: char| c.is_ascii_digit() || c == ':') {
+            self.at -= 1;
+            return Err(self.expected("a field, '!' or '('", None));
+        }
         let field = field_named(&name).map_err(|kind| FilterError { column, kind })?;
         let bad_op = |op: &Token, column: usize| FilterError {
             column,
