@@ -250,4 +250,27 @@ mod tests {
         assert_eq!(conv.find(Kind::Tcp, 1), Some(1));
         assert_eq!(conv.find(Kind::Udp, 0), None);
     }
+
+    #[test]
+    fn counting_some_packets_keeps_the_numbers_of_all() {
+        let (c, s) = ("127.0.0.1:40000", "127.0.0.1:7000");
+        let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
+        let packets = vec![
+            segment(0, c, s, 100, syn, b""),
+            segment(50, s, c, 900, syn | ack, b""),
+            segment(1_000, c, s, 5000, syn, b""),
+            segment(1_030, s, c, 7000, syn | ack, b""),
+            segment(1_040, c, s, 5001, ack, b"hi"),
+        ];
+        // A filter that matched only the second connection's last two.
+        let conv = Conversations::of_counted(&packets, &[false, false, false, true, true]);
+        assert_eq!(conv.list.len(), 1);
+        let second = &conv.list[0];
+        assert_eq!((second.kind, second.number), (Kind::Tcp, 1));
+        assert_eq!((second.packets, second.bytes), ([1, 1], [2, 0]));
+        assert_eq!((second.first_us, second.last_us), (1_030, 1_040));
+        // Its SYN was seen though not counted: the round trip is known.
+        assert_eq!(second.handshake_rtt_us, Some(30));
+        assert_eq!(conv.of_packet, vec![None, None, Some(0), Some(0), Some(0)]);
+    }
 }

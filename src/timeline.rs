@@ -4,6 +4,11 @@
 //! block at a time). The timeline holds each event briefly, then releases
 //! events in the order they happened, with each packet's place in its flow
 //! worked out and its endpoints named after the actors that own them.
+//!
+//! `lab inspect` and `lab capture` may add a display filter (`--filter`,
+//! see [`crate::filter`]) as the last step: every packet is numbered and
+//! placed in its flow first, so that frame numbers, stream numbers and
+//! relative sequence numbers count the packets the filter then holds back.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
