@@ -107,6 +107,13 @@ pub enum Command {
         /// at the end (as `tcpdump -w` writes without printing).
         #[arg(long, short, requires = "pcap", conflicts_with = "json")]
         quiet: bool,
+        /// Show (and write to --pcap) only the packets this display filter
+        /// matches, in Wireshark's syntax: `tcp.len > 0`, `tcp.flags.syn ==
+        /// 1`, `udp`. The ports still decide what is captured, and --count
+        /// counts captured packets; frame and stream numbers count every
+        /// packet captured. `lab inspect --help` lists the fields.
+        #[arg(long, value_name = "EXPR", conflicts_with = "quiet")]
+        filter: Option<String>,
     },
     /// Run any program (or attach to one) and record its socket calls, shown
     /// as a lab run shows its own: with the packets on lo when capture is
@@ -149,6 +156,7 @@ pub enum Command {
         command: Vec<String>,
     },
     /// Show a pcap file (ours, or tcpdump's on lo) as a timeline and streams.
+    #[command(after_long_help = crate::filter::fields_help())]
     Inspect {
         /// The pcap or pcapng file.
         file: PathBuf,
@@ -173,6 +181,16 @@ pub enum Command {
         /// it lasted, the handshake's round trip, and the throughput.
         #[arg(long, conflicts_with_all = ["detail", "stream"])]
         stats: bool,
+        /// Show only the packets this display filter matches, in
+        /// Wireshark's syntax (as `tshark -Y`): `udp`, `tcp.len > 0`,
+        /// `tcp.port == 9000 && tcp.flags.syn == 1`, `ip.addr == 127.0.0.1`,
+        /// `!(tcp.port == 22)`, `tcp.payload contains "feng"`, `frame.number
+        /// in {1, 3, 5..9}`. Frame numbers, stream numbers and relative
+        /// sequence numbers stay those of the whole file, as in Wireshark.
+        /// The rows, --json, --detail, --stats and the streams at the end
+        /// take only the matching packets. The fields are listed below.
+        #[arg(long, value_name = "EXPR")]
+        filter: Option<String>,
     },
     /// Run the server side of a lab for your own clients (the course's
     /// Python programs), printing every call, until Ctrl-C.

@@ -28,6 +28,8 @@
 //!   traffic.
 //! - [`wire`]: decoders for the frames seen on loopback (IPv4, IPv6, TCP,
 //!   UDP), which never panic.
+//! - [`filter`]: display filters (`--filter`), with Wireshark's field
+//!   names and syntax.
 //! - [`correlate`]: relative sequence numbers, stream offsets and the
 //!   message map; [`streams`]: byte streams put back together.
 //! - [`check`]: expectations against the trace.
@@ -52,6 +54,7 @@ pub mod course;
 pub mod dissect;
 pub mod escape;
 pub mod expr;
+pub mod filter;
 pub mod knob;
 pub mod netns;
 pub mod pcap;

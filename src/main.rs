@@ -79,6 +79,7 @@ fn main() -> ExitCode {
             json,
             pcap,
             quiet,
+            filter,
         } => app::capture(
             &mut out,
             &app::CaptureArgs {
@@ -88,6 +89,7 @@ fn main() -> ExitCode {
                 json: *json,
                 pcap: pcap.clone(),
                 quiet: *quiet,
+                filter: filter.as_deref(),
             },
         ),
         Command::Inspect {
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
             hex,
             stream,
             stats,
+            filter,
         } => app::inspect(
             &mut out,
             file,
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
                 hex: *hex,
                 stream: *stream,
                 stats: *stats,
+                filter: filter.as_deref(),
             },
         ),
         Command::Repl { .. } | Command::Trace { .. } => unreachable!("handled above"),

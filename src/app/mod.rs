@@ -2,6 +2,7 @@
 
 mod book;
 mod catalog_views;
+mod inspect;
 mod predict;
 mod progress;
 mod repl;
@@ -15,13 +16,14 @@ use std::io::Write;
 
 pub use book::{BookArgs, book};
 pub use catalog_views::{list, list_marked, show};
+pub use inspect::{InspectArgs, inspect};
 pub use predict::{Answers, Prediction, Score, predicted};
 pub use progress::{next, progress, reset, run_and_record};
 pub use repl::{ReplArgs, repl};
 pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
 pub use serve::{ServeArgs, serve};
 pub use trace::{TraceArgs, trace};
-pub use watch::{CaptureArgs, InspectArgs, capture, inspect};
+pub use watch::{CaptureArgs, capture};
 
 use crate::catalog::{self, Lab};
 

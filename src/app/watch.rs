@@ -1,9 +1,10 @@
-//! `lab capture` (watch a program of your own) and `lab inspect` (read a
-//! pcap file): the packet timeline without calls, then the byte streams
-//! and datagram flows put back together.
+//! `lab capture` (watch a program of your own), and the view it shares
+//! with `lab inspect` (see [`super::inspect`]): the packet timeline
+//! without calls, then the byte streams and datagram flows put back
+//! together.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -14,9 +15,9 @@ use colored::{Color, Colorize};
 use super::{Failure, Outcome};
 use crate::capture::{self, Capture, CapturedFrame, Filter};
 use crate::clock::Clock;
-use crate::conversations::{Conversations, Kind};
 use crate::escape::preview;
-use crate::pcap::{PcapWriter, read_pcap};
+use crate::filter::DisplayFilter;
+use crate::pcap::PcapWriter;
 use crate::render::{human::time, json, wire_row::describe};
 use crate::streams::{KEEP, Streams};
 use crate::timeline::Timeline;
@@ -33,20 +34,28 @@ pub struct CaptureArgs<'a> {
     pub pcap: Option<PathBuf>,
     /// Write the pcap and print only the counters (`--quiet`).
     pub quiet: bool,
+    /// `--filter`: the display filter, as typed.
+    pub filter: Option<&'a str>,
+}
+
+/// Parses `--filter`, or says in one line what is wrong with it.
+pub(super) fn display_filter(text: Option<&str>) -> Result<Option<DisplayFilter>, Failure> {
+    text.map(|t| DisplayFilter::parse(t).map_err(|e| Failure::Usage(format!("--filter: {e}"))))
+        .transpose()
 }
 
 /// The view of `lab capture` and `lab inspect`: a row per packet as the
 /// shared pipeline releases it (see [`super::run::drive`]), and the byte
 /// streams put back together for the summary.
-struct Watcher<'a> {
-    out: &'a mut dyn Write,
+pub(super) struct Watcher<'a> {
+    pub(super) out: &'a mut dyn Write,
     streams: Streams,
     shown: u64,
     json: bool,
 }
 
 impl<'a> Watcher<'a> {
-    fn new(out: &'a mut dyn Write, json: bool) -> Self {
+    pub(super) fn new(out: &'a mut dyn Write, json: bool) -> Self {
         Watcher {
             out,
             streams: Streams::default(),
@@ -69,11 +78,12 @@ impl View for Watcher<'_> {
             return json::event_line(self.out, event);
         }
         let palette = |_: &str| Color::White;
+        // The packet's own number in the capture, which --filter keeps.
         writeln!(
             self.out,
             "{}  {:<6}  {}",
             time(p.t_us),
-            format!("#{}", self.shown).dimmed(),
+            format!("#{}", p.info.number).dimmed(),
             describe(p, &palette)
         )
     }
@@ -86,7 +96,7 @@ impl View for Watcher<'_> {
 }
 
 impl Watcher<'_> {
-    fn summary(&mut self) -> std::io::Result<()> {
+    pub(super) fn summary(&mut self) -> std::io::Result<()> {
         let out = &mut *self.out;
         if self.json {
             for ((src, dst), s) in &self.streams.tcp {
@@ -103,11 +113,13 @@ impl Watcher<'_> {
             }
             return Ok(());
         }
-        if self.streams.tcp.is_empty() && self.streams.udp.is_empty() {
-            return Ok(());
+        // Streams that carried no data (a handshake alone, or what a
+        // filter left of one) have nothing to show.
+        let data = self.streams.tcp.values().any(|s| s.end > 0);
+        if data {
+            writeln!(out)?;
+            writeln!(out, "{}", "Byte streams (TCP): what the receiver's recv() calls can return, │ where a segment began".bold())?;
         }
-        writeln!(out)?;
-        writeln!(out, "{}", "Byte streams (TCP): what the receiver's recv() calls can return, │ where a segment began".bold())?;
         for ((src, dst), s) in &self.streams.tcp {
             if s.end == 0 {
                 continue;
@@ -222,6 +234,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         ),
         None => None,
     };
+    let filter = display_filter(args.filter)?;
     capture::privilege().map_err(|e| Failure::Usage(e.to_string()))?;
     let clock = Clock::start();
     let mut writer = match &args.pcap {
@@ -250,6 +263,9 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     let deadline = duration.map(|d| Instant::now() + d);
     let mut view = Watcher::new(out, args.json);
     let mut timeline = Timeline::new(false).passing();
+    if let Some(f) = filter {
+        timeline = timeline.filtered(f);
+    }
     let mut sink = Sink {
         writer: writer.as_mut(),
         view: &mut view,
@@ -336,120 +352,6 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     // Stopped by a signal: everything up to it was shown and written.
     match crate::signals::received() {
         Some(signal) => Err(Failure::Interrupted(signal)),
-        None => Ok(true),
-    }
-}
-
-/// What was read was shown; a file cut short is still bad input.
-fn cut_short(out: &mut dyn Write, file: &crate::pcap::PcapFile) -> Outcome {
-    match &file.cut_short {
-        Some(why) => {
-            out.flush()?;
-            Err(Failure::Usage(why.clone()))
-        }
-        None => Ok(true),
-    }
-}
-
-/// `lab inspect FILE --stats`: a line per conversation.
-fn stats(out: &mut dyn Write, conversations: &Conversations, json: bool) -> std::io::Result<()> {
-    if json {
-        for c in &conversations.list {
-            let o = serde_json::json!({"kind": "conversation", "proto": c.kind.name(), "stream": c.number,
-                "a": c.a.to_string(), "b": c.b.to_string(), "packets": c.packets, "bytes": c.bytes,
-                "first_us": c.first_us, "duration_us": c.last_us - c.first_us,
-                "handshake_rtt_us": c.handshake_rtt_us, "bytes_per_second": c.throughput()});
-            writeln!(out, "{o}")?;
-        }
-        return Ok(());
-    }
-    let mut table = comfy_table::Table::new();
-    table
-        .load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    crate::render::fit(&mut table);
-    table.set_header(vec![
-        "stream",
-        "A → B",
-        "packets →/←",
-        "bytes →/←",
-        "lasted",
-        "handshake RTT",
-        "throughput",
-    ]);
-    for c in &conversations.list {
-        table.add_row(vec![
-            format!("{}:{}", c.kind.name(), c.number),
-            format!("{} → {}", c.a, c.b),
-            format!("{} / {}", c.packets[0], c.packets[1]),
-            format!("{} / {}", c.bytes[0], c.bytes[1]),
-            format!("{:.3} ms", c.duration().as_secs_f64() * 1e3),
-            c.handshake_rtt_us
-                .map_or("-".into(), |us| format!("{:.3} ms", us as f64 / 1e3)),
-            c.throughput().map_or("-".into(), rate),
-        ]);
-    }
-    writeln!(out, "{table}")
-}
-
-/// Bytes per second, in the unit that reads best.
-fn rate(bytes_per_s: f64) -> String {
-    match bytes_per_s {
-        r if r >= 1e9 => format!("{:.2} GB/s", r / 1e9),
-        r if r >= 1e6 => format!("{:.2} MB/s", r / 1e6),
-        r if r >= 1e3 => format!("{:.2} kB/s", r / 1e3),
-        r => format!("{r:.0} B/s"),
-    }
-}
-
-/// `lab inspect FILE --detail N|all [--hex]`: packets layer by layer (see
-/// [`crate::render::layers`]), and with `hex` their bytes pane
-/// ([`crate::render::hex`]).
-fn in_detail(
-    out: &mut dyn Write,
-    path: &Path,
-    file: &crate::pcap::PcapFile,
-    detail: crate::cli::Detail,
-    hex: bool,
-) -> Outcome {
-    use crate::cli::Detail;
-    let chosen: Vec<usize> = match detail {
-        Detail::All => (0..file.frames.len()).collect(),
-        Detail::One(n) if n <= file.frames.len() => vec![n - 1],
-        Detail::One(n) => {
-            return Err(Failure::Usage(format!(
-                "{} holds {} packets: there is no packet {n}",
-                path.display(),
-                file.frames.len()
-            )));
-        }
-    };
-    for i in chosen {
-        let f = &file.frames[i];
-        writeln!(
-            out,
-            "{}",
-            format!("── packet #{} at {}", i + 1, time(f.t_us).trim()).bold()
-        )?;
-        // Every frame read from a file starts with an Ethernet header (the
-        // reader rewrites other link layers to it: see `crate::pcap`).
-        match crate::dissect::dissect(crate::wire::LinkType::Ethernet, &f.data) {
-            Ok(d) => {
-                write!(out, "{}", crate::render::layers::text(&d, &f.data, !hex))?;
-                if hex {
-                    writeln!(out)?;
-                    write!(out, "{}", crate::render::hex::render(&d, &f.data))?;
-                }
-            }
-            Err(why) => writeln!(out, "  (not shown layer by layer: {why})")?,
-        }
-        writeln!(out)?;
-    }
-    match &file.cut_short {
-        Some(why) => {
-            out.flush()?;
-            Err(Failure::Usage(why.clone()))
-        }
         None => Ok(true),
     }
 }
@@ -584,80 +486,5 @@ impl capture::FrameSink for FileSink {
                 false
             }
         }
-    }
-}
-
-/// `lab inspect FILE`: the same view, from a pcap or pcapng file.
-/// Options of `lab inspect`.
-pub struct InspectArgs {
-    pub json: bool,
-    pub detail: Option<crate::cli::Detail>,
-    /// With `detail`: the bytes pane too.
-    pub hex: bool,
-    pub stream: Option<(Kind, usize)>,
-    pub stats: bool,
-}
-
-pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome {
-    let mut file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
-    if let Some(detail) = args.detail {
-        return in_detail(out, path, &file, detail, args.hex);
-    }
-    if args.stats || args.stream.is_some() {
-        let packets: Vec<Packet> = file
-            .frames
-            .iter()
-            .map(|f| Packet::decode(f.t_us, f.data.clone(), f.orig_len))
-            .collect();
-        let conversations = Conversations::of(&packets);
-        if args.stats {
-            stats(out, &conversations, args.json)?;
-            return cut_short(out, &file);
-        }
-        if let Some((kind, n)) = args.stream {
-            let Some(chosen) = conversations.find(kind, n) else {
-                let count = conversations.list.iter().filter(|c| c.kind == kind).count();
-                return Err(Failure::Usage(format!(
-                    "{} has {count} {} conversations (numbered from 0): there is no {}:{n}",
-                    path.display(),
-                    kind.name(),
-                    kind.name()
-                )));
-            };
-            let mut i = 0;
-            file.frames.retain(|_| {
-                i += 1;
-                conversations.of_packet[i - 1] == Some(chosen)
-            });
-        }
-    }
-    let as_json = args.json;
-    let mut view = Watcher::new(out, as_json);
-    let mut timeline = Timeline::new(false).passing();
-    for f in std::mem::take(&mut file.frames) {
-        if let Some(signal) = crate::signals::received() {
-            view.out.flush()?;
-            return Err(Failure::Interrupted(signal));
-        }
-        timeline.push(Event::Packet(Packet::decode(f.t_us, f.data, f.orig_len)));
-        // One at a time: a file's frames are in its own order, which the
-        // timeline must not sort (a capture's clock can step back).
-        let mut result = Ok(());
-        timeline.release(u64::MAX, |e| {
-            if result.is_ok() {
-                result = view.event(e);
-            }
-        });
-        result?;
-    }
-    view.summary()?;
-    let out = view.out;
-    match file.cut_short {
-        // What was read is shown; the file itself is still bad input.
-        Some(why) => {
-            out.flush()?;
-            Err(Failure::Usage(why))
-        }
-        None => Ok(true),
     }
 }

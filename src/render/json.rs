@@ -32,7 +32,9 @@
 //!   direction's initial sequence number, `"stream":[start,end]` on every
 //!   TCP packet that carries data (the same offsets as the calls'), plus
 //!   `window`, `wire_len`, and `fragment` for IP fragments. A frame that
-//!   cannot be decoded has `error` instead.
+//!   cannot be decoded has `error` instead. `frame` is the packet's number
+//!   in the capture (and in a pcap file written or read), from 1, as
+//!   Wireshark's `frame.number`: `--filter` leaves gaps in it.
 //! - `{"kind":"actor_failed","actor":..,"message":..}` when an actor could
 //!   not finish its steps.
 //! - `{"kind":"map","call":I,"packets":[J,..],"from":[{"call":K,"range":[s,e]}]}`
@@ -168,7 +170,8 @@ pub fn trace_summary_line(
 /// A packet as its JSON object: relative sequence numbers, and the stream
 /// offsets of the data it carries in the same terms as the calls'.
 pub fn packet(p: &Packet) -> Json {
-    let mut o = json!({"kind": "packet", "t_us": p.t_us, "wire_len": p.orig_len});
+    let mut o =
+        json!({"kind": "packet", "frame": p.info.number, "t_us": p.t_us, "wire_len": p.orig_len});
     let m = o.as_object_mut().expect("object literal");
     let frame = match &p.frame {
         Ok(f) => f,
