@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         pid,
         json,
         pcap,
+        pcapng,
         no_capture,
         output,
         command,
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
             json: *json,
             capture: !no_capture,
             pcap: pcap.clone(),
+            pcapng: pcapng.clone(),
             output: output.clone(),
         };
         return match app::trace(&args) {
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
             json,
             pcap,
             quiet,
+            pcapng,
         } => app::capture(
             &mut out,
             &app::CaptureArgs {
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
                 seconds: *seconds,
                 json: *json,
                 pcap: pcap.clone(),
+                pcapng: pcapng.clone(),
                 quiet: *quiet,
             },
         ),
@@ -152,6 +156,7 @@ fn main() -> ExitCode {
             set,
             json,
             pcap,
+            pcapng,
             no_capture,
             step,
             predict,
@@ -163,6 +168,7 @@ fn main() -> ExitCode {
                 json: *json,
                 capture: !no_capture,
                 pcap: pcap.clone(),
+                pcapng: pcapng.clone(),
                 step: *step,
                 predict: *predict,
                 answers: answers.as_deref(),

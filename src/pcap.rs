@@ -87,10 +87,7 @@ pub struct PcapWriter {
 impl PcapWriter {
     /// Starts a pcap file for frames stamped by `clock`.
     pub fn create(path: impl AsRef<Path>, clock: &Clock) -> Result<PcapWriter, PcapError> {
-        // The wall time of the clock's zero is "now minus the clock's
-        // reading now"; taken once, so the file's gaps are the clock's.
-        let zero = SystemTime::now() - Duration::from_micros(clock.now_us());
-        PcapWriter::create_at(path, zero)
+        PcapWriter::create_at(path, crate::pcapng::wall_time_of_zero(clock))
     }
 
     /// Checks, before anything runs, that a pcap file could be written at

@@ -38,7 +38,11 @@ use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeade
 use pcap_file::{DataLink, Endianness};
 
 use crate::annotate::Note;
+use crate::catalog::Lab;
+use crate::clock::Clock;
+use crate::expr::Scope;
 use crate::pcap::{PcapError, SNAPLEN};
+use crate::trace::Packet;
 
 /// An option's length field has 16 bits: longer text is cut (on a
 /// character boundary) to fit.
@@ -186,6 +190,99 @@ impl Drop for PcapngWriter {
         let _ = fs::remove_file(&self.partial);
     }
 }
+
+/// The wall time of `clock`'s zero: "now minus the clock's reading now",
+/// taken once, so that a file's gaps are the clock's.
+pub fn wall_time_of_zero(clock: &Clock) -> SystemTime {
+    SystemTime::now() - Duration::from_micros(clock.now_us())
+}
+
+/// Writes a whole pcapng file at once: `packets` in order, each with its
+/// `notes` (same index; see [`crate::annotate::of_run`]). For a run or a
+/// trace, whose notes are known only when it is over and whose packets
+/// are kept until then anyway, for the message map. Returns the number of
+/// packets written.
+pub fn write_file(
+    path: &Path,
+    zero: SystemTime,
+    section: &Section,
+    packets: &[Packet],
+    notes: &[Vec<Note>],
+) -> Result<u64, PcapError> {
+    let mut w = PcapngWriter::create(path, zero, section)?;
+    for (j, p) in packets.iter().enumerate() {
+        let mine = notes.get(j).map_or(&[][..], Vec::as_slice);
+        w.write(p.t_us, &p.raw, p.orig_len, mine)?;
+    }
+    w.finish()
+}
+
+/// The section of a lab's run: its id and title, its actors and knobs,
+/// and where on `lo` the packets were captured.
+pub fn lab_section(lab: &Lab, knobs: &Scope, isolated: bool) -> Section {
+    let actors: Vec<&str> = lab.def.actors.iter().map(|a| a.name.as_str()).collect();
+    let knobs: Vec<String> = knobs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut comment = vec![
+        format!("lab {}: {}", lab.id(), lab.def.title),
+        format!("actors: {}", actors.join(", ")),
+    ];
+    if !knobs.is_empty() {
+        comment.push(format!("knobs: {}", knobs.join(", ")));
+    }
+    comment.push(NOTES_SAY.to_string());
+    Section {
+        comment,
+        interface: match isolated {
+            true => "loopback in the lab's own network namespace: every packet on it is the lab's"
+                .into(),
+            false => "loopback of the host: the packets of the lab's ports".into(),
+        },
+    }
+}
+
+/// The section of `lab capture`: the ports watched, and what the
+/// packets' comments say.
+pub fn capture_section(ports: &[u16]) -> Section {
+    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    Section {
+        comment: vec![
+            format!("lab capture --port {}", ports.join(" --port ")),
+            "actors: unknown (no calls are seen; `lab trace` sees them)".into(),
+            "Each packet that carries data has a comment naming its conversation \
+             (numbered as Wireshark's tcp.stream / udp.stream), its direction and its \
+             bytes: [start, end) of the byte stream for TCP, the datagram's size for UDP."
+                .into(),
+        ],
+        interface: format!(
+            "loopback of the host: the packets of ports {}",
+            ports.join(", ")
+        ),
+    }
+}
+
+/// The section of `lab trace`: the command traced (or its pid) and the
+/// processes and threads seen making calls (its actors).
+pub fn trace_section(command: &[String], pid: i32, actors: &[&str]) -> Section {
+    let what = match command.is_empty() {
+        true => format!("lab trace --pid {pid}"),
+        false => format!("lab trace -- {}", command.join(" ")),
+    };
+    Section {
+        comment: vec![
+            what,
+            format!("actors: {}", actors.join(", ")),
+            NOTES_SAY.to_string(),
+        ],
+        interface: "loopback of the host: the packets of the ports the program's sockets used"
+            .into(),
+    }
+}
+
+/// The last line of a run's section comment: what the packets' comments
+/// are.
+pub const NOTES_SAY: &str = "Each packet's comment names the call whose bytes it carries \
+     (actor, call and its number, stream bytes [start, end)) or the call that sent it \
+     (SYN: connect, FIN: close), as lab's message map does.";
 
 /// `text`, cut to fit an option's 16-bit length.
 fn fit(mut text: String) -> Cow<'static, str> {

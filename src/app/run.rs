@@ -1,7 +1,7 @@
 //! `lab run`: one lab with its timeline and verdicts, or `--all`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,8 @@ pub struct RunArgs<'a> {
     pub json: bool,
     pub capture: bool,
     pub pcap: Option<PathBuf>,
+    /// `--pcapng`: the packets with the message map as comments.
+    pub pcapng: Option<PathBuf>,
     /// Stop before every step and wait for the learner (`--step`).
     pub step: bool,
     /// Ask the lab's questions before their steps (`--predict`); see
@@ -44,6 +46,50 @@ pub struct RunArgs<'a> {
     pub predict: bool,
     /// `--answers`: the answers to the questions, for want of a terminal.
     pub answers: Option<&'a str>,
+}
+
+/// The files a run writes besides what it prints.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Files<'a> {
+    /// `--pcap`: the packets as they are shown, in a classic pcap file.
+    pub pcap: Option<&'a Path>,
+    /// `--pcapng`: the packets with a comment each naming what it carries
+    /// (see [`crate::annotate`]), written once the run is over and its
+    /// message map known.
+    pub pcapng: Option<&'a Path>,
+}
+
+impl<'a> Files<'a> {
+    /// The files `args` asks for.
+    pub fn of(pcap: &'a Option<PathBuf>, pcapng: &'a Option<PathBuf>) -> Self {
+        Files {
+            pcap: pcap.as_deref(),
+            pcapng: pcapng.as_deref(),
+        }
+    }
+
+    /// Refuses files that need a capture when there is none, and checks
+    /// each file could be written (before anything runs).
+    pub fn check(&self, mode: &CaptureMode) -> Result<(), Failure> {
+        for (flag, path) in [("--pcap", self.pcap), ("--pcapng", self.pcapng)] {
+            let Some(path) = path else { continue };
+            if let CaptureMode::Off(reason) = mode {
+                return Err(Failure::Usage(format!(
+                    "{flag} needs the capture, which is off: {reason}"
+                )));
+            }
+            PcapWriter::preflight(path).map_err(|e| Failure::Usage(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// `· packets written to F`, for each file written.
+    pub fn say_written(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for p in self.pcap.iter().chain(self.pcapng.iter()) {
+            writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
+        }
+        Ok(())
+    }
 }
 
 /// How a run captures, decided once from what the process may do.
@@ -292,10 +338,10 @@ pub fn execute(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     on_event: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Finished, Failure> {
-    execute_with(lab, knobs, mode, pcap, Pausing::Never, EachEvent(on_event))
+    execute_with(lab, knobs, mode, files, Pausing::Never, EachEvent(on_event))
 }
 
 /// [`execute`], with a pause where `pausing` says (until the learner says
@@ -304,12 +350,13 @@ pub fn execute_with(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     pausing: Pausing,
     mut view: impl View,
 ) -> Result<Finished, Failure> {
     let clock = Clock::start();
-    let mut writer = match pcap {
+    let zero = crate::pcapng::wall_time_of_zero(&clock);
+    let mut writer = match files.pcap {
         Some(path) => {
             Some(PcapWriter::create(path, &clock).map_err(|e| Failure::Usage(e.to_string()))?)
         }
@@ -346,6 +393,19 @@ pub fn execute_with(
         if let Some(w) = writer {
             w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
         }
+        if let (Some(path), Some(_)) = (files.pcapng, &stats) {
+            let map = correlate::map(&timeline.calls, &timeline.packets);
+            write_pcapng(
+                path,
+                zero,
+                lab,
+                knobs,
+                mode,
+                &timeline.calls,
+                &timeline.packets,
+                &map,
+            )?;
+        }
         return Err(error.map_or(Failure::Interrupted(signal), Failure::from));
     }
     let (calls, packets) = (
@@ -377,6 +437,9 @@ pub fn execute_with(
     if let Some(w) = writer {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    if let (Some(path), Some(_)) = (files.pcapng, &stats) {
+        write_pcapng(path, zero, lab, knobs, mode, &calls, &packets, &map)?;
+    }
     Ok(Finished {
         calls,
         packets,
@@ -386,6 +449,24 @@ pub fn execute_with(
         stats,
         noted: result.noted,
     })
+}
+
+/// Writes a run's pcapng file: its packets, each with its notes.
+#[allow(clippy::too_many_arguments)]
+fn write_pcapng(
+    path: &Path,
+    zero: std::time::SystemTime,
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    calls: &[Call],
+    packets: &[Packet],
+    map: &[MapEntry],
+) -> Result<u64, Failure> {
+    let section = crate::pcapng::lab_section(lab, knobs, matches!(mode, CaptureMode::Isolated));
+    let notes = crate::annotate::of_run(calls, packets, map);
+    crate::pcapng::write_file(path, zero, &section, packets, &notes)
+        .map_err(|e| Failure::Usage(e.to_string()))
 }
 
 /// The check the capture adds to every captured run (and trace): every
@@ -471,22 +552,11 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     let lab = resolve(query)?;
     let knobs = lab.knob_values(args.set)?;
     let mode = CaptureMode::detect(args.capture);
-    if args.pcap.is_some() && !matches!(mode, CaptureMode::Isolated | CaptureMode::Host) {
-        let CaptureMode::Off(reason) = &mode else {
-            unreachable!()
-        };
-        return Err(Failure::Usage(format!(
-            "--pcap needs the capture, which is off: {reason}"
-        )));
-    }
+    let files = Files::of(&args.pcap, &args.pcapng);
+    files.check(&mode)?;
     if args.json {
-        if let Some(p) = &args.pcap {
-            PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-        }
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
-        let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
-            json::event_line(out, e)
-        })?;
+        let done = execute(&lab, &knobs, &mode, files, |e| json::event_line(out, e))?;
         json::summary_line(
             out,
             done.passed(),
@@ -497,20 +567,15 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         out.flush()?;
         return Ok(done.passed());
     }
-    if let Some(p) = &args.pcap {
-        PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-    }
     if args.step {
         use std::io::IsTerminal;
         let stdin = std::io::stdin();
         let echo = !stdin.is_terminal();
         let input = stdin.lock();
-        return stepped(out, &lab, &knobs, &mode, args.pcap.as_deref(), input, echo);
+        return stepped(out, &lab, &knobs, &mode, files, input, echo);
     }
-    let done = human(out, &lab, &knobs, &mode, args.pcap.as_deref())?;
-    if let Some(p) = &args.pcap {
-        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
-    }
+    let done = human(out, &lab, &knobs, &mode, files)?;
+    files.say_written(out)?;
     Ok(done.passed())
 }
 
@@ -521,7 +586,7 @@ pub fn human(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
 ) -> Result<Finished, Failure> {
     let mut view = Human::new(lab);
     view.header(out, lab, knobs)?;
@@ -530,7 +595,7 @@ pub fn human(
         writeln!(out)?;
     }
     out.flush()?;
-    let done = execute(lab, knobs, mode, pcap, |e| {
+    let done = execute(lab, knobs, mode, files, |e| {
         view.event(out, e)?;
         out.flush()
     })?;
@@ -570,7 +635,7 @@ pub fn stepped(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     input: impl std::io::BufRead,
     echo: bool,
 ) -> Outcome {
@@ -594,7 +659,7 @@ pub fn stepped(
         quit_at: None,
         echo,
     };
-    let done = execute_with(lab, knobs, mode, pcap, Pausing::EveryStep, &mut view)?;
+    let done = execute_with(lab, knobs, mode, files, Pausing::EveryStep, &mut view)?;
     let StepView {
         out,
         mut human,
@@ -655,7 +720,7 @@ pub fn run_all(out: &mut dyn Write, capture: bool, jobs: Option<usize>) -> Outco
                     let done = lab
                         .knob_values(&[])
                         .map_err(Failure::Usage)
-                        .and_then(|knobs| execute(lab, &knobs, mode, None, |_| Ok(())));
+                        .and_then(|knobs| execute(lab, &knobs, mode, Files::default(), |_| Ok(())));
                     if tx.send((i, done, t0.elapsed())).is_err() {
                         return;
                     }

@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 use colored::{Color, Colorize};
 
 use super::{Failure, Outcome};
+use crate::annotate::ConversationNotes;
 use crate::capture::{self, Capture, CapturedFrame, Filter};
 use crate::clock::Clock;
 use crate::conversations::{Conversations, Kind};
 use crate::escape::preview;
 use crate::pcap::{PcapWriter, read_pcap};
+use crate::pcapng::{PcapngWriter, capture_section, wall_time_of_zero};
 use crate::render::{human::time, json, wire_row::describe};
 use crate::streams::{KEEP, Streams};
 use crate::timeline::Timeline;
@@ -31,6 +33,9 @@ pub struct CaptureArgs<'a> {
     pub seconds: Option<f64>,
     pub json: bool,
     pub pcap: Option<PathBuf>,
+    /// `--pcapng`: the packets, each that carries data with a comment
+    /// naming its conversation and bytes.
+    pub pcapng: Option<PathBuf>,
     /// Write the pcap and print only the counters (`--quiet`).
     pub quiet: bool,
 }
@@ -43,6 +48,9 @@ struct Watcher<'a> {
     streams: Streams,
     shown: u64,
     json: bool,
+    /// The comments of the packet about to be shown (`lab inspect` of a
+    /// pcapng file: what `--pcapng` wrote on it).
+    comments: Vec<String>,
 }
 
 impl<'a> Watcher<'a> {
@@ -52,6 +60,7 @@ impl<'a> Watcher<'a> {
             streams: Streams::default(),
             shown: 0,
             json,
+            comments: Vec::new(),
         }
     }
 }
@@ -65,8 +74,9 @@ impl View for Watcher<'_> {
         };
         self.streams.add(p);
         self.shown += 1;
+        let comments = std::mem::take(&mut self.comments);
         if self.json {
-            return json::event_line(self.out, event);
+            return json::packet_line(self.out, p, &comments);
         }
         let palette = |_: &str| Color::White;
         writeln!(
@@ -75,7 +85,12 @@ impl View for Watcher<'_> {
             time(p.t_us),
             format!("#{}", self.shown).dimmed(),
             describe(p, &palette)
-        )
+        )?;
+        // Under the row, where the description starts.
+        for c in comments {
+            writeln!(self.out, "{:24}{} {}", "", "↳".dimmed(), c.cyan())?;
+        }
+        Ok(())
     }
 
     /// Once per batch: rows appear within a few ms, at a write per ring
@@ -228,6 +243,14 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         Some(p) => Some(PcapWriter::create(p, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
         None => None,
     };
+    let mut annotated = match &args.pcapng {
+        Some(p) => Some(
+            PcapngWriter::create(p, wall_time_of_zero(&clock), &capture_section(args.ports))
+                .map_err(|e| Failure::Usage(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut notes = ConversationNotes::default();
     if args.quiet {
         let writer = writer.expect("--quiet requires --pcap");
         return quietly(out, args, clock, writer, duration);
@@ -284,7 +307,15 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         }
         // The capture hands frames over in order: no need to hold them
         // back as a run does, whose calls come from other threads.
-        timeline.release(u64::MAX, |e| sink.show(e));
+        timeline.release(u64::MAX, |e| {
+            if let (Some(w), Event::Packet(p), None) = (annotated.as_mut(), e, &sink.error) {
+                let note = notes.next(p);
+                if let Err(err) = w.write(p.t_us, &p.raw, p.orig_len, note.as_slice()) {
+                    sink.error = Some(std::io::Error::other(err.to_string()));
+                }
+            }
+            sink.show(e)
+        });
         sink.released(u64::MAX);
         if sink.error.is_some() {
             // The reader went away (`| head`) or the file failed: stop
@@ -298,7 +329,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         // A full disk is worth a line; a reader gone (`| head`) is not.
         return Err(match e.kind() {
             std::io::ErrorKind::BrokenPipe => e.into(),
-            _ if writer.is_some() => Failure::Usage(e.to_string()),
+            _ if writer.is_some() || annotated.is_some() => Failure::Usage(e.to_string()),
             _ => e.into(),
         });
     }
@@ -310,6 +341,17 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
                 "{} {n} packets written to {}",
                 "·".dimmed(),
                 args.pcap.as_ref().expect("writer implies path").display()
+            )?;
+        }
+    }
+    if let Some(wr) = annotated {
+        let n = wr.finish().map_err(|e| Failure::Usage(e.to_string()))?;
+        if !args.json {
+            writeln!(
+                view.out,
+                "{} {n} packets written to {}",
+                "·".dimmed(),
+                args.pcapng.as_ref().expect("writer implies path").display()
             )?;
         }
     }
@@ -577,7 +619,24 @@ impl capture::FrameSink for FileSink {
     }
 }
 
-/// `lab inspect FILE`: the same view, from a pcap or pcapng file.
+/// The comments of a pcapng file's section, before its packets: for a
+/// file written by `--pcapng`, the lab or command and its actors.
+fn section_comments(out: &mut dyn Write, comments: &[String], json: bool) -> std::io::Result<()> {
+    if comments.is_empty() {
+        return Ok(());
+    }
+    if json {
+        let o = serde_json::json!({"kind": "file", "comments": comments});
+        return writeln!(out, "{o}");
+    }
+    for c in comments {
+        for line in c.lines() {
+            writeln!(out, "{} {}", "#".dimmed(), line.cyan())?;
+        }
+    }
+    writeln!(out)
+}
+
 /// Options of `lab inspect`.
 pub struct InspectArgs {
     pub json: bool,
@@ -586,6 +645,7 @@ pub struct InspectArgs {
     pub stats: bool,
 }
 
+/// `lab inspect FILE`: the same view, from a pcap or pcapng file.
 pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome {
     let mut file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(detail) = args.detail {
@@ -617,12 +677,20 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
                 i += 1;
                 conversations.of_packet[i - 1] == Some(chosen)
             });
+            let mut i = 0;
+            file.comments.packets.retain(|_| {
+                i += 1;
+                conversations.of_packet.get(i - 1) == Some(&Some(chosen))
+            });
         }
     }
     let as_json = args.json;
     let mut view = Watcher::new(out, as_json);
+    section_comments(view.out, &file.comments.section, as_json)?;
     let mut timeline = Timeline::new(false).passing();
+    let mut comments = std::mem::take(&mut file.comments.packets).into_iter();
     for f in std::mem::take(&mut file.frames) {
+        view.comments = comments.next().unwrap_or_default();
         if let Some(signal) = crate::signals::received() {
             view.out.flush()?;
             return Err(Failure::Interrupted(signal));
