@@ -660,3 +660,115 @@ fn a_traced_programs_packets_name_its_calls_as_its_trace_map_does() {
     let actor = run.calls[0]["actor"].as_str().unwrap();
     assert!(info.contains(actor), "the actors are named: {info}");
 }
+
+/// The fenced blocks of a page: (info string, lines).
+fn fenced(page: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut open: Option<(String, Vec<String>)> = None;
+    for line in page.lines() {
+        match (line.strip_prefix("```"), open.take()) {
+            (Some(info), None) => open = Some((info.to_string(), Vec::new())),
+            (Some(_), Some(block)) => out.push(block),
+            (None, Some(mut block)) => {
+                block.1.push(line.to_string());
+                open = Some(block);
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn the_books_wireshark_commands_print_what_the_book_shows() {
+    if !ready("the book's --pcapng commands") {
+        return;
+    }
+    // book/src/introduction.md shows two commands and lines of what the
+    // second prints: run them as written (`lab` being this build), and
+    // every line shown must be a line tshark printed.
+    let page = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/introduction.md"),
+    )
+    .unwrap();
+    let blocks = fenced(&page);
+    let at = blocks
+        .iter()
+        .position(|(info, lines)| info == "sh" && lines.iter().any(|l| l.contains("--pcapng")))
+        .expect("introduction.md shows a --pcapng command");
+    let commands = &blocks[at].1;
+    let (info, shown) = &blocks[at + 1];
+    assert_eq!(info, "text", "the commands' output follows them");
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut printed = String::new();
+    for command in commands {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let mut cmd = match words[0] {
+            "lab" => lab(),
+            program => Command::new(program),
+        };
+        let out = cmd
+            .args(&words[1..])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "`{command}`: {out:?}");
+        printed = String::from_utf8(out.stdout).unwrap();
+    }
+    let printed: Vec<&str> = printed.lines().collect();
+    // An older tshark calls the field pkt_comment, as the page says: this
+    // one must know the name the page gives.
+    assert_eq!(comment_field(), "frame.comment");
+    assert!(shown.len() >= 3, "{shown:?}");
+    for line in shown {
+        assert!(
+            printed.contains(&line.as_str()),
+            "introduction.md shows {line:?}, which tshark did not print:\n{printed:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_trace_chapters_pcapng_comments_are_what_a_trace_writes() {
+    if !ready("the trace chapter's --pcapng") {
+        return;
+    }
+    // book/src/trace.md: the packet that carries `hello` names the send
+    // of the program and the recv of its server thread.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let chapter = std::fs::read_to_string(root.join("trace.md")).unwrap();
+    assert!(chapter.contains("`python3[PID] send #1 [0, 5) \"hello\"`"));
+    assert!(chapter.contains("`read by python3[PID/TID] recv #1 [0, 5)`"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.pcapng");
+    let out = lab()
+        .args(["trace", "-o"])
+        .arg(dir.path().join("trace.txt"))
+        .arg("--pcapng")
+        .arg(&file)
+        .args(["--", "python3"])
+        .arg(root.join("examples/trace_sticky.py"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let all = comments(&file);
+    let hello = all
+        .iter()
+        .find(|c| c.iter().any(|n| n.contains("send #1 [0, 5) \"hello\"")))
+        .unwrap_or_else(|| panic!("no packet names the hello send: {all:?}"));
+    let (send, read) = (&hello[0], &hello[1]);
+    // python3[PID] send #1 ..., then read by python3[PID/TID] recv #1 ...
+    let pid = send
+        .strip_prefix("python3[")
+        .and_then(|s| s.split_once("] send #1 [0, 5) \"hello\""))
+        .map(|(pid, _)| pid)
+        .unwrap_or_else(|| panic!("{send:?}"));
+    assert!(pid.parse::<u32>().is_ok(), "{send:?}");
+    let thread = read
+        .strip_prefix(&format!("read by python3[{pid}/"))
+        .and_then(|s| s.strip_suffix("] recv #1 [0, 5)"))
+        .unwrap_or_else(|| panic!("{read:?}"));
+    assert!(thread.parse::<u32>().is_ok(), "{read:?}");
+}
