@@ -491,7 +491,7 @@ explain = "ping is 4 bytes."
     let mode = socket_lab::app::CaptureMode::Off("test".into());
     let mut out = Vec::new();
     let (done, predicted) =
-        socket_lab::app::predicted(&mut out, &lab, &knobs, &mode, None, answers).unwrap();
+        socket_lab::app::predicted(&mut out, &lab, &knobs, &mode, socket_lab::app::Files::default(), answers).unwrap();
     let out = text(&out);
     assert!(done.passed(), "{out}");
     assert!(out.contains("`four` is not a number; again ›"), "{out}");
