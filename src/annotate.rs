@@ -50,8 +50,12 @@ pub enum Bytes {
     /// Stream offsets `[start, end)` of a TCP direction, counted from 0 at
     /// its first byte, as the calls' `stream` ranges are.
     Stream(u64, u64),
-    /// A whole UDP datagram of this many bytes (or a fragment of it).
+    /// A UDP datagram of this many bytes: whole, or the first IP fragment
+    /// of it (which holds the UDP header and the datagram's start).
     Datagram(usize),
+    /// A later IP fragment of a datagram of `len` bytes, holding the IP
+    /// payload from byte `offset` on (the UDP header counts: 8 bytes).
+    Fragment { len: usize, offset: usize },
 }
 
 impl fmt::Display for Bytes {
@@ -59,6 +63,9 @@ impl fmt::Display for Bytes {
         match self {
             Bytes::Stream(a, b) => write!(f, "[{a}, {b})"),
             Bytes::Datagram(n) => write!(f, "{n} B datagram"),
+            Bytes::Fragment { len, offset } => {
+                write!(f, "{len} B datagram, the fragment at offset {offset}")
+            }
         }
     }
 }
@@ -233,7 +240,19 @@ fn bytes_note(c: &Call, name: &str, p: &Packet) -> Option<Note> {
         }
         (Some(Proto::Udp), ..) => {
             let n = c.returned.unwrap_or(0).max(0) as usize;
-            (Bytes::Datagram(n), c.data.as_deref().unwrap_or_default())
+            let data = c.data.as_deref().unwrap_or_default();
+            match frame.ip.fragment {
+                // A later fragment: no UDP header, the datagram's middle.
+                Some(frag) if frag.offset > 0 => {
+                    let from = frag.offset.saturating_sub(8).min(data.len());
+                    let bytes = Bytes::Fragment {
+                        len: n,
+                        offset: frag.offset,
+                    };
+                    (bytes, &data[from..])
+                }
+                _ => (Bytes::Datagram(n), data),
+            }
         }
         _ => return None,
     };
@@ -569,6 +588,59 @@ mod tests {
         assert_eq!(
             lines(&notes[6]),
             ["RST (server's kernel: no call asked for it)"]
+        );
+    }
+
+    #[test]
+    fn a_datagram_in_ip_fragments_is_named_on_each_with_where_it_starts() {
+        use crate::wire::{Fragment, UdpRepr};
+        // 3000 B over an MTU of 1500: the first fragment holds the UDP
+        // header and 1472 bytes, the second the rest from IP offset 1480.
+        let data: Vec<u8> = (0..3000).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut first = segment(CLIENT, SERVER, 0, 0, TcpFlags::ACK, b"");
+        let mut rest = segment(CLIENT, SERVER, 0, 0, TcpFlags::ACK, b"");
+        let f = first.frame.as_mut().unwrap();
+        f.ip.protocol = 17;
+        f.ip.fragment = Some(Fragment {
+            offset: 0,
+            more: true,
+            ident: 7,
+        });
+        f.transport = Transport::Udp(UdpRepr {
+            src_port: 40000,
+            dst_port: 7000,
+            length: 3008,
+            checksum: 0,
+            payload: data[..1472].to_vec(),
+            payload_len: 1472,
+        });
+        let f = rest.frame.as_mut().unwrap();
+        f.ip.protocol = 17;
+        f.ip.fragment = Some(Fragment {
+            offset: 1480,
+            more: false,
+            ident: 7,
+        });
+        f.transport = Transport::Fragment { payload_len: 1528 };
+        let packets = vec![first, rest];
+        let mut send = call(0, "client", Op::SendTo, CLIENT, Some(SERVER));
+        send.proto = Some(Proto::Udp);
+        send.returned = Some(3000);
+        send.data = Some(data);
+        let calls = vec![send];
+        let map = crate::correlate::map(&calls, &packets);
+        let notes = of_run(&calls, &packets, &map);
+        assert_eq!(
+            lines(&notes[0]),
+            ["client send_to #1 3000 B datagram \"abcdefghijklmnopqrstuvwx…\""]
+        );
+        // 1480 bytes of IP payload came first: 8 of header, 1472 of data
+        // (1472 = 56 * 26 + 16: the alphabet resumes at its 17th letter).
+        assert_eq!(
+            lines(&notes[1]),
+            [
+                "client send_to #1 3000 B datagram, the fragment at offset 1480 \"qrstuvwxyzabcdefghijklmn…\""
+            ]
         );
     }
 
