@@ -2,6 +2,7 @@
 
 mod book;
 mod catalog_views;
+mod files;
 mod predict;
 mod progress;
 mod repl;
