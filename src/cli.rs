@@ -41,7 +41,7 @@ pub enum Command {
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         lab: Option<String>,
         /// Run every lab with its default knobs; one verdict line per lab.
-        #[arg(long, conflicts_with_all = ["json", "pcap", "set", "step"])]
+        #[arg(long, conflicts_with_all = ["json", "pcap", "pcapng", "set", "step"])]
         all: bool,
         /// With --all: how many labs run at once, each in a network
         /// namespace of its own (as root). Labs mostly wait, so the default
@@ -58,6 +58,12 @@ pub enum Command {
         /// Also write the captured packets to this pcap file (Wireshark, tshark).
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// Also write the packets to this pcapng file, each with a comment
+        /// naming what it carries (`client send #2 [5, 9) "feng"`, `SYN
+        /// (client connect #1)`): the message map, inside Wireshark. Written
+        /// when the run ends.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -105,7 +111,7 @@ pub enum Command {
         pcap: Option<PathBuf>,
         /// With --pcap: no row per packet and no streams, only the counters
         /// at the end (as `tcpdump -w` writes without printing).
-        #[arg(long, short, requires = "pcap", conflicts_with = "json")]
+        #[arg(long, short, requires = "pcap", conflicts_with_all = ["json", "pcapng"])]
         quiet: bool,
         /// Show (and write to --pcap) only the packets this display filter
         /// matches, in Wireshark's syntax: `tcp.len > 0`, `tcp.flags.syn ==
@@ -114,6 +120,12 @@ pub enum Command {
         /// packet captured. `lab inspect --help` lists the fields.
         #[arg(long, value_name = "EXPR", conflicts_with = "quiet")]
         filter: Option<String>,
+        /// Also write the packets to this pcapng file; each packet that
+        /// carries data has a comment naming its conversation (as
+        /// Wireshark's tcp.stream / udp.stream numbers it), its direction
+        /// and its bytes.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
     },
     /// Run any program (or attach to one) and record its socket calls, shown
     /// as a lab run shows its own: with the packets on lo when capture is
@@ -140,6 +152,11 @@ pub enum Command {
         /// Also write the captured packets to this pcap file.
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// Also write the packets to this pcapng file, each with a comment
+        /// naming the call whose bytes it carries (as the message map
+        /// does). Written when the trace ends.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,

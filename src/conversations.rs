@@ -129,6 +129,13 @@ impl Conversations {
             .position(|c| c.kind == kind && c.number == number)
     }
 
+    /// Takes the next packet, in capture order, and returns its
+    /// conversation's index in `list`. Unlike [`Conversations::of`], keeps
+    /// nothing per packet: for a capture with no end (`lab capture`).
+    pub fn push(&mut self, p: &Packet) -> Option<usize> {
+        self.add(p, true)
+    }
+
     /// Finds (or opens) the conversation of `p`; when `count`, adds `p` to
     /// its totals.
     fn add(&mut self, p: &Packet, count: bool) -> Option<usize> {

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         pid,
         json,
         pcap,
+        pcapng,
         no_capture,
         output,
         command,
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
             json: *json,
             capture: !no_capture,
             pcap: pcap.clone(),
+            pcapng: pcapng.clone(),
             output: output.clone(),
         };
         return match app::trace(&args) {
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
             pcap,
             quiet,
             filter,
+            pcapng,
         } => app::capture(
             &mut out,
             &app::CaptureArgs {
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
                 seconds: *seconds,
                 json: *json,
                 pcap: pcap.clone(),
+                pcapng: pcapng.clone(),
                 quiet: *quiet,
                 filter: filter.as_deref(),
             },
@@ -159,6 +163,7 @@ fn main() -> ExitCode {
             set,
             json,
             pcap,
+            pcapng,
             no_capture,
             step,
             predict,
@@ -170,6 +175,7 @@ fn main() -> ExitCode {
                 json: *json,
                 capture: !no_capture,
                 pcap: pcap.clone(),
+                pcapng: pcapng.clone(),
                 step: *step,
                 predict: *predict,
                 answers: answers.as_deref(),

@@ -622,7 +622,8 @@ impl Spec {
                     .collect();
                 let knobs = lab.knob_values(&sets).map_err(|e| failed(e.into()))?;
                 let mode = super::CaptureMode::detect(!self.no_capture);
-                let done = super::human(&mut buf, &lab, &knobs, &mode, None).map_err(failed)?;
+                let done = super::human(&mut buf, &lab, &knobs, &mode, super::Files::default())
+                    .map_err(failed)?;
                 if !done.passed() {
                     return Err(format!(
                         "`lab {}`: a check of the lab failed, so this run cannot stand in the book:\n{}",

@@ -72,11 +72,15 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
         return cut_short(out, &file);
     }
     let mut view = Watcher::new(out, args.json);
+    section_comments(view.out, &file.comments.section, args.json)?;
     let mut timeline = Timeline::new(false).passing();
     if let Some(f) = filter {
         timeline = timeline.filtered(f);
     }
+    let mut comments = std::mem::take(&mut file.comments.packets).into_iter();
     for f in std::mem::take(&mut file.frames) {
+        // The comments `--pcapng` wrote on this packet, shown with it.
+        view.comments = comments.next().unwrap_or_default();
         if let Some(signal) = crate::signals::received() {
             view.out.flush()?;
             return Err(Failure::Interrupted(signal));
@@ -91,9 +95,29 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
             }
         });
         result?;
+        // A packet the filter left out takes its comments with it.
+        view.comments.clear();
     }
     view.summary()?;
     cut_short(view.out, &file)
+}
+
+/// The comments of a pcapng file's section, before its packets: for a
+/// file written by `--pcapng`, the lab or command and its actors.
+fn section_comments(out: &mut dyn Write, comments: &[String], json: bool) -> std::io::Result<()> {
+    if comments.is_empty() {
+        return Ok(());
+    }
+    if json {
+        let o = serde_json::json!({"kind": "file", "comments": comments});
+        return writeln!(out, "{o}");
+    }
+    for c in comments {
+        for line in c.lines() {
+            writeln!(out, "{} {}", "#".dimmed(), line.cyan())?;
+        }
+    }
+    writeln!(out)
 }
 
 /// Every frame of the file, decoded.

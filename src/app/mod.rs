@@ -2,6 +2,7 @@
 
 mod book;
 mod catalog_views;
+mod files;
 mod inspect;
 mod predict;
 mod progress;
@@ -20,7 +21,9 @@ pub use inspect::{InspectArgs, inspect};
 pub use predict::{Answers, Prediction, Score, predicted};
 pub use progress::{next, progress, reset, run_and_record};
 pub use repl::{ReplArgs, repl};
-pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
+pub use run::{
+    CAPTURE_VERDICT, CaptureMode, Files, Finished, RunArgs, execute, human, run_all, run_one,
+};
 pub use serve::{ServeArgs, serve};
 pub use trace::{TraceArgs, trace};
 pub use watch::{CaptureArgs, capture};

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use colored::Colorize;
 
+pub use super::files::Files;
+use super::files::write_pcapng;
 use super::{Failure, Outcome, labs, resolve};
 use crate::capture::{self, Capture, CapturedFrame, Filter, FrameSink};
 use crate::catalog::Lab;
@@ -37,6 +39,8 @@ pub struct RunArgs<'a> {
     pub json: bool,
     pub capture: bool,
     pub pcap: Option<PathBuf>,
+    /// `--pcapng`: the packets with the message map as comments.
+    pub pcapng: Option<PathBuf>,
     /// Stop before every step and wait for the learner (`--step`).
     pub step: bool,
     /// Ask the lab's questions before their steps (`--predict`); see
@@ -292,10 +296,10 @@ pub fn execute(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     on_event: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Finished, Failure> {
-    execute_with(lab, knobs, mode, pcap, Pausing::Never, EachEvent(on_event))
+    execute_with(lab, knobs, mode, files, Pausing::Never, EachEvent(on_event))
 }
 
 /// [`execute`], with a pause where `pausing` says (until the learner says
@@ -304,12 +308,13 @@ pub fn execute_with(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     pausing: Pausing,
     mut view: impl View,
 ) -> Result<Finished, Failure> {
     let clock = Clock::start();
-    let mut writer = match pcap {
+    let zero = crate::pcapng::wall_time_of_zero(&clock);
+    let mut writer = match files.pcap {
         Some(path) => {
             Some(PcapWriter::create(path, &clock).map_err(|e| Failure::Usage(e.to_string()))?)
         }
@@ -346,6 +351,19 @@ pub fn execute_with(
         if let Some(w) = writer {
             w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
         }
+        if let (Some(path), Some(_)) = (files.pcapng, &stats) {
+            let map = correlate::map(&timeline.calls, &timeline.packets);
+            write_pcapng(
+                path,
+                zero,
+                lab,
+                knobs,
+                mode,
+                &timeline.calls,
+                &timeline.packets,
+                &map,
+            )?;
+        }
         return Err(error.map_or(Failure::Interrupted(signal), Failure::from));
     }
     let (calls, packets) = (
@@ -376,6 +394,9 @@ pub fn execute_with(
     }
     if let Some(w) = writer {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    if let (Some(path), Some(_)) = (files.pcapng, &stats) {
+        write_pcapng(path, zero, lab, knobs, mode, &calls, &packets, &map)?;
     }
     Ok(Finished {
         calls,
@@ -479,22 +500,11 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     let lab = resolve(query)?;
     let knobs = lab.knob_values(args.set)?;
     let mode = CaptureMode::detect(args.capture);
-    if args.pcap.is_some() && !matches!(mode, CaptureMode::Isolated | CaptureMode::Host) {
-        let CaptureMode::Off(reason) = &mode else {
-            unreachable!()
-        };
-        return Err(Failure::Usage(format!(
-            "--pcap needs the capture, which is off: {reason}"
-        )));
-    }
+    let files = Files::of(&args.pcap, &args.pcapng);
+    files.check(&mode)?;
     if args.json {
-        if let Some(p) = &args.pcap {
-            PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-        }
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
-        let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
-            json::event_line(out, e)
-        })?;
+        let done = execute(&lab, &knobs, &mode, files, |e| json::event_line(out, e))?;
         json::summary_line(
             out,
             done.passed(),
@@ -505,21 +515,16 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         out.flush()?;
         return Ok(done.passed());
     }
-    if let Some(p) = &args.pcap {
-        PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-    }
     if args.step {
         use std::io::IsTerminal;
         let stdin = std::io::stdin();
         let echo = !stdin.is_terminal();
         // Read so that Ctrl-C stops the run while it waits for a key.
         let input = std::io::BufReader::new(crate::signals::Stdin);
-        return stepped(out, &lab, &knobs, &mode, args.pcap.as_deref(), input, echo);
+        return stepped(out, &lab, &knobs, &mode, files, input, echo);
     }
-    let done = human(out, &lab, &knobs, &mode, args.pcap.as_deref())?;
-    if let Some(p) = &args.pcap {
-        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
-    }
+    let done = human(out, &lab, &knobs, &mode, files)?;
+    files.say_written(out)?;
     Ok(done.passed())
 }
 
@@ -530,7 +535,7 @@ pub fn human(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
 ) -> Result<Finished, Failure> {
     let mut view = Human::new(lab);
     view.header(out, lab, knobs)?;
@@ -539,7 +544,7 @@ pub fn human(
         writeln!(out)?;
     }
     out.flush()?;
-    let done = execute(lab, knobs, mode, pcap, |e| {
+    let done = execute(lab, knobs, mode, files, |e| {
         view.event(out, e)?;
         out.flush()
     })?;
@@ -579,7 +584,7 @@ pub fn stepped(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     input: impl std::io::BufRead,
     echo: bool,
 ) -> Outcome {
@@ -603,7 +608,7 @@ pub fn stepped(
         quit_at: None,
         echo,
     };
-    let done = execute_with(lab, knobs, mode, pcap, Pausing::EveryStep, &mut view)?;
+    let done = execute_with(lab, knobs, mode, files, Pausing::EveryStep, &mut view)?;
     let StepView {
         out,
         mut human,
@@ -664,7 +669,7 @@ pub fn run_all(out: &mut dyn Write, capture: bool, jobs: Option<usize>) -> Outco
                     let done = lab
                         .knob_values(&[])
                         .map_err(Failure::Usage)
-                        .and_then(|knobs| execute(lab, &knobs, mode, None, |_| Ok(())));
+                        .and_then(|knobs| execute(lab, &knobs, mode, Files::default(), |_| Ok(())));
                     if tx.send((i, done, t0.elapsed())).is_err() {
                         return;
                     }

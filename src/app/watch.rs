@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 use colored::{Color, Colorize};
 
 use super::{Failure, Outcome};
+use crate::annotate::ConversationNotes;
 use crate::capture::{self, Capture, CapturedFrame, Filter};
 use crate::clock::Clock;
 use crate::escape::preview;
 use crate::filter::DisplayFilter;
 use crate::pcap::PcapWriter;
+use crate::pcapng::{PcapngWriter, capture_section, wall_time_of_zero};
 use crate::render::{human::time, json, wire_row::describe};
 use crate::streams::{KEEP, Streams};
 use crate::timeline::Timeline;
@@ -32,6 +34,9 @@ pub struct CaptureArgs<'a> {
     pub seconds: Option<f64>,
     pub json: bool,
     pub pcap: Option<PathBuf>,
+    /// `--pcapng`: the packets, each that carries data with a comment
+    /// naming its conversation and bytes.
+    pub pcapng: Option<PathBuf>,
     /// Write the pcap and print only the counters (`--quiet`).
     pub quiet: bool,
     /// `--filter`: the display filter, as typed.
@@ -52,6 +57,9 @@ pub(super) struct Watcher<'a> {
     streams: Streams,
     shown: u64,
     json: bool,
+    /// The comments of the packet about to be shown (`lab inspect` of a
+    /// pcapng file: what `--pcapng` wrote on it).
+    pub(super) comments: Vec<String>,
 }
 
 impl<'a> Watcher<'a> {
@@ -61,6 +69,7 @@ impl<'a> Watcher<'a> {
             streams: Streams::default(),
             shown: 0,
             json,
+            comments: Vec::new(),
         }
     }
 }
@@ -74,8 +83,9 @@ impl View for Watcher<'_> {
         };
         self.streams.add(p);
         self.shown += 1;
+        let comments = std::mem::take(&mut self.comments);
         if self.json {
-            return json::event_line(self.out, event);
+            return json::packet_line(self.out, p, &comments);
         }
         let palette = |_: &str| Color::White;
         // The packet's own number in the capture, which --filter keeps.
@@ -85,7 +95,12 @@ impl View for Watcher<'_> {
             time(p.t_us),
             format!("#{}", p.info.number).dimmed(),
             describe(p, &palette)
-        )
+        )?;
+        // Under the row, where the description starts.
+        for c in comments {
+            writeln!(self.out, "{:24}{} {}", "", "↳".dimmed(), c.cyan())?;
+        }
+        Ok(())
     }
 
     /// Once per batch: rows appear within a few ms, at a write per ring
@@ -241,6 +256,14 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         Some(p) => Some(PcapWriter::create(p, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
         None => None,
     };
+    let mut annotated = match &args.pcapng {
+        Some(p) => Some(
+            PcapngWriter::create(p, wall_time_of_zero(&clock), &capture_section(args.ports))
+                .map_err(|e| Failure::Usage(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut notes = ConversationNotes::default();
     if args.quiet {
         let writer = writer.expect("--quiet requires --pcap");
         return quietly(out, args, clock, writer, duration);
@@ -300,7 +323,15 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         }
         // The capture hands frames over in order: no need to hold them
         // back as a run does, whose calls come from other threads.
-        timeline.release(u64::MAX, |e| sink.show(e));
+        timeline.release(u64::MAX, |e| {
+            if let (Some(w), Event::Packet(p), None) = (annotated.as_mut(), e, &sink.error) {
+                let note = notes.next(p);
+                if let Err(err) = w.write(p.t_us, &p.raw, p.orig_len, note.as_slice()) {
+                    sink.error = Some(std::io::Error::other(err.to_string()));
+                }
+            }
+            sink.show(e)
+        });
         sink.released(u64::MAX);
         if sink.error.is_some() {
             // The reader went away (`| head`) or the file failed: stop
@@ -314,7 +345,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         // A full disk is worth a line; a reader gone (`| head`) is not.
         return Err(match e.kind() {
             std::io::ErrorKind::BrokenPipe => e.into(),
-            _ if writer.is_some() => Failure::Usage(e.to_string()),
+            _ if writer.is_some() || annotated.is_some() => Failure::Usage(e.to_string()),
             _ => e.into(),
         });
     }
@@ -326,6 +357,17 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
                 "{} {n} packets written to {}",
                 "·".dimmed(),
                 args.pcap.as_ref().expect("writer implies path").display()
+            )?;
+        }
+    }
+    if let Some(wr) = annotated {
+        let n = wr.finish().map_err(|e| Failure::Usage(e.to_string()))?;
+        if !args.json {
+            writeln!(
+                view.out,
+                "{} {n} packets written to {}",
+                "·".dimmed(),
+                args.pcapng.as_ref().expect("writer implies path").display()
             )?;
         }
     }

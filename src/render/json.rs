@@ -35,6 +35,10 @@
 //!   cannot be decoded has `error` instead. `frame` is the packet's number
 //!   in the capture (and in a pcap file written or read), from 1, as
 //!   Wireshark's `frame.number`: `--filter` leaves gaps in it.
+//!   Under `lab inspect`, a packet
+//!   that carries comments in a pcapng file (what `--pcapng` writes) adds
+//!   `"comments":[..]`, and a file whose section has comments starts with
+//!   `{"kind":"file","comments":[..]}`.
 //! - `{"kind":"actor_failed","actor":..,"message":..}` when an actor could
 //!   not finish its steps.
 //! - `{"kind":"map","call":I,"packets":[J,..],"from":[{"call":K,"range":[s,e]}]}`
@@ -102,6 +106,18 @@ pub fn event_line(out: &mut dyn Write, event: &Event) -> io::Result<()> {
             json!({"kind": "actor_failed", "t_us": t_us, "actor": actor, "message": message}),
         ),
     }
+}
+
+/// A packet's line with the comments a pcapng file holds on it (`lab
+/// inspect`), as `"comments":[..]` when there are any.
+pub fn packet_line(out: &mut dyn Write, p: &Packet, comments: &[String]) -> io::Result<()> {
+    let mut v = packet(p);
+    if !comments.is_empty()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("comments".into(), json!(comments));
+    }
+    line(out, v)
 }
 
 pub fn check_line(out: &mut dyn Write, v: &Verdict) -> io::Result<()> {
