@@ -83,6 +83,13 @@ pub enum Command {
         /// left when the answers run out count as not answered.
         #[arg(long, requires = "predict", value_name = "A,B,...")]
         answers: Option<String>,
+        /// After the run, show packet N of its timeline (or `all`) layer by
+        /// layer, as `lab inspect --detail` does. Needs the capture.
+        #[arg(long, value_name = "N|all", conflicts_with_all = ["json", "all", "step", "predict", "no_capture"], value_parser = parse_detail)]
+        detail: Option<Detail>,
+        /// With --detail: the bytes pane too (see `lab inspect --hex`).
+        #[arg(long, requires = "detail")]
+        hex: bool,
     },
     /// Drive sockets by hand in the course's Python (`conn.recv(1024)`),
     /// every packet shown as it crosses; `help` inside lists the calls.
@@ -120,6 +127,13 @@ pub enum Command {
         /// packet captured. `lab inspect --help` lists the fields.
         #[arg(long, value_name = "EXPR", conflicts_with = "quiet")]
         filter: Option<String>,
+        /// Under packet N's row (or every row: `all`), the packet layer by
+        /// layer, as `lab inspect --detail` shows it.
+        #[arg(long, value_name = "N|all", conflicts_with_all = ["json", "quiet"], value_parser = parse_detail)]
+        detail: Option<Detail>,
+        /// With --detail: the bytes pane too (see `lab inspect --hex`).
+        #[arg(long, requires = "detail")]
+        hex: bool,
         /// Also write the packets to this pcapng file; each packet that
         /// carries data has a comment naming its conversation (as
         /// Wireshark's tcp.stream / udp.stream numbers it), its direction
@@ -270,7 +284,7 @@ pub enum Command {
     },
 }
 
-/// Which packets `lab inspect --detail` shows.
+/// Which packets `--detail` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
     /// Packet N, counted from 1 as the timeline numbers them.

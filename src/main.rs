@@ -83,6 +83,8 @@ fn main() -> ExitCode {
             quiet,
             filter,
             pcapng,
+            detail,
+            hex,
         } => app::capture(
             &mut out,
             &app::CaptureArgs {
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
                 pcapng: pcapng.clone(),
                 quiet: *quiet,
                 filter: filter.as_deref(),
+                detail: detail.map(|which| app::Chosen { which, hex: *hex }),
             },
         ),
         Command::Inspect {
@@ -168,6 +171,8 @@ fn main() -> ExitCode {
             step,
             predict,
             answers,
+            detail,
+            hex,
             ..
         } => {
             let args = app::RunArgs {
@@ -179,6 +184,7 @@ fn main() -> ExitCode {
                 step: *step,
                 predict: *predict,
                 answers: answers.as_deref(),
+                detail: detail.map(|which| app::Chosen { which, hex: *hex }),
             };
             app::run_and_record(&mut out, lab.as_deref().unwrap_or_default(), &args)
         }

@@ -16,7 +16,6 @@ use super::{Failure, Outcome};
 use crate::conversations::{Conversations, Kind};
 use crate::filter::DisplayFilter;
 use crate::pcap::{PcapFile, read_pcap};
-use crate::render::human::time;
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
 
@@ -241,24 +240,7 @@ fn in_detail(
     };
     for i in chosen {
         let f = &file.frames[i];
-        writeln!(
-            out,
-            "{}",
-            format!("── packet #{} at {}", i + 1, time(f.t_us).trim()).bold()
-        )?;
-        // Every frame read from a file starts with an Ethernet header (the
-        // reader rewrites other link layers to it: see `crate::pcap`).
-        match crate::dissect::dissect(crate::wire::LinkType::Ethernet, &f.data) {
-            Ok(d) => {
-                write!(out, "{}", crate::render::layers::text(&d, &f.data, !hex))?;
-                if hex {
-                    writeln!(out)?;
-                    write!(out, "{}", crate::render::hex::render(&d, &f.data))?;
-                }
-            }
-            Err(why) => writeln!(out, "  (not shown layer by layer: {why})")?,
-        }
-        writeln!(out)?;
+        super::detail::write(out, i as u64 + 1, f.t_us, &f.data, hex)?;
     }
     cut_short(out, file)
 }

@@ -2,6 +2,7 @@
 
 mod book;
 mod catalog_views;
+mod detail;
 mod files;
 mod inspect;
 mod predict;
@@ -17,6 +18,7 @@ use std::io::Write;
 
 pub use book::{BookArgs, book};
 pub use catalog_views::{list, list_marked, show};
+pub use detail::Chosen;
 pub use inspect::{InspectArgs, inspect};
 pub use predict::{Answers, Prediction, Score, predicted};
 pub use progress::{next, progress, reset, run_and_record};

@@ -88,6 +88,7 @@ pub fn next(out: &mut dyn Write, capture: bool) -> Outcome {
         step: false,
         predict: false,
         answers: None,
+        detail: None,
     };
     run_and_record(out, lab.id(), &args)
 }

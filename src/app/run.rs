@@ -48,6 +48,8 @@ pub struct RunArgs<'a> {
     pub predict: bool,
     /// `--answers`: the answers to the questions, for want of a terminal.
     pub answers: Option<&'a str>,
+    /// `--detail` (and `--hex`): packets shown layer by layer after the run.
+    pub detail: Option<super::Chosen>,
 }
 
 /// How a run captures, decided once from what the process may do.
@@ -523,9 +525,43 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         let input = std::io::BufReader::new(crate::signals::Stdin);
         return stepped(out, &lab, &knobs, &mode, files, input, echo);
     }
+    if let (Some(_), CaptureMode::Off(reason)) = (&args.detail, &mode) {
+        return Err(Failure::Usage(format!(
+            "--detail shows captured packets, and capture is off: {reason}"
+        )));
+    }
     let done = human(out, &lab, &knobs, &mode, files)?;
     files.say_written(out)?;
+    if let Some(chosen) = &args.detail {
+        in_detail(out, &done.packets, chosen)?;
+    }
     Ok(done.passed())
+}
+
+/// `lab run --detail N|all`: after the run, its packets layer by layer.
+fn in_detail(
+    out: &mut dyn Write,
+    packets: &[Packet],
+    chosen: &super::Chosen,
+) -> std::io::Result<()> {
+    writeln!(out)?;
+    let mut shown = 0;
+    for p in packets.iter().filter(|p| chosen.wants(p.info.number)) {
+        super::detail::write(out, p.info.number, p.t_us, &p.raw, chosen.hex)?;
+        shown += 1;
+    }
+    if shown == 0 {
+        writeln!(
+            out,
+            "--detail: the run captured {} packets; there is no packet {}",
+            packets.len(),
+            match chosen.which {
+                crate::cli::Detail::One(n) => n.to_string(),
+                crate::cli::Detail::All => "at all".into(),
+            }
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs `lab` with the human view on `out`: header, live timeline, message

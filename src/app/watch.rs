@@ -41,6 +41,8 @@ pub struct CaptureArgs<'a> {
     pub quiet: bool,
     /// `--filter`: the display filter, as typed.
     pub filter: Option<&'a str>,
+    /// `--detail` (and `--hex`): packets layer by layer, under their rows.
+    pub detail: Option<super::Chosen>,
 }
 
 /// Parses `--filter`, or says in one line what is wrong with it.
@@ -60,6 +62,8 @@ pub(super) struct Watcher<'a> {
     /// The comments of the packet about to be shown (`lab inspect` of a
     /// pcapng file: what `--pcapng` wrote on it).
     pub(super) comments: Vec<String>,
+    /// `lab capture --detail`: the packets shown layer by layer too.
+    pub(super) detail: Option<super::Chosen>,
 }
 
 impl<'a> Watcher<'a> {
@@ -70,6 +74,7 @@ impl<'a> Watcher<'a> {
             shown: 0,
             json,
             comments: Vec::new(),
+            detail: None,
         }
     }
 }
@@ -99,6 +104,9 @@ impl View for Watcher<'_> {
         // Under the row, where the description starts.
         for c in comments {
             writeln!(self.out, "{:24}{} {}", "", "↳".dimmed(), c.cyan())?;
+        }
+        if let Some(chosen) = self.detail.filter(|c| c.wants(p.info.number)) {
+            super::detail::write(self.out, p.info.number, p.t_us, &p.raw, chosen.hex)?;
         }
         Ok(())
     }
@@ -285,6 +293,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     }
     let deadline = duration.map(|d| Instant::now() + d);
     let mut view = Watcher::new(out, args.json);
+    view.detail = args.detail;
     let mut timeline = Timeline::new(false).passing();
     if let Some(f) = filter {
         timeline = timeline.filtered(f);
