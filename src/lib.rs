@@ -28,6 +28,8 @@
 //!   traffic.
 //! - [`wire`]: decoders for the frames seen on loopback (IPv4, IPv6, TCP,
 //!   UDP), which never panic.
+//! - [`analysis`]: Wireshark's TCP analysis (retransmissions, duplicate
+//!   ACKs, zero windows, ...) per segment, as `tcp.analysis.*` flags.
 //! - [`correlate`]: relative sequence numbers, stream offsets and the
 //!   message map; [`streams`]: byte streams put back together.
 //! - [`check`]: expectations against the trace.
@@ -40,6 +42,7 @@
 //! - `tracer` (Linux x86_64): any program's socket calls, recorded with
 //!   ptrace and a seccomp filter, for `lab trace`.
 
+pub mod analysis;
 pub mod app;
 pub mod capture;
 pub mod catalog;
