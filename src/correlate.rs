@@ -100,6 +100,7 @@ impl Flows {
             window,
             from: None,
             to: None,
+            analysis: None,
         }
     }
 }

@@ -3,11 +3,13 @@
 //! (a call is reported when it returns; the capture hands frames over a
 //! block at a time). The timeline holds each event briefly, then releases
 //! events in the order they happened, with each packet's place in its flow
-//! worked out and its endpoints named after the actors that own them.
+//! worked out (relative numbers, and what Wireshark's TCP analysis says of
+//! it) and its endpoints named after the actors that own them.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 
+use crate::analysis::Analyzer;
 use crate::correlate::Flows;
 use crate::trace::{Call, Event, Packet};
 
@@ -16,6 +18,9 @@ use crate::trace::{Call, Event, Packet};
 pub struct Timeline {
     held: Vec<Event>,
     flows: Flows,
+    /// Wireshark's TCP analysis, fed the packets as they are released (so
+    /// its frame numbers are the timeline's `#N`).
+    analyzer: Analyzer,
     /// Ports the lab's sockets used, known as their calls arrive.
     ports: HashSet<u16>,
     /// Which actor owns which address, learnt as calls arrive (before they
@@ -91,6 +96,7 @@ impl Timeline {
                         continue;
                     }
                     p.info = self.flows.observe(p);
+                    p.info.analysis = self.analyzer.observe(p);
                     if let Some((a, b)) = p.frame.as_ref().ok().and_then(|f| f.endpoints()) {
                         p.info.from = self.owner(a);
                         p.info.to = self.owner(b);

@@ -386,6 +386,9 @@ pub struct PacketInfo {
     /// The actors that own the source and destination, when known.
     pub from: Option<String>,
     pub to: Option<String>,
+    /// What Wireshark's TCP analysis says of the segment (retransmission,
+    /// duplicate ACK, zero window, ...): see [`crate::analysis`].
+    pub analysis: Option<crate::analysis::TcpAnalysis>,
 }
 
 /// One frame the capture saw on `lo`, decoded.

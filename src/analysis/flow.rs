@@ -23,9 +23,6 @@ const FAST_RETRANSMISSION_NS: u64 = 20_000_000;
 /// The reordering window when the handshake's round trip is unknown.
 const DEFAULT_REORDER_NS: u64 = 3_000_000;
 
-/// SACK blocks remembered for bytes in flight (Wireshark keeps 3).
-const SACK_KEPT: usize = 3;
-
 fn after(a: u32, b: u32) -> bool {
     (b.wrapping_sub(a) as i32) < 0
 }
@@ -46,6 +43,9 @@ enum Scale {
     /// The header's window is shifted left by this much.
     Shift(u8),
 }
+
+/// SACK blocks counted for bytes in flight (Wireshark keeps 3).
+const SACK_KEPT: usize = 3;
 
 /// A segment sent and not yet fully acknowledged.
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +89,7 @@ struct Flow {
     /// Whether bytes in flight can be trusted (not after a gap, until the
     /// other side ACKs again).
     valid_bif: bool,
-    /// The SACK blocks of this side's last segment that had some.
+    /// The SACK blocks of this side's latest segment.
     sack: Vec<(u32, u32)>,
     /// A FIN was sent.
     fin: bool,
@@ -129,7 +129,7 @@ pub struct Connection {
     flows: [Flow; 2],
     /// When the latest SYN was sent, and the handshake's round trip
     /// (SYN to the first ACK), 0 until measured.
-    syn_ns: u64,
+    syn_ns: Option<u64>,
     first_rtt_ns: u64,
     reset: bool,
 }
@@ -139,7 +139,7 @@ impl Connection {
         Connection {
             first,
             flows: [Flow::new(), Flow::new()],
-            syn_ns: 0,
+            syn_ns: None,
             first_rtt_ns: 0,
             reset: false,
         }
@@ -177,9 +177,11 @@ impl Connection {
 
         // The handshake's round trip: from the SYN to the first plain ACK.
         if syn && !ack_flag {
-            self.syn_ns = t_ns;
-        } else if ack_flag && !syn && self.syn_ns != 0 && self.first_rtt_ns == 0 {
-            self.first_rtt_ns = t_ns.wrapping_sub(self.syn_ns);
+            self.syn_ns = Some(t_ns);
+        } else if let Some(syn_ns) = self.syn_ns.filter(|_| ack_flag && !syn) {
+            if self.first_rtt_ns == 0 {
+                self.first_rtt_ns = t_ns.wrapping_sub(syn_ns);
+            }
         }
 
         let (a, b) = self.flows.split_at_mut(1);
@@ -372,11 +374,13 @@ impl Connection {
             });
             settle_window_scale(&mut self.flows, f, ack_flag, offered);
         }
-        let (a, b) = self.flows.split_at_mut(1);
-        let fwd = if f == 0 { &mut a[0] } else { &mut b[0] };
+        // Only the latest segment's SACK blocks count: a segment without
+        // any clears them.
+        let fwd = &mut self.flows[f];
+        fwd.sack.clear();
         for o in &tcp.options {
             if let TcpOption::Sack(blocks) = o {
-                fwd.sack = blocks.iter().copied().take(SACK_KEPT).collect();
+                fwd.sack.extend(blocks.iter().copied().take(SACK_KEPT));
             }
         }
         if fin {
@@ -449,8 +453,10 @@ fn retransmission_kind(out: &mut TcpAnalysis, c: RetransmissionCheck, fwd: &Flow
     }
 }
 
-/// Bytes sent by `fwd` and not acknowledged, less what `rev`'s SACK blocks
-/// say arrived (Wireshark's default, payload-based count).
+/// Bytes sent by `fwd` and not acknowledged: from the first byte of the
+/// oldest segment still waiting for an ACK to the end of the newest
+/// (Wireshark's default, payload-based count), less the bytes the SACK
+/// blocks of `rev`'s latest segment say arrived.
 fn bytes_in_flight(fwd: &Flow, rev: &Flow, syn_or_fin: bool) -> Option<u32> {
     let base = fwd.base_seq.unwrap_or(0);
     let first = fwd.unacked.iter().map(|u| u.seq.wrapping_sub(base)).min()?;
@@ -465,7 +471,10 @@ fn bytes_in_flight(fwd: &Flow, rev: &Flow, syn_or_fin: bool) -> Option<u32> {
         .fold(0u32, |n, (l, r)| n.wrapping_add(r.wrapping_sub(*l)));
     let in_flight = last.wrapping_sub(first).wrapping_sub(sacked);
     // (A SYN or FIN counts one sequence number but no byte.)
-    (in_flight > 0 && in_flight < 2_000_000_000).then(|| in_flight - u32::from(syn_or_fin))
+    // (Wireshark shows no count of 0.)
+    let in_flight =
+        (in_flight > 0 && in_flight < 2_000_000_000).then(|| in_flight - u32::from(syn_or_fin))?;
+    (in_flight > 0).then_some(in_flight)
 }
 
 /// After a SYN: whether windows are scaled, and by how much (RFC 7323:

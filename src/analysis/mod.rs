@@ -80,7 +80,8 @@
 //! two (`tcp.analysis.ack_rtt`: one round trip as that ACK measured it),
 //! and a segment with data gets its **bytes in flight**
 //! (`tcp.analysis.bytes_in_flight`): how many bytes its sender has sent and
-//! not yet seen ACKed (less what the peer's SACK blocks say arrived).
+//! not yet seen ACKed, less what the SACK blocks of the peer's latest
+//! segment say arrived.
 //!
 //! Wireshark's filter field `tcp.analysis.retransmission` is also set on
 //! fast and spurious retransmissions; [`TcpAnalysis::has`] answers the same
@@ -176,6 +177,50 @@ impl FlagKind {
     /// A short lower-case name, as JSON and the timeline write it.
     pub fn name(self) -> &'static str {
         self.field().trim_start_matches("tcp.analysis.")
+    }
+
+    /// What the kernel did, in one line for a learner.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            FlagKind::Retransmission => {
+                "the sender sent these bytes again: no ACK came before its retransmission timer ran out"
+            }
+            FlagKind::FastRetransmission => {
+                "the sender resent at once: duplicate ACKs told it a segment was lost"
+            }
+            FlagKind::SpuriousRetransmission => {
+                "sent again although the peer had already ACKed every byte of it"
+            }
+            FlagKind::OutOfOrder => {
+                "an earlier part of the stream arriving after a later one, too soon to be a resend"
+            }
+            FlagKind::DuplicateAck => {
+                "the receiver ACKed the same byte again: data arrived past a hole, it still waits for the hole"
+            }
+            FlagKind::ZeroWindow => {
+                "the receiver's buffer is full (its program is not reading): the sender must stop"
+            }
+            FlagKind::ZeroWindowProbe => {
+                "one byte sent into a zero window, to learn when the receiver has room again"
+            }
+            FlagKind::ZeroWindowProbeAck => "the answer to a zero window probe: still no room",
+            FlagKind::WindowFull => {
+                "this data fills the receiver's advertised window to its last byte: the sender must wait"
+            }
+            FlagKind::WindowUpdate => {
+                "the receiver's program read data: the same ACK again, announcing a new window"
+            }
+            FlagKind::KeepAlive => {
+                "an idle connection checked: an old byte number the peer must answer with an ACK"
+            }
+            FlagKind::KeepAliveAck => "the answer to a keep-alive: the peer is still there",
+            FlagKind::LostSegment => {
+                "bytes before this segment were never seen: lost before the capture point, or sent before it began"
+            }
+            FlagKind::AckedUnseen => {
+                "this ACK covers bytes the capture never saw going the other way"
+            }
+        }
     }
 
     /// Wireshark's own words for it (its Info column and expert info).

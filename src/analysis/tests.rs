@@ -210,7 +210,7 @@ fn an_ack_for_bytes_never_seen_is_an_acked_unseen_segment() {
 }
 
 #[test]
-fn sack_blocks_come_off_the_bytes_in_flight() {
+fn the_latest_sack_blocks_come_off_the_bytes_in_flight() {
     let mut s = Script::handshake();
     s.send(10, true, 1001, 5001, psh_ack(), 100, 1000); // 4: lost
     s.send(10, true, 1101, 5001, psh_ack(), 100, 1000); // 5
@@ -227,6 +227,10 @@ fn sack_blocks_come_off_the_bytes_in_flight() {
     let r = s.send(12, true, 1201, 5001, psh_ack(), 100, 1000);
     // 300 bytes unacked, 100 of them reported received.
     assert_eq!(r.bytes_in_flight, Some(200));
+    // A later ACK without SACK blocks: they no longer count.
+    s.send(13, false, 5001, 1001, ACK, 0, 1000);
+    let r = s.send(14, true, 1301, 5001, psh_ack(), 100, 1000);
+    assert_eq!(r.bytes_in_flight, Some(400));
 }
 
 #[test]

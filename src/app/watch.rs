@@ -422,6 +422,23 @@ fn in_detail(
             )));
         }
     };
+    // What Wireshark's TCP analysis says of each chosen packet needs every
+    // packet before it, through the same timeline as the other views.
+    let last = chosen.last().copied().unwrap_or(0);
+    let mut analyses = Vec::with_capacity(last + 1);
+    let mut timeline = Timeline::new(false).passing();
+    for f in &file.frames[..(last + 1).min(file.frames.len())] {
+        timeline.push(Event::Packet(Packet::decode(
+            f.t_us,
+            f.data.clone(),
+            f.orig_len,
+        )));
+        timeline.release(u64::MAX, |e| {
+            if let Event::Packet(p) = e {
+                analyses.push(p.info.analysis.clone());
+            }
+        });
+    }
     for i in chosen {
         let f = &file.frames[i];
         writeln!(
@@ -432,6 +449,9 @@ fn in_detail(
         match crate::render::layers::render(&f.data) {
             Ok(text) => write!(out, "{text}")?,
             Err(why) => writeln!(out, "  (not shown layer by layer: {why})")?,
+        }
+        if let Some(Some(a)) = analyses.get(i) {
+            write!(out, "{}", crate::render::analysis::section(a))?;
         }
         writeln!(out)?;
     }
