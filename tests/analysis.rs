@@ -343,6 +343,74 @@ fn a_receiver_that_stops_reading_closes_its_window_then_opens_it() {
     // keep-alive does), never with Wireshark's one-byte "zero window
     // probe": the probes show as keep-alives. Compared with tshark only.
     eprintln!("{test}: {counts:?}");
+
+    // The learner sees it: a tag on the packet's row, and a section of
+    // its detail view naming the Wireshark field.
+    let first = *tshark(&pcap)
+        .iter()
+        .find(|(_, set)| set.contains_key("tcp.analysis.zero_window"))
+        .expect("a zero window")
+        .0;
+    let file = pcap.display().to_string();
+    let rows = inspect(&[&file, "--color", "never"]);
+    let row = rows
+        .lines()
+        .find(|l| l.contains(&format!("#{first} ")))
+        .expect("the row");
+    assert!(row.contains("win=0  [zero window]"), "{row}");
+    let detail = inspect(&[&file, "--detail", &first.to_string(), "--color", "never"]);
+    assert!(detail.contains("TCP analysis"), "{detail}");
+    assert!(
+        detail.contains("[TCP ZeroWindow] tcp.analysis.zero_window"),
+        "{detail}"
+    );
+}
+
+/// `lab inspect ARGS`'s standard output.
+fn inspect(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .arg("inspect")
+        .args(args)
+        .env_remove("HOME")
+        .output()
+        .expect("run lab");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_lab_run_carries_the_analysis_in_its_json() {
+    use socket_lab::app::CaptureMode;
+    let test = "lab_run_analysis";
+    if let CaptureMode::Off(reason) = CaptureMode::detect(true) {
+        skip(test, &reason);
+        return;
+    }
+    // The same stage serves `lab run`: in lab 01 the SYN-ACK (packet 2)
+    // acknowledges the SYN (packet 1), and the client's request has bytes
+    // in flight until the server ACKs it.
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["run", "01", "--json"])
+        .env_remove("HOME")
+        .env_remove("XDG_STATE_HOME")
+        .output()
+        .expect("run lab");
+    let packets: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .filter(|v| v["kind"] == "packet")
+        .collect();
+    assert_eq!(packets[1]["flags"], "SYN,ACK", "{packets:?}");
+    assert_eq!(packets[1]["analysis"]["acks"], 1, "{:?}", packets[1]);
+    let data = packets
+        .iter()
+        .find(|p| p["len"].as_u64().is_some_and(|n| n > 0))
+        .expect("a data segment");
+    assert_eq!(data["analysis"]["bytes_in_flight"], data["len"], "{data:?}");
 }
 
 #[test]

@@ -204,3 +204,32 @@ pub fn write_first(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flagged_packets_carry_their_tags_in_short_and_long_lists() {
+        let mut flagged = Flagged::new();
+        flagged.insert(
+            4,
+            vec![Flag::Retransmission {
+                original: 4,
+                after_us: 210_000,
+            }],
+        );
+        // A send whose bytes rode twice: once lost, once again.
+        assert_eq!(
+            packet_list(&[3, 4], &flagged),
+            "#4, #5 [retransmission of #4]"
+        );
+        // A long list keeps its ends and names the flagged packets.
+        let many: Vec<usize> = (0..10).collect();
+        assert_eq!(
+            packet_list(&many, &flagged),
+            "#1 … #10 (10 packets; #5 [retransmission of #4])"
+        );
+        assert_eq!(packet_list(&many, &Flagged::new()), "#1 … #10 (10 packets)");
+    }
+}
