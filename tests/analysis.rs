@@ -42,7 +42,9 @@ fn can_run(test: &str) -> bool {
         );
         return false;
     }
-    for tool in ["unshare", "ip", "nft", "tcpdump", "tshark", "python3"] {
+    for tool in [
+        "unshare", "ip", "nft", "tcpdump", "tshark", "editcap", "python3",
+    ] {
         if !have(tool) {
             skip(test, &format!("{tool} is not installed"));
             return false;
@@ -364,6 +366,49 @@ fn a_receiver_that_stops_reading_closes_its_window_then_opens_it() {
         detail.contains("[TCP ZeroWindow] tcp.analysis.zero_window"),
         "{detail}"
     );
+}
+
+#[test]
+fn a_capture_that_missed_a_segment_says_so_both_ways() {
+    let test = "missed_segment";
+    if !can_run(test) {
+        return;
+    }
+    let pcap = capture(
+        test,
+        "bulk",
+        Setup {
+            drop: "",
+            sysctl: "",
+        },
+    );
+    // Take the 10th data segment out of the file (editcap, from tshark's
+    // package): as if the capture had missed it, while the receiver got it.
+    let out = Command::new("tshark")
+        .args(["-r", &pcap.display().to_string(), "-Y", "tcp.len > 0"])
+        .args(["-T", "fields", "-e", "frame.number"])
+        .output()
+        .expect("tshark");
+    let data: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    assert!(data.len() > 20, "{data:?}");
+    let cut = pcap.with_file_name("missed.pcap");
+    let status = Command::new("editcap")
+        .args([
+            &pcap.display().to_string(),
+            &cut.display().to_string(),
+            &data[9],
+        ])
+        .status()
+        .expect("editcap");
+    assert!(status.success());
+    let counts = agree(&cut);
+    // The next segment starts past the bytes seen: "previous segment not
+    // captured"; the receiver's ACK covers them: "ACKed unseen segment".
+    assert!(count(&counts, "lost_segment") >= 1, "{counts:?}");
+    assert!(count(&counts, "ack_lost_segment") >= 1, "{counts:?}");
 }
 
 /// `lab inspect ARGS`'s standard output.

@@ -77,8 +77,9 @@ struct Flow {
     window_from_syn: bool,
     /// How this side's windows are scaled, as far as the SYNs told.
     scale: Scale,
-    /// Duplicate ACKs in a row (-1: an "ACKed unseen" was just reported),
-    /// and the frame of the ACK they repeat.
+    /// Duplicate ACKs in a row, and the frame of the ACK they repeat;
+    /// -1 marks that the other side's "ACKed unseen segment" was reported
+    /// since this side last skipped bytes (see test 10).
     dupacks: i32,
     last_non_dup_ack: u64,
     /// The flags of this side's previous segment (keep-alive and probe
@@ -218,6 +219,10 @@ impl Connection {
             // 3. Previous segment not captured.
             if fwd.nextseq != 0 && after(seq, fwd.nextseq) && !rst {
                 out.flags.push(Flag::LostSegment);
+                // A new gap: the ACK that covers it will be reported.
+                if fwd.dupacks == -1 {
+                    fwd.dupacks = 0;
+                }
                 fwd.valid_bif = false;
             }
             // 4. Keep-alive.
@@ -275,19 +280,16 @@ impl Connection {
             fwd.dupacks = 0;
         }
 
-        // 10. ACKed unseen segment: beyond the bytes seen the other way.
+        // 10. ACKed unseen segment: beyond the bytes seen the other way
+        // without a gap. Reported once per gap: the first such ACK says it
+        // (marked by -1 in the other side's count), the ones after it stay
+        // quiet until the other side skips bytes again.
         if rev.max_seq_to_be_acked != 0 && after(ack, rev.max_seq_to_be_acked) && ack_flag {
-            // (Wireshark compares these two without wrapping.)
-            if rev.max_seq_to_be_acked > rev.nextseq {
-                rev.max_seq_to_be_acked = rev.nextseq;
+            if rev.dupacks == 0 {
                 out.flags.push(Flag::AckedUnseen);
-            } else {
-                // Reported once per gap: the first of a run of ACKs says it.
-                if rev.dupacks == 0 {
-                    out.flags.push(Flag::AckedUnseen);
-                }
-                rev.dupacks = -1;
             }
+            rev.dupacks = -1;
+            rev.max_seq_to_be_acked = rev.nextseq;
         }
 
         // 11. Data (or SYN, FIN) that does not advance the sequence.

@@ -55,7 +55,9 @@
 //!    repeats are how the sender learns of the loss. Numbered `#n` after
 //!    the frame whose ACK they repeat.
 //! 10. **ACKed unseen segment** (`tcp.analysis.ack_lost_segment`): the ACK
-//!     covers bytes of the other direction the capture never saw.
+//!     covers bytes of the other direction the capture never saw (the
+//!     receiver got them; the capture missed them). Said once per gap: the
+//!     ACKs after it stay quiet until the other side skips bytes again.
 //! 11. For a segment with data (or SYN or FIN) that does not advance the
 //!     sequence, one of:
 //!    - **Spurious retransmission** (`tcp.analysis.spurious_retransmission`):

@@ -203,6 +203,14 @@ fn an_ack_for_bytes_never_seen_is_an_acked_unseen_segment() {
     s.send(10, true, 1001, 5001, psh_ack(), 100, 1000);
     s.send(11, false, 5001, 1201, ACK, 0, 1000); // acks 100 bytes not seen
     assert_eq!(s.kinds(5), vec![FlagKind::AckedUnseen]);
+    // The server's next segment repeats that ACK: the gap was said once.
+    s.send(12, false, 5001, 1201, psh_ack(), 10, 1000);
+    assert!(s.kinds(6).is_empty(), "{:?}", s.kinds(6));
+    // The client skips bytes again; the ACK past them is reported.
+    s.send(13, true, 1301, 5011, psh_ack(), 100, 1000);
+    s.send(14, false, 5011, 1501, ACK, 0, 1000);
+    assert_eq!(s.kinds(7), vec![FlagKind::LostSegment]);
+    assert_eq!(s.kinds(8), vec![FlagKind::AckedUnseen]);
     assert_eq!(
         FlagKind::AckedUnseen.field(),
         "tcp.analysis.ack_lost_segment"
