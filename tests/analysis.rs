@@ -61,9 +61,21 @@ struct Setup<'a> {
     sysctl: &'a str,
 }
 
+/// A test's scratch directory, removed when the test passes (kept, for a
+/// look with Wireshark, when it fails).
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 /// Runs one scenario of `tcp_trouble.py` in a private network namespace
-/// and returns the capture.
-fn capture(test: &str, scenario: &str, setup: Setup) -> PathBuf {
+/// and returns the capture (in `scratch`).
+fn capture(test: &str, scenario: &str, setup: Setup) -> (Scratch, PathBuf) {
     let dir =
         std::env::temp_dir().join(format!("socket-lab-analysis-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -110,7 +122,7 @@ wait $dump || true
         matches!(counts.as_slice(), ["sent", a, "received", b] if a == b),
         "{scenario}: {stdout}"
     );
-    pcap
+    (Scratch(dir), pcap)
 }
 
 /// The analysis fields compared, by their tshark names.
@@ -279,7 +291,7 @@ fn dropped_segments_are_resent_after_duplicate_acks_as_wireshark_says() {
     }
     // Without SACK and RACK the sender recovers the classic way (RFC
     // 5681): three duplicate ACKs, then a fast retransmission.
-    let pcap = capture(
+    let (_scratch, pcap) = capture(
         test,
         "bulk",
         Setup {
@@ -308,7 +320,7 @@ fn with_sack_a_quick_resend_of_a_dropped_segment_looks_out_of_order() {
     // duplicate ACK, within microseconds on lo: sooner than the handshake's
     // round trip, which Wireshark takes for reordering. That, and the SACK
     // blocks' part in bytes in flight, depend on timing: compared only.
-    let pcap = capture(
+    let (_scratch, pcap) = capture(
         test,
         "bulk",
         Setup {
@@ -326,7 +338,7 @@ fn a_receiver_that_stops_reading_closes_its_window_then_opens_it() {
     if !can_run(test) {
         return;
     }
-    let pcap = capture(
+    let (_scratch, pcap) = capture(
         test,
         "stall",
         Setup {
@@ -374,7 +386,7 @@ fn a_capture_that_missed_a_segment_says_so_both_ways() {
     if !can_run(test) {
         return;
     }
-    let pcap = capture(
+    let (_scratch, pcap) = capture(
         test,
         "bulk",
         Setup {
@@ -464,7 +476,7 @@ fn an_idle_connection_with_keepalive_is_checked_every_second() {
     if !can_run(test) {
         return;
     }
-    let pcap = capture(
+    let (_scratch, pcap) = capture(
         test,
         "keepalive",
         Setup {
