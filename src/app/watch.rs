@@ -106,7 +106,14 @@ impl View for Watcher<'_> {
             writeln!(self.out, "{:24}{} {}", "", "↳".dimmed(), c.cyan())?;
         }
         if let Some(chosen) = self.detail.filter(|c| c.wants(p.info.number)) {
-            super::detail::write(self.out, p.info.number, p.t_us, &p.raw, chosen.hex)?;
+            super::detail::write(
+                self.out,
+                p.info.number,
+                p.t_us,
+                &p.raw,
+                p.info.analysis.as_ref(),
+                chosen.hex,
+            )?;
         }
         Ok(())
     }

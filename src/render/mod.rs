@@ -1,5 +1,6 @@
 //! Renderers: the same event stream as a terminal view or as JSON Lines.
 
+pub mod analysis;
 pub mod hex;
 pub mod human;
 pub mod json;
