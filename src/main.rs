@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         pid,
         json,
         pcap,
+        svg,
         no_capture,
         output,
         command,
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
             json: *json,
             capture: !no_capture,
             pcap: pcap.clone(),
+            svg: svg.clone(),
             output: output.clone(),
         };
         return match app::trace(&args) {
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
             seconds,
             json,
             pcap,
+            svg,
             quiet,
         } => app::capture(
             &mut out,
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
                 seconds: *seconds,
                 json: *json,
                 pcap: pcap.clone(),
+                svg: svg.clone(),
                 quiet: *quiet,
             },
         ),
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
             detail,
             stream,
             stats,
+            svg,
         } => app::inspect(
             &mut out,
             file,
@@ -103,6 +108,7 @@ fn main() -> ExitCode {
                 detail: *detail,
                 stream: *stream,
                 stats: *stats,
+                svg: svg.clone(),
             },
         ),
         Command::Repl { .. } | Command::Trace { .. } => unreachable!("handled above"),
@@ -152,6 +158,7 @@ fn main() -> ExitCode {
             set,
             json,
             pcap,
+            svg,
             no_capture,
             step,
             predict,
@@ -163,6 +170,7 @@ fn main() -> ExitCode {
                 json: *json,
                 capture: !no_capture,
                 pcap: pcap.clone(),
+                svg: svg.clone(),
                 step: *step,
                 predict: *predict,
                 answers: answers.as_deref(),

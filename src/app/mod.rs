@@ -18,7 +18,9 @@ pub use catalog_views::{list, list_marked, show};
 pub use predict::{Answers, Prediction, Score, predicted};
 pub use progress::{next, progress, reset, run_and_record};
 pub use repl::{ReplArgs, repl};
-pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
+pub use run::{
+    CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, human_drawn, run_all, run_one,
+};
 pub use serve::{ServeArgs, serve};
 pub use trace::{TraceArgs, trace};
 pub use watch::{CaptureArgs, InspectArgs, capture, inspect};

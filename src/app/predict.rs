@@ -227,6 +227,19 @@ pub fn predicted(
     pcap: Option<&std::path::Path>,
     answers: Answers,
 ) -> Result<(Finished, Vec<Prediction>), Failure> {
+    predicted_drawn(out, lab, knobs, mode, pcap, None, answers)
+}
+
+/// [`predicted`], every event also drawn into `diagram` (`--svg`).
+fn predicted_drawn(
+    out: &mut dyn Write,
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    pcap: Option<&std::path::Path>,
+    diagram: Option<&mut crate::render::svg::Diagram>,
+    answers: Answers,
+) -> Result<(Finished, Vec<Prediction>), Failure> {
     let human = Human::new(lab);
     human.header(out, lab, knobs)?;
     if let CaptureMode::Off(reason) = mode {
@@ -247,7 +260,11 @@ pub fn predicted(
         answers,
         asked: Vec::new(),
     };
-    let done = execute_with(lab, knobs, mode, pcap, Pausing::Questions, &mut view)?;
+    let drawing = super::run::Drawing {
+        view: &mut view,
+        diagram,
+    };
+    let done = execute_with(lab, knobs, mode, pcap, Pausing::Questions, drawing)?;
     let PredictView {
         out,
         mut human,
@@ -403,10 +420,23 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
         }
         PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
     }
-    let (done, predictions) = predicted(out, &lab, &knobs, &mode, args.pcap.as_deref(), answers)?;
+    let mut svg = super::run::svg_target(args.svg.as_deref(), || {
+        format!("lab run {} --predict", lab.id())
+    })?;
+    let diagram = svg.as_mut().map(|(_, d)| d);
+    let (done, predictions) = predicted_drawn(
+        out,
+        &lab,
+        &knobs,
+        &mode,
+        args.pcap.as_deref(),
+        diagram,
+        answers,
+    )?;
     if let Some(p) = &args.pcap {
         writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
     }
+    super::run::write_svg(out, svg, true)?;
     // A lab file from a path is not the catalog's lab: nothing is kept.
     if !is_path(query) {
         record_score(lab.id(), Score::of(&predictions));

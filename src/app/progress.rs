@@ -84,6 +84,7 @@ pub fn next(out: &mut dyn Write, capture: bool) -> Outcome {
         json: false,
         capture,
         pcap: None,
+        svg: None,
         step: false,
         predict: false,
         answers: None,

@@ -16,6 +16,7 @@ use crate::correlate::{self, MapEntry};
 use crate::expr::Scope;
 use crate::netns;
 use crate::pcap::PcapWriter;
+use crate::render::svg::{Diagram, SvgFile};
 use crate::render::{human::Human, json};
 use crate::runner;
 use crate::timeline::Timeline;
@@ -37,6 +38,8 @@ pub struct RunArgs<'a> {
     pub json: bool,
     pub capture: bool,
     pub pcap: Option<PathBuf>,
+    /// Also draw the run as an SVG sequence diagram in this file.
+    pub svg: Option<PathBuf>,
     /// Stop before every step and wait for the learner (`--step`).
     pub step: bool,
     /// Ask the lab's questions before their steps (`--predict`); see
@@ -277,6 +280,75 @@ impl<V: View + ?Sized> View for &mut V {
     }
 }
 
+/// A view that also draws every event it is shown into a sequence
+/// diagram (`--svg`), then hands it on.
+pub(super) struct Drawing<'d, V> {
+    pub view: V,
+    pub diagram: Option<&'d mut Diagram>,
+}
+
+impl<V: View> View for Drawing<'_, V> {
+    fn event(&mut self, event: &Event) -> std::io::Result<()> {
+        if let Some(d) = self.diagram.as_mut() {
+            d.add(event);
+        }
+        self.view.event(event)
+    }
+
+    fn pause(&mut self, at: &Paused) -> std::io::Result<Answer> {
+        self.view.pause(at)
+    }
+
+    fn released(&mut self, cutoff_us: u64) -> std::io::Result<()> {
+        self.view.released(cutoff_us)
+    }
+}
+
+/// `--svg FILE`: checked before anything runs (a bad path is one line and
+/// no run), and the diagram that will be drawn into it.
+pub(super) fn svg_target(
+    path: Option<&std::path::Path>,
+    title: impl FnOnce() -> String,
+) -> Result<Option<(SvgFile, Diagram)>, Failure> {
+    match path {
+        None => Ok(None),
+        Some(p) => {
+            let file = SvgFile::preflight(p).map_err(Failure::Usage)?;
+            Ok(Some((file, Diagram::new(&title()))))
+        }
+    }
+}
+
+/// Writes the diagram once the session is over: in one piece, or not at
+/// all.
+pub(super) fn write_svg(
+    out: &mut dyn Write,
+    target: Option<(SvgFile, Diagram)>,
+    say: bool,
+) -> Result<(), Failure> {
+    if let Some((file, diagram)) = target {
+        file.write(&diagram).map_err(Failure::Usage)?;
+        if say {
+            writeln!(
+                out,
+                "{} sequence diagram written to {}",
+                "·".dimmed(),
+                file.path().display()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The command a diagram's title shows: `lab run 09-sticky-packet --set recv1=2`.
+fn run_title(lab: &Lab, set: &[String]) -> String {
+    let mut t = format!("lab run {}", lab.id());
+    for s in set {
+        t.push_str(&format!(" --set {s}"));
+    }
+    t
+}
+
 /// A view that hands each event to a closure and never pauses.
 struct EachEvent<F>(F);
 
@@ -479,14 +551,20 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
             "--pcap needs the capture, which is off: {reason}"
         )));
     }
+    let mut svg = svg_target(args.svg.as_deref(), || run_title(&lab, args.set))?;
     if args.json {
         if let Some(p) = &args.pcap {
             PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
         }
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
+        let mut diagram = svg.as_mut().map(|(_, d)| d);
         let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
+            if let Some(d) = diagram.as_mut() {
+                d.add(e);
+            }
             json::event_line(out, e)
         })?;
+        write_svg(out, svg, false)?;
         json::summary_line(
             out,
             done.passed(),
@@ -505,12 +583,26 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         let stdin = std::io::stdin();
         let echo = !stdin.is_terminal();
         let input = stdin.lock();
-        return stepped(out, &lab, &knobs, &mode, args.pcap.as_deref(), input, echo);
+        let diagram = svg.as_mut().map(|(_, d)| d);
+        let passed = stepped(
+            out,
+            &lab,
+            &knobs,
+            &mode,
+            args.pcap.as_deref(),
+            diagram,
+            input,
+            echo,
+        )?;
+        write_svg(out, svg, true)?;
+        return Ok(passed);
     }
-    let done = human(out, &lab, &knobs, &mode, args.pcap.as_deref())?;
+    let diagram = svg.as_mut().map(|(_, d)| d);
+    let done = human_drawn(out, &lab, &knobs, &mode, args.pcap.as_deref(), diagram)?;
     if let Some(p) = &args.pcap {
         writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
     }
+    write_svg(out, svg, true)?;
     Ok(done.passed())
 }
 
@@ -523,6 +615,18 @@ pub fn human(
     mode: &CaptureMode,
     pcap: Option<&std::path::Path>,
 ) -> Result<Finished, Failure> {
+    human_drawn(out, lab, knobs, mode, pcap, None)
+}
+
+/// [`human`], every event also drawn into `diagram` (`--svg`).
+pub fn human_drawn(
+    out: &mut dyn Write,
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    pcap: Option<&std::path::Path>,
+    mut diagram: Option<&mut Diagram>,
+) -> Result<Finished, Failure> {
     let mut view = Human::new(lab);
     view.header(out, lab, knobs)?;
     if let CaptureMode::Off(reason) = mode {
@@ -531,6 +635,9 @@ pub fn human(
     }
     out.flush()?;
     let done = execute(lab, knobs, mode, pcap, |e| {
+        if let Some(d) = diagram.as_mut() {
+            d.add(e);
+        }
         view.event(out, e)?;
         out.flush()
     })?;
@@ -565,12 +672,14 @@ pub(super) fn report(
 
 /// `lab run ID --step`: the human view, stopping before every step for an
 /// answer read from `input` a line at a time.
+#[allow(clippy::too_many_arguments)]
 pub fn stepped(
     out: &mut dyn Write,
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
     pcap: Option<&std::path::Path>,
+    diagram: Option<&mut Diagram>,
     input: impl std::io::BufRead,
     echo: bool,
 ) -> Outcome {
@@ -594,7 +703,11 @@ pub fn stepped(
         quit_at: None,
         echo,
     };
-    let done = execute_with(lab, knobs, mode, pcap, Pausing::EveryStep, &mut view)?;
+    let drawing = Drawing {
+        view: &mut view,
+        diagram,
+    };
+    let done = execute_with(lab, knobs, mode, pcap, Pausing::EveryStep, drawing)?;
     let StepView {
         out,
         mut human,

@@ -41,6 +41,8 @@ pub struct TraceArgs<'a> {
     pub json: bool,
     pub capture: bool,
     pub pcap: Option<PathBuf>,
+    /// Draw the trace as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<PathBuf>,
     /// `-o FILE`: the trace goes there instead of standard error.
     pub output: Option<PathBuf>,
 }
@@ -84,6 +86,10 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
     if let Some(p) = &args.pcap {
         PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    let mut svg = super::run::svg_target(args.svg.as_deref(), || match args.pid {
+        Some(pid) => format!("lab trace --pid {pid}"),
+        None => format!("lab trace -- {}", args.command.join(" ")),
+    })?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -147,9 +153,13 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
             human: &mut human,
             json: args.json,
         };
+        let mut drawing = super::run::Drawing {
+            view: &mut view,
+            diagram: svg.as_mut().map(|(_, d)| d),
+        };
         let mut sink = Sink {
             writer: writer.as_mut(),
-            view: &mut view,
+            view: &mut drawing,
             error,
         };
         drive(&rx, clock, TRACE_REORDER, &mut timeline, &mut sink, None);
@@ -166,6 +176,8 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
     if let Some(w) = writer {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    // Said in the footer, with the pcap file.
+    super::run::write_svg(&mut out, svg, false)?;
     let Timeline { calls, packets, .. } = timeline;
     let (map, verdict) = match &stats {
         Some(st) => {
@@ -251,6 +263,14 @@ fn footer(
     }
     if let Some(p) = &args.pcap {
         writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
+    }
+    if let Some(p) = &args.svg {
+        writeln!(
+            out,
+            "{} sequence diagram written to {}",
+            "·".dimmed(),
+            p.display()
+        )?;
     }
     let who = &started.actor;
     let how = match ended {

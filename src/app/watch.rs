@@ -22,7 +22,7 @@ use crate::streams::{KEEP, Streams};
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
 
-use super::run::{Sink, View};
+use super::run::{Drawing, Sink, View, svg_target, write_svg};
 
 /// Options of `lab capture`.
 pub struct CaptureArgs<'a> {
@@ -31,6 +31,8 @@ pub struct CaptureArgs<'a> {
     pub seconds: Option<f64>,
     pub json: bool,
     pub pcap: Option<PathBuf>,
+    /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<PathBuf>,
     /// Write the pcap and print only the counters (`--quiet`).
     pub quiet: bool,
 }
@@ -223,6 +225,10 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         None => None,
     };
     capture::privilege().map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut svg = svg_target(args.svg.as_deref(), || {
+        let ports: Vec<String> = args.ports.iter().map(|p| format!("--port {p}")).collect();
+        format!("lab capture {}", ports.join(" "))
+    })?;
     let clock = Clock::start();
     let mut writer = match &args.pcap {
         Some(p) => Some(PcapWriter::create(p, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
@@ -250,9 +256,13 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     let deadline = duration.map(|d| Instant::now() + d);
     let mut view = Watcher::new(out, args.json);
     let mut timeline = Timeline::new(false).passing();
+    let mut drawing = Drawing {
+        view: &mut view,
+        diagram: svg.as_mut().map(|(_, d)| d),
+    };
     let mut sink = Sink {
         writer: writer.as_mut(),
-        view: &mut view,
+        view: &mut drawing,
         error: None,
     };
     let mut pushed = 0u64;
@@ -313,6 +323,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             )?;
         }
     }
+    write_svg(view.out, svg, !args.json)?;
     view.summary()?;
     let out = view.out;
     if args.json {
@@ -584,6 +595,8 @@ pub struct InspectArgs {
     pub detail: Option<crate::cli::Detail>,
     pub stream: Option<(Kind, usize)>,
     pub stats: bool,
+    /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<PathBuf>,
 }
 
 pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome {
@@ -619,6 +632,13 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
             });
         }
     }
+    let mut svg = svg_target(args.svg.as_deref(), || {
+        let mut title = format!("lab inspect {}", path.display());
+        if let Some((kind, n)) = args.stream {
+            title.push_str(&format!(" --stream {}:{n}", kind.name()));
+        }
+        title
+    })?;
     let as_json = args.json;
     let mut view = Watcher::new(out, as_json);
     let mut timeline = Timeline::new(false).passing();
@@ -632,12 +652,17 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
         // timeline must not sort (a capture's clock can step back).
         let mut result = Ok(());
         timeline.release(u64::MAX, |e| {
+            if let Some((_, d)) = svg.as_mut() {
+                d.add(e);
+            }
             if result.is_ok() {
                 result = view.event(e);
             }
         });
         result?;
     }
+    // Whole even for a file cut short: it draws every packet read.
+    write_svg(view.out, svg, !as_json)?;
     view.summary()?;
     let out = view.out;
     match file.cut_short {

@@ -1,9 +1,11 @@
-//! Renderers: the same event stream as a terminal view or as JSON Lines.
+//! Renderers: the same event stream as a terminal view, JSON Lines or an
+//! SVG sequence diagram.
 
 pub mod human;
 pub mod json;
 pub mod layers;
 pub mod map;
+pub mod svg;
 pub mod wire_row;
 
 use std::io::IsTerminal;
