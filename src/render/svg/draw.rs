@@ -109,8 +109,9 @@ impl Lanes {
 pub fn document(d: &Diagram, title: &str) -> String {
     // Every moment to place, in time order (ties keep the order they came).
     let mut items: Vec<(Point, Item)> = Vec::new();
+    let bar: Vec<bool> = d.calls.iter().map(|c| d.is_bar(c)).collect();
     for (i, c) in d.calls.iter().enumerate() {
-        if d.is_bar(c) {
+        if bar[i] {
             let start = Point {
                 t_us: c.start_us,
                 labelled: true,
@@ -180,9 +181,10 @@ pub fn document(d: &Diagram, title: &str) -> String {
                 let c = &d.calls[i];
                 let x = lanes.xs[c.lane];
                 if let Some(y0) = ys_start[i] {
+                    let nested = depth(d, &bar, i).min(3) as f64 * 3.0;
                     bars = bars.add(
                         Rectangle::new()
-                            .set("x", r(x - 4.0))
+                            .set("x", r(x - 4.0 + nested))
                             .set("y", r(y0))
                             .set("width", 8)
                             .set("height", r(y - y0))
@@ -225,6 +227,26 @@ pub fn document(d: &Diagram, title: &str) -> String {
     let mut s = doc.to_string();
     s.push('\n');
     s
+}
+
+/// How many other bars of its lifeline hold call `i`'s bar: a summary
+/// (`served`) spans the calls that made it up, and each level is drawn a
+/// little to the right so that both show.
+fn depth(d: &Diagram, bar: &[bool], i: usize) -> usize {
+    let c = &d.calls[i];
+    let key = |o: &super::CallMark| (o.start_us, std::cmp::Reverse(o.end_us));
+    d.calls
+        .iter()
+        .enumerate()
+        .filter(|&(j, o)| {
+            j != i
+                && bar[j]
+                && o.lane == c.lane
+                && o.start_us <= c.start_us
+                && o.end_us >= c.end_us
+                && (key(o), j) < (key(c), i)
+        })
+        .count()
 }
 
 /// The arrowhead every packet ends in.

@@ -180,7 +180,17 @@ impl Layout {
         let (Some(&first), Some(&last)) = (self.times.first(), self.times.last()) else {
             return Vec::new();
         };
-        let step = nice_step_us(TICK_AIM_PX / self.px_per_ms * 1000.0);
+        // Rows add height too: aim by the height the drawn time really
+        // takes, breaks left out.
+        let drawn_us =
+            (last - first) - self.breaks.iter().map(|b| b.to_us - b.from_us).sum::<u64>();
+        let drawn_px =
+            (self.ys[self.ys.len() - 1] - self.ys[0]) - self.breaks.len() as f64 * BREAK_PX;
+        let px_per_ms = match drawn_us {
+            0 => self.px_per_ms,
+            us => (drawn_px / (us as f64 / 1000.0)).max(self.px_per_ms),
+        };
+        let step = nice_step_us(TICK_AIM_PX / px_per_ms * 1000.0);
         let mut out: Vec<Tick> = Vec::new();
         let mut t = first.div_ceil(step) * step;
         while t <= last {

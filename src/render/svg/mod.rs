@@ -48,7 +48,7 @@ use crate::trace::{Call, Event, Op, Packet};
 use crate::wire::{TcpFlags, Transport};
 
 /// Bytes of a payload a call's label shows.
-const LABEL_PREVIEW: usize = 10;
+const LABEL_PREVIEW: usize = 16;
 
 /// A call that waited at least this long is drawn as a bar, even when
 /// nothing else happened meanwhile.
@@ -235,11 +235,23 @@ fn tcp_label(flags: TcpFlags, len: usize) -> String {
 pub fn call_label(c: &Call) -> String {
     let mut s = c.op.name().to_string();
     let data = || {
-        c.data.as_deref().map_or(String::new(), |d| {
-            let (text, cut) = preview(d, LABEL_PREVIEW);
-            format!(" \"{text}{}\"", if cut { "…" } else { "" })
-        })
+        c.data
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .map_or(String::new(), |d| {
+                let (text, cut) = preview(d, LABEL_PREVIEW);
+                format!(" \"{text}{}\"", if cut { "…" } else { "" })
+            })
     };
+    // The option or mode a call sets is what it says (`set_option
+    // SO_LINGER=0`); other calls' arguments are in the transcript.
+    let says_its_args = matches!(
+        c.op,
+        Op::SetOption | Op::GetOption | Op::Shutdown | Op::SetNonblocking | Op::SetTimeout
+    );
+    if says_its_args && !c.args.is_empty() {
+        s.push_str(&format!(" {}", c.args));
+    }
     if let Some(err) = &c.error {
         s.push_str(&format!(" → {err}"));
     } else if c.timed_out {

@@ -218,7 +218,10 @@ fn calls_say_what_they_did_in_a_few_words() {
     s.len = Some(4096);
     s.returned = Some(1024);
     s.data = Some(vec![b'x'; 1024]);
-    assert_eq!(call_label(&s), "send 1024 of 4096 B \"xxxxxxxxxx…\"");
+    assert_eq!(call_label(&s), "send 1024 of 4096 B \"xxxxxxxxxxxxxxxx…\"");
+    let mut o = Call::new(0, "client", Op::SetOption);
+    o.args = "SO_LINGER=0".into();
+    assert_eq!(call_label(&o), "set_option SO_LINGER=0");
     let mut z = Call::new(0, "client", Op::Sleep);
     z.waited_us = 100_150;
     assert_eq!(call_label(&z), "sleep 100.2 ms");
