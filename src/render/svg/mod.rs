@@ -183,9 +183,16 @@ impl Diagram {
         }
         // Named after the actor that owns the address when the session
         // knows it, else after the address itself (a pcap file, a packet
-        // to a port nobody listens on).
-        let from_name = p.info.from.clone().unwrap_or_else(|| src.to_string());
-        let to_name = p.info.to.clone().unwrap_or_else(|| dst.to_string());
+        // to a port nobody listens on). When one actor owns both ends (a
+        // traced program that talks to itself), its lifeline cannot show
+        // which way a packet went: the addresses can.
+        let (from_name, to_name) = match (&p.info.from, &p.info.to) {
+            (Some(a), Some(b)) if a == b => (src.to_string(), dst.to_string()),
+            (a, b) => (
+                a.clone().unwrap_or_else(|| src.to_string()),
+                b.clone().unwrap_or_else(|| dst.to_string()),
+            ),
+        };
         let from = self.lane(&from_name);
         let to = self.lane(&to_name);
         let label = match &frame.transport {

@@ -245,3 +245,27 @@ fn a_bad_path_is_one_line_and_leaves_nothing() {
         .collect();
     assert_eq!(names, ["a.svg"], "no temporary file left beside it");
 }
+
+#[test]
+fn packets_between_two_sockets_of_one_actor_go_between_their_addresses() {
+    // `lab trace` of a program that is its own client and server: one
+    // actor owns both ends, so the arrow goes between the addresses.
+    let mut d = Diagram::new("lab trace -- python3 pair.py");
+    d.add(&Event::Call(Call::new(0, "python3[9114]", Op::Connect)));
+    let mut syn = segment(
+        "127.0.0.1:40000",
+        "127.0.0.1:7000",
+        0,
+        0,
+        TcpFlags::SYN,
+        b"",
+    );
+    syn.info.from = Some("python3[9114]".into());
+    syn.info.to = Some("python3[9114]".into());
+    d.add(&Event::Packet(syn));
+    assert_eq!(
+        d.lanes,
+        ["python3[9114]", "127.0.0.1:40000", "127.0.0.1:7000"]
+    );
+    assert_eq!((d.packets[0].from, d.packets[0].to), (1, 2));
+}
