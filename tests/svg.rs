@@ -202,3 +202,49 @@ fn a_bad_svg_path_is_one_line_and_nothing_runs() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn a_trace_draws_a_lifeline_per_thread_and_the_sticky_recv() {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        skip("svg of lab trace", "lab trace decodes x86_64 Linux only");
+        return;
+    }
+    if Command::new("python3").arg("-c").arg("").status().is_err() {
+        skip("svg of lab trace", "python3 is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("trace.svg");
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/examples/trace_sticky.py");
+    let out = lab(&[
+        "trace",
+        "--svg",
+        svg.to_str().unwrap(),
+        "-o",
+        dir.path().join("trace.txt").to_str().unwrap(),
+        "--",
+        "python3",
+        program.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = Drawn::read(&svg);
+    // The main thread (the client) and the server thread: `python3[PID]`
+    // and `python3[PID/TID]`.
+    let lanes = d.of_class("lane");
+    let threads: Vec<&&str> = lanes.iter().filter(|l| l.starts_with("python3[")).collect();
+    assert_eq!(threads.len(), 2, "{lanes:?}");
+    assert_eq!(
+        d.count("call", "recv → 9 B \"hellofeng\""),
+        1,
+        "{:?}",
+        d.texts
+    );
+    assert!(d.of_class("call").iter().any(|t| t.starts_with("send")));
+    if privileged("svg of lab trace's packets") {
+        assert!(d.of_class("pkt").contains(&"SYN"), "{:?}", d.texts);
+    }
+}

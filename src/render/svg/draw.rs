@@ -281,7 +281,7 @@ fn header(mut doc: Document, d: &Diagram, title: &str, lanes: &Lanes, placed: &L
             "Time runs down (ms on the session's clock). Each call and packet has a row; the time between rows adds {scale}."
         ),
         format!(
-            "A packet's arrow falls a fixed {SLOPE:.0} px to show its direction: on lo its flight takes no measurable time."
+            "A packet's arrow falls a fixed {SLOPE:.0} px to show its direction: the capture saw it once, at one instant."
         ),
         "A bar is a call in progress (blocked, or sending) while other things happen. A zig-zag is a long".to_string(),
         "gap drawn shortened, its length written in it.".to_string(),

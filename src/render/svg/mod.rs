@@ -23,10 +23,11 @@
 //!   stalls, lab 18's 300 ms in the backlog) would push everything else
 //!   into a corner; it is cut with a zig-zag and labelled with its length
 //!   (`… 300.2 ms …`).
-//! - **A packet's flight on `lo` takes no measurable time.** The capture
-//!   sees each packet once, at one instant; an arrow is drawn from that
-//!   instant with a small fixed slope so that its direction reads, and the
-//!   diagram's legend says that the slope is not a measurement.
+//! - **A packet's flight is not measured.** The capture sees each packet
+//!   once, at one instant (on `lo` its flight takes no measurable time
+//!   anyway); an arrow is drawn from that instant with a small fixed slope
+//!   so that its direction reads, and the diagram's legend says that the
+//!   slope is not a measurement.
 //!
 //! The renderer consumes the session's [`Event`]s (as the terminal and JSON
 //! views do), one at a time through [`Diagram::add`], and draws once they
@@ -84,7 +85,7 @@ pub struct AnalysisMark {
 /// The analysis marks of one packet. The capture does not yet judge a
 /// flow's packets the way Wireshark's TCP analysis does, so no packet has
 /// any: this is the one place that will read them from [`Packet`] when it
-/// does, and [`draw`] already draws whatever it returns.
+/// does, and the drawing already writes whatever it returns.
 pub fn analysis_marks(_packet: &Packet) -> Vec<AnalysisMark> {
     Vec::new()
 }
