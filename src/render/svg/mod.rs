@@ -251,11 +251,18 @@ pub fn call_label(c: &Call) -> String {
                 format!(" \"{text}{}\"", if cut { "…" } else { "" })
             })
     };
-    // The option or mode a call sets is what it says (`set_option
-    // SO_LINGER=0`); other calls' arguments are in the transcript.
+    // The option or mode a call sets, or the file a transfer moves, is
+    // what it says (`set_option SO_LINGER=0`, `put "notes.txt"`); other
+    // calls' arguments are in the transcript.
     let says_its_args = matches!(
         c.op,
-        Op::SetOption | Op::GetOption | Op::Shutdown | Op::SetNonblocking | Op::SetTimeout
+        Op::SetOption
+            | Op::GetOption
+            | Op::Shutdown
+            | Op::SetNonblocking
+            | Op::SetTimeout
+            | Op::Put
+            | Op::Get
     );
     if says_its_args && !c.args.is_empty() {
         s.push_str(&format!(" {}", c.args));
