@@ -248,3 +248,57 @@ fn a_trace_draws_a_lifeline_per_thread_and_the_sticky_recv() {
         assert!(d.of_class("pkt").contains(&"SYN"), "{:?}", d.texts);
     }
 }
+
+#[test]
+fn capture_draws_the_packets_it_saw_between_their_addresses() {
+    use std::io::{BufRead, Read};
+    if !privileged("svg of lab capture") {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("capture.svg");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args([
+            "capture",
+            "--port",
+            &port,
+            "--count",
+            "3",
+            "--seconds",
+            "20",
+        ])
+        .arg("--svg")
+        .arg(&svg)
+        .env_remove("HOME")
+        .env_remove("XDG_STATE_HOME")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start lab capture");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    // The capture is open once it says so: connect only then.
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("capturing"), "{first}");
+    let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let _server = listener.accept().unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("sequence diagram written to"), "{rest}");
+    // The three packets of the handshake, each once, between two addresses.
+    let d = Drawn::read(&svg);
+    assert_eq!(
+        d.of_class("pkt"),
+        ["SYN", "SYN,ACK", "ACK"],
+        "{:?}",
+        d.texts
+    );
+    let lanes = d.of_class("lane");
+    assert_eq!(lanes.len(), 2);
+    assert!(
+        lanes.iter().any(|l| l.ends_with(&format!(":{port}"))),
+        "{lanes:?}"
+    );
+}

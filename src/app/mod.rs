@@ -2,6 +2,7 @@
 
 mod book;
 mod catalog_views;
+mod drawing;
 mod predict;
 mod progress;
 mod repl;

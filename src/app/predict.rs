@@ -260,7 +260,7 @@ fn predicted_drawn(
         answers,
         asked: Vec::new(),
     };
-    let drawing = super::run::Drawing {
+    let drawing = super::drawing::Drawing {
         view: &mut view,
         diagram,
     };
@@ -420,7 +420,7 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
         }
         PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
     }
-    let mut svg = super::run::svg_target(args.svg.as_deref(), || {
+    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || {
         format!("lab run {} --predict", lab.id())
     })?;
     let diagram = svg.as_mut().map(|(_, d)| d);
@@ -436,7 +436,7 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
     if let Some(p) = &args.pcap {
         writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
     }
-    super::run::write_svg(out, svg, true)?;
+    super::drawing::write_svg(out, svg, true)?;
     // A lab file from a path is not the catalog's lab: nothing is kept.
     if !is_path(query) {
         record_score(lab.id(), Score::of(&predictions));

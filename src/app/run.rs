@@ -16,12 +16,13 @@ use crate::correlate::{self, MapEntry};
 use crate::expr::Scope;
 use crate::netns;
 use crate::pcap::PcapWriter;
-use crate::render::svg::{Diagram, SvgFile};
+use crate::render::svg::Diagram;
 use crate::render::{human::Human, json};
 use crate::runner;
 use crate::timeline::Timeline;
 use crate::trace::{Call, Event, Packet};
 
+use super::drawing::{Drawing, svg_target, write_svg};
 use super::step::{Answer, Ask, Paused, Pausing, StepView, Stepper, Waiting};
 
 /// How long events wait before they are shown, so that a packet read a
@@ -278,66 +279,6 @@ impl<V: View + ?Sized> View for &mut V {
     fn released(&mut self, cutoff_us: u64) -> std::io::Result<()> {
         (**self).released(cutoff_us)
     }
-}
-
-/// A view that also draws every event it is shown into a sequence
-/// diagram (`--svg`), then hands it on.
-pub(super) struct Drawing<'d, V> {
-    pub view: V,
-    pub diagram: Option<&'d mut Diagram>,
-}
-
-impl<V: View> View for Drawing<'_, V> {
-    fn event(&mut self, event: &Event) -> std::io::Result<()> {
-        if let Some(d) = self.diagram.as_mut() {
-            d.add(event);
-        }
-        self.view.event(event)
-    }
-
-    fn pause(&mut self, at: &Paused) -> std::io::Result<Answer> {
-        self.view.pause(at)
-    }
-
-    fn released(&mut self, cutoff_us: u64) -> std::io::Result<()> {
-        self.view.released(cutoff_us)
-    }
-}
-
-/// `--svg FILE`: checked before anything runs (a bad path is one line and
-/// no run), and the diagram that will be drawn into it.
-pub(super) fn svg_target(
-    path: Option<&std::path::Path>,
-    title: impl FnOnce() -> String,
-) -> Result<Option<(SvgFile, Diagram)>, Failure> {
-    match path {
-        None => Ok(None),
-        Some(p) => {
-            let file = SvgFile::preflight(p).map_err(Failure::Usage)?;
-            Ok(Some((file, Diagram::new(&title()))))
-        }
-    }
-}
-
-/// Writes the diagram once the session is over: in one piece, or not at
-/// all.
-pub(super) fn write_svg(
-    out: &mut dyn Write,
-    target: Option<(SvgFile, Diagram)>,
-    say: bool,
-) -> Result<(), Failure> {
-    if let Some((file, diagram)) = target {
-        file.write(&diagram).map_err(Failure::Usage)?;
-        if say {
-            writeln!(
-                out,
-                "{} sequence diagram written to {}",
-                "·".dimmed(),
-                file.path().display()
-            )?;
-        }
-    }
-    Ok(())
 }
 
 /// The command a diagram's title shows: `lab run 09-sticky-packet --set recv1=2`.

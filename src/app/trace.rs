@@ -86,7 +86,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
     if let Some(p) = &args.pcap {
         PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
     }
-    let mut svg = super::run::svg_target(args.svg.as_deref(), || match args.pid {
+    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || match args.pid {
         Some(pid) => format!("lab trace --pid {pid}"),
         None => format!("lab trace -- {}", args.command.join(" ")),
     })?;
@@ -153,7 +153,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
             human: &mut human,
             json: args.json,
         };
-        let mut drawing = super::run::Drawing {
+        let mut drawing = super::drawing::Drawing {
             view: &mut view,
             diagram: svg.as_mut().map(|(_, d)| d),
         };
@@ -177,7 +177,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
     }
     // Said in the footer, with the pcap file.
-    super::run::write_svg(&mut out, svg, false)?;
+    super::drawing::write_svg(&mut out, svg, false)?;
     let Timeline { calls, packets, .. } = timeline;
     let (map, verdict) = match &stats {
         Some(st) => {

@@ -22,7 +22,8 @@ use crate::streams::{KEEP, Streams};
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
 
-use super::run::{Drawing, Sink, View, svg_target, write_svg};
+use super::drawing::{Drawing, svg_target, write_svg};
+use super::run::{Sink, View};
 
 /// Options of `lab capture`.
 pub struct CaptureArgs<'a> {
