@@ -64,6 +64,11 @@ pub enum Command {
         /// when the run ends.
         #[arg(long, value_name = "FILE")]
         pcapng: Option<PathBuf>,
+        /// Also draw the session as a sequence diagram in this SVG file: a
+        /// lifeline per actor, calls beside it, packets as arrows, time
+        /// running down.
+        #[arg(long, value_name = "FILE", conflicts_with = "all")]
+        svg: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -116,6 +121,10 @@ pub enum Command {
         /// Also write the packets to this pcap file.
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// Also draw the packets as a sequence diagram in this SVG file,
+        /// written when the capture stops: a lifeline per address and port.
+        #[arg(long, value_name = "FILE", conflicts_with = "quiet")]
+        svg: Option<PathBuf>,
         /// With --pcap: no row per packet and no streams, only the counters
         /// at the end (as `tcpdump -w` writes without printing).
         #[arg(long, short, requires = "pcap", conflicts_with_all = ["json", "pcapng"])]
@@ -171,6 +180,11 @@ pub enum Command {
         /// does). Written when the trace ends.
         #[arg(long, value_name = "FILE")]
         pcapng: Option<PathBuf>,
+        /// Also draw the trace as a sequence diagram in this SVG file: a
+        /// lifeline per process or thread, calls beside it, packets as
+        /// arrows.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -222,6 +236,11 @@ pub enum Command {
         /// take only the matching packets. The fields are listed below.
         #[arg(long, value_name = "EXPR")]
         filter: Option<String>,
+        /// Also draw the packets (of the --stream chosen, if any) as a
+        /// sequence diagram in this SVG file: a lifeline per address and
+        /// port, time running down.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
+        svg: Option<PathBuf>,
     },
     /// Run the server side of a lab for your own clients (the course's
     /// Python programs), printing every call, until Ctrl-C.

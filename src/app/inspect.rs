@@ -29,6 +29,8 @@ pub struct InspectArgs<'a> {
     pub stats: bool,
     /// `--filter`: the display filter, as typed.
     pub filter: Option<&'a str>,
+    /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<std::path::PathBuf>,
 }
 
 /// `lab inspect FILE`: the same view as `lab capture`, from a file.
@@ -70,6 +72,16 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
         )?;
         return cut_short(out, &file);
     }
+    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || {
+        let mut title = format!("lab inspect {}", path.display());
+        if let Some(f) = args.filter {
+            title.push_str(&format!(" --filter '{f}'"));
+        }
+        if let Some((kind, n)) = args.stream {
+            title.push_str(&format!(" --stream {}:{n}", kind.name()));
+        }
+        title
+    })?;
     let mut view = Watcher::new(out, args.json);
     section_comments(view.out, &file.comments.section, args.json)?;
     let mut timeline = Timeline::new(false).passing();
@@ -89,6 +101,9 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
         // timeline must not sort (a capture's clock can step back).
         let mut result = Ok(());
         timeline.release(u64::MAX, |e| {
+            if let Some((_, d)) = svg.as_mut() {
+                d.add(e);
+            }
             if result.is_ok() {
                 result = view.event(e);
             }
@@ -97,6 +112,8 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
         // A packet the filter left out takes its comments with it.
         view.comments.clear();
     }
+    // Whole even for a file cut short: it draws every packet read.
+    super::drawing::write_svg(view.out, svg, !args.json)?;
     view.summary()?;
     cut_short(view.out, &file)
 }

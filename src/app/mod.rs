@@ -3,6 +3,7 @@
 mod book;
 mod catalog_views;
 mod detail;
+mod drawing;
 mod files;
 mod inspect;
 mod predict;
@@ -24,7 +25,8 @@ pub use predict::{Answers, Prediction, Score, predicted};
 pub use progress::{next, progress, reset, run_and_record};
 pub use repl::{ReplArgs, repl};
 pub use run::{
-    CAPTURE_VERDICT, CaptureMode, Files, Finished, RunArgs, execute, human, run_all, run_one,
+    CAPTURE_VERDICT, CaptureMode, Files, Finished, RunArgs, execute, human, human_drawn, run_all,
+    run_one,
 };
 pub use serve::{ServeArgs, serve};
 pub use trace::{TraceArgs, trace};

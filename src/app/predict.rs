@@ -235,6 +235,19 @@ pub fn predicted(
     files: Files,
     answers: Answers,
 ) -> Result<(Finished, Vec<Prediction>), Failure> {
+    predicted_drawn(out, lab, knobs, mode, files, None, answers)
+}
+
+/// [`predicted`], every event also drawn into `diagram` (`--svg`).
+fn predicted_drawn(
+    out: &mut dyn Write,
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    files: Files,
+    diagram: Option<&mut crate::render::svg::Diagram>,
+    answers: Answers,
+) -> Result<(Finished, Vec<Prediction>), Failure> {
     let human = Human::new(lab);
     human.header(out, lab, knobs)?;
     if let CaptureMode::Off(reason) = mode {
@@ -255,7 +268,11 @@ pub fn predicted(
         answers,
         asked: Vec::new(),
     };
-    let done = execute_with(lab, knobs, mode, files, Pausing::Questions, &mut view)?;
+    let drawing = super::drawing::Drawing {
+        view: &mut view,
+        diagram,
+    };
+    let done = execute_with(lab, knobs, mode, files, Pausing::Questions, drawing)?;
     let PredictView {
         out,
         mut human,
@@ -408,8 +425,13 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
     let mode = CaptureMode::detect(args.capture);
     let files = Files::of(&args.pcap, &args.pcapng);
     files.check(&mode)?;
-    let (done, predictions) = predicted(out, &lab, &knobs, &mode, files, answers)?;
+    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || {
+        format!("lab run {} --predict", lab.id())
+    })?;
+    let diagram = svg.as_mut().map(|(_, d)| d);
+    let (done, predictions) = predicted_drawn(out, &lab, &knobs, &mode, files, diagram, answers)?;
     files.say_written(out)?;
+    super::drawing::write_svg(out, svg, true)?;
     // A lab file from a path is not the catalog's lab: nothing is kept.
     if !is_path(query) {
         record_score(lab.id(), Score::of(&predictions));

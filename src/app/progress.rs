@@ -85,6 +85,7 @@ pub fn next(out: &mut dyn Write, capture: bool) -> Outcome {
         capture,
         pcap: None,
         pcapng: None,
+        svg: None,
         step: false,
         predict: false,
         answers: None,

@@ -18,11 +18,13 @@ use crate::correlate::{self, MapEntry};
 use crate::expr::Scope;
 use crate::netns;
 use crate::pcap::PcapWriter;
+use crate::render::svg::Diagram;
 use crate::render::{human::Human, json};
 use crate::runner;
 use crate::timeline::Timeline;
 use crate::trace::{Call, Event, Packet};
 
+use super::drawing::{Drawing, svg_target, write_svg};
 use super::step::{Answer, Ask, Paused, Pausing, StepView, Stepper, Waiting};
 
 /// How long events wait before they are shown, so that a packet read a
@@ -41,6 +43,8 @@ pub struct RunArgs<'a> {
     pub pcap: Option<PathBuf>,
     /// `--pcapng`: the packets with the message map as comments.
     pub pcapng: Option<PathBuf>,
+    /// Also draw the run as an SVG sequence diagram in this file.
+    pub svg: Option<PathBuf>,
     /// Stop before every step and wait for the learner (`--step`).
     pub step: bool,
     /// Ask the lab's questions before their steps (`--predict`); see
@@ -283,6 +287,15 @@ impl<V: View + ?Sized> View for &mut V {
     }
 }
 
+/// The command a diagram's title shows: `lab run 09-sticky-packet --set recv1=2`.
+fn run_title(lab: &Lab, set: &[String]) -> String {
+    let mut t = format!("lab run {}", lab.id());
+    for s in set {
+        t.push_str(&format!(" --set {s}"));
+    }
+    t
+}
+
 /// A view that hands each event to a closure and never pauses.
 struct EachEvent<F>(F);
 
@@ -504,9 +517,17 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     let mode = CaptureMode::detect(args.capture);
     let files = Files::of(&args.pcap, &args.pcapng);
     files.check(&mode)?;
+    let mut svg = svg_target(args.svg.as_deref(), || run_title(&lab, args.set))?;
     if args.json {
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
-        let done = execute(&lab, &knobs, &mode, files, |e| json::event_line(out, e))?;
+        let mut diagram = svg.as_mut().map(|(_, d)| d);
+        let done = execute(&lab, &knobs, &mode, files, |e| {
+            if let Some(d) = diagram.as_mut() {
+                d.add(e);
+            }
+            json::event_line(out, e)
+        })?;
+        write_svg(out, svg, false)?;
         json::summary_line(
             out,
             done.passed(),
@@ -523,18 +544,23 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         let echo = !stdin.is_terminal();
         // Read so that Ctrl-C stops the run while it waits for a key.
         let input = std::io::BufReader::new(crate::signals::Stdin);
-        return stepped(out, &lab, &knobs, &mode, files, input, echo);
+        let diagram = svg.as_mut().map(|(_, d)| d);
+        let passed = stepped(out, &lab, &knobs, &mode, files, diagram, input, echo)?;
+        write_svg(out, svg, true)?;
+        return Ok(passed);
     }
     if let (Some(_), CaptureMode::Off(reason)) = (&args.detail, &mode) {
         return Err(Failure::Usage(format!(
             "--detail shows captured packets, and capture is off: {reason}"
         )));
     }
-    let done = human(out, &lab, &knobs, &mode, files)?;
+    let diagram = svg.as_mut().map(|(_, d)| d);
+    let done = human_drawn(out, &lab, &knobs, &mode, files, diagram)?;
     files.say_written(out)?;
     if let Some(chosen) = &args.detail {
         in_detail(out, &done.packets, chosen)?;
     }
+    write_svg(out, svg, true)?;
     Ok(done.passed())
 }
 
@@ -580,6 +606,18 @@ pub fn human(
     mode: &CaptureMode,
     files: Files,
 ) -> Result<Finished, Failure> {
+    human_drawn(out, lab, knobs, mode, files, None)
+}
+
+/// [`human`], every event also drawn into `diagram` (`--svg`).
+pub fn human_drawn(
+    out: &mut dyn Write,
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    files: Files,
+    mut diagram: Option<&mut Diagram>,
+) -> Result<Finished, Failure> {
     let mut view = Human::new(lab);
     view.header(out, lab, knobs)?;
     if let CaptureMode::Off(reason) = mode {
@@ -588,6 +626,9 @@ pub fn human(
     }
     out.flush()?;
     let done = execute(lab, knobs, mode, files, |e| {
+        if let Some(d) = diagram.as_mut() {
+            d.add(e);
+        }
         view.event(out, e)?;
         out.flush()
     })?;
@@ -622,12 +663,14 @@ pub(super) fn report(
 
 /// `lab run ID --step`: the human view, stopping before every step for an
 /// answer read from `input` a line at a time.
+#[allow(clippy::too_many_arguments)]
 pub fn stepped(
     out: &mut dyn Write,
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
     files: Files,
+    diagram: Option<&mut Diagram>,
     input: impl std::io::BufRead,
     echo: bool,
 ) -> Outcome {
@@ -651,7 +694,11 @@ pub fn stepped(
         quit_at: None,
         echo,
     };
-    let done = execute_with(lab, knobs, mode, files, Pausing::EveryStep, &mut view)?;
+    let drawing = Drawing {
+        view: &mut view,
+        diagram,
+    };
+    let done = execute_with(lab, knobs, mode, files, Pausing::EveryStep, drawing)?;
     let StepView {
         out,
         mut human,

@@ -43,6 +43,8 @@ pub struct TraceArgs<'a> {
     pub pcap: Option<PathBuf>,
     /// `--pcapng`: the packets with the message map as comments.
     pub pcapng: Option<PathBuf>,
+    /// Draw the trace as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<PathBuf>,
     /// `-o FILE`: the trace goes there instead of standard error.
     pub output: Option<PathBuf>,
 }
@@ -79,6 +81,10 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         off => off,
     };
     Files::of(&args.pcap, &args.pcapng).check(&mode)?;
+    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || match args.pid {
+        Some(pid) => format!("lab trace --pid {pid}"),
+        None => format!("lab trace -- {}", args.command.join(" ")),
+    })?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -143,9 +149,13 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
             human: &mut human,
             json: args.json,
         };
+        let mut drawing = super::drawing::Drawing {
+            view: &mut view,
+            diagram: svg.as_mut().map(|(_, d)| d),
+        };
         let mut sink = Sink {
             writer: writer.as_mut(),
-            view: &mut view,
+            view: &mut drawing,
             error,
         };
         drive(&rx, clock, TRACE_REORDER, &mut timeline, &mut sink, None);
@@ -162,6 +172,8 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
     if let Some(w) = writer {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    // Said in the footer, with the pcap file.
+    super::drawing::write_svg(&mut out, svg, false)?;
     let Timeline { calls, packets, .. } = timeline;
     let (map, verdict) = match &stats {
         Some(st) => {
@@ -258,6 +270,14 @@ fn footer(
         )?;
     }
     Files::of(&args.pcap, &args.pcapng).say_written(out)?;
+    if let Some(p) = &args.svg {
+        writeln!(
+            out,
+            "{} sequence diagram written to {}",
+            "·".dimmed(),
+            p.display()
+        )?;
+    }
     let who = &started.actor;
     let how = match ended {
         Ended::Exited(code) => format!("exited with code {code}"),

@@ -25,6 +25,7 @@ use crate::streams::{KEEP, Streams};
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
 
+use super::drawing::{Drawing, svg_target, write_svg};
 use super::run::{Sink, View};
 
 /// Options of `lab capture`.
@@ -37,6 +38,8 @@ pub struct CaptureArgs<'a> {
     /// `--pcapng`: the packets, each that carries data with a comment
     /// naming its conversation and bytes.
     pub pcapng: Option<PathBuf>,
+    /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<PathBuf>,
     /// Write the pcap and print only the counters (`--quiet`).
     pub quiet: bool,
     /// `--filter`: the display filter, as typed.
@@ -266,6 +269,10 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     };
     let filter = display_filter(args.filter)?;
     capture::privilege().map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut svg = svg_target(args.svg.as_deref(), || {
+        let ports: Vec<String> = args.ports.iter().map(|p| format!("--port {p}")).collect();
+        format!("lab capture {}", ports.join(" "))
+    })?;
     let clock = Clock::start();
     let mut writer = match &args.pcap {
         Some(p) => Some(PcapWriter::create(p, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
@@ -305,9 +312,13 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     if let Some(f) = filter {
         timeline = timeline.filtered(f);
     }
+    let mut drawing = Drawing {
+        view: &mut view,
+        diagram: svg.as_mut().map(|(_, d)| d),
+    };
     let mut sink = Sink {
         writer: writer.as_mut(),
-        view: &mut view,
+        view: &mut drawing,
         error: None,
     };
     let mut pushed = 0u64;
@@ -387,6 +398,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             )?;
         }
     }
+    write_svg(view.out, svg, !args.json)?;
     view.summary()?;
     let out = view.out;
     if args.json {

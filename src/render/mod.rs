@@ -1,4 +1,5 @@
-//! Renderers: the same event stream as a terminal view or as JSON Lines.
+//! Renderers: the same event stream as a terminal view, JSON Lines or an
+//! SVG sequence diagram.
 
 pub mod analysis;
 pub mod hex;
@@ -6,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod layers;
 pub mod map;
+pub mod svg;
 pub mod wire_row;
 
 use std::io::IsTerminal;
