@@ -33,6 +33,7 @@ mod chapters;
 mod diagram;
 mod experiments;
 mod key;
+mod layout;
 mod takes;
 mod transcript;
 
@@ -286,7 +287,9 @@ fn transcripts(
     let mut wanted: BTreeMap<String, String> = BTreeMap::new();
     let mut diagrams: BTreeMap<String, String> = BTreeMap::new();
     let mut layers: BTreeMap<String, String> = BTreeMap::new();
+    let mut laid_out: BTreeMap<String, String> = BTreeMap::new();
     for ch in chapters {
+        problems.extend(layout::raw_runs(ch));
         for file in chapters::transcript_includes(ch) {
             // `ID.layers.txt` is drawn from the run of `ID.txt` (its key).
             if let Some(stem) = file.strip_suffix(".layers.txt") {
@@ -294,6 +297,16 @@ fn transcripts(
                     .entry(format!("{stem}.txt"))
                     .or_insert_with(|| ch.name.clone());
                 layers
+                    .entry(file.clone())
+                    .or_insert_with(|| ch.name.clone());
+                continue;
+            }
+            // `ID.md` is `ID.txt` laid out for the page (see [`layout`]).
+            if let Some(stem) = file.strip_suffix(".md") {
+                wanted
+                    .entry(format!("{stem}.txt"))
+                    .or_insert_with(|| ch.name.clone());
+                laid_out
                     .entry(file.clone())
                     .or_insert_with(|| ch.name.clone());
                 continue;
@@ -316,7 +329,7 @@ fn transcripts(
         std::fs::create_dir_all(&dir)?;
     }
     let mut written = Written {
-        total: wanted.len() + diagrams.len() + layers.len(),
+        total: wanted.len() + diagrams.len() + layers.len() + laid_out.len(),
         unchecked: Vec::new(),
         changed: 0,
         without_capture: false,
@@ -422,7 +435,7 @@ fn transcripts(
             continue;
         };
         let drawn = match crate::render::layers::render(crate::wire::LinkType::Ethernet, &frame) {
-            Ok(text) => text,
+            Ok(text) => layout::fit(&text),
             Err(e) => {
                 problems.push(format!("{chapter}: transcripts/{file}: {e}"));
                 continue;
@@ -468,6 +481,7 @@ fn transcripts(
             writeln!(out, "wrote transcripts/{file}")?;
         }
     }
+    layout::pages(out, &dir, &laid_out, check, &mut written.changed, problems)?;
     // Transcripts no chapter includes.
     let stray = Stray {
         folder: "transcripts",
@@ -477,7 +491,10 @@ fn transcripts(
         out,
         &dir,
         |name| {
-            wanted.contains_key(name) || diagrams.contains_key(name) || layers.contains_key(name)
+            wanted.contains_key(name)
+                || diagrams.contains_key(name)
+                || layers.contains_key(name)
+                || laid_out.contains_key(name)
         },
         check,
         problems,
