@@ -57,14 +57,22 @@ pub fn shown(bytes: &[u8], limit: usize) -> String {
     let mut left = limit;
     let mut cut = false;
     let push = |parts: &mut Vec<String>, piece: &[u8], left: &mut usize, header: Option<u32>| {
-        let take = piece.len().min(*left);
+        // Hex takes three columns a byte: binary bytes stop sooner.
+        let text = header.is_some() || is_text(piece);
+        let take = piece
+            .len()
+            .min(if text { *left } else { (*left).min(HEX_MAX) });
         *left -= take;
         let part = &piece[..take];
         let more = take < piece.len();
         if let Some(n) = header {
             parts.push(format!("length={n} {}", hex(part, more)));
-        } else if is_text(piece) {
-            parts.push(format!("\"{}{}\"", escape(part), if more { "…" } else { "" }));
+        } else if text {
+            parts.push(format!(
+                "\"{}{}\"",
+                escape(part),
+                if more { "…" } else { "" }
+            ));
         } else {
             parts.push(hex(part, more));
         }
@@ -98,13 +106,25 @@ pub fn shown(bytes: &[u8], limit: usize) -> String {
         }
     }
     if parts.is_empty() {
-        return if bytes.is_empty() { "\"\"".into() } else { "…".into() };
+        return if bytes.is_empty() {
+            "\"\"".into()
+        } else {
+            "…".into()
+        };
     }
-    if cut && !parts.last().is_some_and(|p| p.ends_with("…\"") || p.ends_with("…]")) {
+    if cut
+        && !parts
+            .last()
+            .is_some_and(|p| p.ends_with("…\"") || p.ends_with("…]"))
+    {
         parts.push("…".into());
     }
     parts.join(" ")
 }
+
+/// Binary bytes a preview shows at most, in hex: enough to tell two
+/// digests apart, on one row.
+const HEX_MAX: usize = 16;
 
 /// Messages behind length headers in one payload are named up to this
 /// many; a payload that would make more is not read as messages.
@@ -245,8 +265,16 @@ mod tests {
         assert_eq!(shown(b"hello", 32), "\"hello\"");
         assert_eq!(shown(b"line\n", 32), "\"line\\n\"");
         assert_eq!(shown(b"", 32), "\"\"");
-        assert_eq!(shown(&[0x8f, 0x1a, 0x22, 0xc4, 0x00, 0x41], 4), "[8f 1a 22 c4 …]");
+        assert_eq!(
+            shown(&[0x8f, 0x1a, 0x22, 0xc4, 0x00, 0x41], 4),
+            "[8f 1a 22 c4 …]"
+        );
         assert_eq!(shown(b"abcdefgh", 4), "\"abcd…\"");
+        let digest: Vec<u8> = (0x80..0xa0).collect();
+        assert_eq!(
+            shown(&digest, 48),
+            "[80 81 82 83 84 85 86 87 88 89 8a 8b 8c 8d 8e 8f …]"
+        );
         // A header read on its own is 4 bytes, not a message: hex only.
         assert_eq!(shown(b"\x05\0\0\0", 32), "[05 00 00 00]");
     }
@@ -254,9 +282,15 @@ mod tests {
     #[test]
     fn a_length_header_is_named_with_its_value() {
         // struct.pack('i', 4) on x86: little-endian.
-        assert_eq!(shown(b"\x04\0\0\0lab\n", 32), "length=4 [04 00 00 00] \"lab\\n\"");
+        assert_eq!(
+            shown(b"\x04\0\0\0lab\n", 32),
+            "length=4 [04 00 00 00] \"lab\\n\""
+        );
         // struct.pack('!I', 4): network order.
-        assert_eq!(shown(b"\0\0\0\x04lab\n", 32), "length=4 [00 00 00 04] \"lab\\n\"");
+        assert_eq!(
+            shown(b"\0\0\0\x04lab\n", 32),
+            "length=4 [00 00 00 04] \"lab\\n\""
+        );
         // An empty message.
         assert_eq!(shown(b"\0\0\0\0", 32), "length=0 [00 00 00 00]");
         // Two messages stuck together in one read.
@@ -270,7 +304,10 @@ mod tests {
             "length=10 [0a 00 00 00] \"abcd…\""
         );
         // A message that goes on past these bytes: no claim.
-        assert_eq!(shown(b"\0\0\x10\0abcdefgh", 32), "[00 00 10 00] \"abcdefgh\"");
+        assert_eq!(
+            shown(b"\0\0\x10\0abcdefgh", 32),
+            "[00 00 10 00] \"abcdefgh\""
+        );
         assert_eq!(shown(b"\0\0\x10\0abcdefgh", 6), "[00 00 10 00] \"ab…\"");
         // Zero bytes are not a train of empty messages.
         assert_eq!(shown(&[0; 8], 32), "[00 00 00 00 00 00 00 00]");

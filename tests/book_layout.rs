@@ -145,7 +145,13 @@ fn every_course_box_carries_its_own_label() {
     let mut total = 0;
     for (name, text) in chapters() {
         // mdBook's alerts would add their own "Warning" title.
-        for alert in ["[!WARNING]", "[!NOTE]", "[!TIP]", "[!IMPORTANT]", "[!CAUTION]"] {
+        for alert in [
+            "[!WARNING]",
+            "[!NOTE]",
+            "[!TIP]",
+            "[!IMPORTANT]",
+            "[!CAUTION]",
+        ] {
             assert!(!text.contains(alert), "{name}: `{alert}`: use a course box");
         }
         let n = boxes(&text);
@@ -223,10 +229,8 @@ fn a_run_shown_raw_or_a_layout_edited_by_hand_is_caught() {
     )
     .unwrap();
     std::fs::copy(book.join("reference.md"), dir.join("src/reference.md")).unwrap();
-    let chapter = format!(
-        "# Lab 03\n\n{{{{#include ../transcripts/03-blocking-recv.md}}}}\n\n\
-         ```text\n{{{{#include ../transcripts/03-blocking-recv--message=hi.txt}}}}\n```\n"
-    );
+    let chapter = "# Lab 03\n\n{{#include ../transcripts/03-blocking-recv.md}}\n\n\
+         ```text\n{{#include ../transcripts/03-blocking-recv--message=hi.txt}}\n```\n";
     std::fs::write(labs.join("03-blocking-recv.md"), chapter).unwrap();
     for name in ["03-blocking-recv.txt", "03-blocking-recv--message=hi.txt"] {
         std::fs::copy(book.join("transcripts").join(name), pages.join(name)).unwrap();

@@ -170,7 +170,8 @@ fn sections(text: &str) -> Sections<'_> {
     let mut timeline = parts.timeline;
     let mut tail = parts.tail.into_iter().peekable();
     if !timeline.is_empty() {
-        while let Some(l) = tail.next_if(|l| TIMED.is_match(l) || l.trim_start().starts_with("⋮ (")) {
+        while let Some(l) = tail.next_if(|l| TIMED.is_match(l) || l.trim_start().starts_with("⋮ ("))
+        {
             timeline.push(l);
         }
     }
@@ -219,9 +220,9 @@ fn row_kind(line: &str) -> Kind<'_> {
     if let Some(n) = col.strip_prefix('#').and_then(|n| n.parse().ok()) {
         // `client → server  PSH,ACK  seq=1 ...`: the flags follow the
         // direction.
-        let flags = rest
-            .split_once("  ")
-            .map_or("", |(_, after)| after.split_whitespace().next().unwrap_or(""));
+        let flags = rest.split_once("  ").map_or("", |(_, after)| {
+            after.split_whitespace().next().unwrap_or("")
+        });
         return Kind::Packet(n, flags);
     }
     if col == "…" && rest.contains("packets") {
@@ -364,7 +365,10 @@ pub fn wrap(line: &str, indent: usize) -> Vec<String> {
             }
             None => (room, 0, GOES_ON.to_string()),
         };
-        out.push(format!("{prefix}{}", rest[..cut].iter().collect::<String>()));
+        out.push(format!(
+            "{prefix}{}",
+            rest[..cut].iter().collect::<String>()
+        ));
         rest = &rest[cut + skip..];
         prefix = format!("{lead}{mark}");
     }
@@ -492,17 +496,23 @@ Message map: which bytes rode in which packet
         assert!(!view.iter().any(|l| l.contains("seq=")), "{md}");
         assert!(!view.iter().any(|l| l.contains("Message map")), "{md}");
         // Where the packets went, in view.
-        assert!(view.contains(&"                ┆ #1–#3  SYN  SYN,ACK  ACK"), "{md}");
+        assert!(
+            view.contains(&"                ┆ #1–#3  SYN  SYN,ACK  ACK"),
+            "{md}"
+        );
         // A stretch with rows left out names no flags.
         assert!(view.contains(&"                ┆ #4"), "{md}");
-        assert!(
-            md.contains("<summary>17 packets on the wire, among the calls (click to show)</summary>")
-        );
+        assert!(md.contains(
+            "<summary>17 packets on the wire, among the calls (click to show)</summary>"
+        ));
         assert!(md.contains(
             "<summary>Message map: which bytes rode in which packet (click to show)</summary>"
         ));
         // Folded, every row is whole.
-        for line in PAGE.lines().filter(|l| l.contains(" ms  #") || l.starts_with('│')) {
+        for line in PAGE
+            .lines()
+            .filter(|l| l.contains(" ms  #") || l.starts_with('│'))
+        {
             assert!(md.lines().any(|l| l == line), "{line} is not in\n{md}");
         }
         assert!(view.contains(&"· capture on: 17 packets, 0 dropped, 0 truncated"));
@@ -540,11 +550,20 @@ Message map: which bytes rode in which packet
         let long = format!("  \"{}\"", "x".repeat(200));
         let lines = wrap(&long, 4);
         assert!(lines.iter().all(|l| l.chars().count() <= WIDTH));
-        assert!(lines[1].starts_with(&format!("    {GOES_ON}x")), "{lines:?}");
+        assert!(
+            lines[1].starts_with(&format!("    {GOES_ON}x")),
+            "{lines:?}"
+        );
         let joined: String = lines
             .iter()
             .enumerate()
-            .map(|(i, l)| if i == 0 { l.as_str() } else { &l[4 + GOES_ON.len()..] })
+            .map(|(i, l)| {
+                if i == 0 {
+                    l.as_str()
+                } else {
+                    &l[4 + GOES_ON.len()..]
+                }
+            })
             .collect();
         assert_eq!(joined, long);
     }
