@@ -1,9 +1,12 @@
 //! `lab book`: the course companion in `book/`, kept true by `lab` itself.
 //!
-//! Chapters include transcripts with mdBook's `{{#include}}`:
+//! Chapters include transcripts with mdBook's `{{#include}}`: a run as
+//! `ID.md`, its page laid out for the book's width (packet rows and the
+//! message map folded; see [`layout`]), on a line of its own; any other
+//! page (`lab show`, `lab list`, a diagram) inside a code block:
 //!
 //! ```text
-//! {{#include ../transcripts/09-sticky-packet--recv1=2.txt}}
+//! {{#include ../transcripts/09-sticky-packet--recv1=2.md}}
 //! ```
 //!
 //! A transcript's file name is the command that makes it: the lab id, then
@@ -14,8 +17,9 @@
 //! file when what it says changed. For a run it also writes the run's key
 //! to `keys/ID.json` beside `src/`: what the run did, made from its events
 //! with what varies from run to run set aside (see [`key`]), and a hash of
-//! the page. It also writes `reference.md` from the command line's own
-//! `--help`.
+//! the page. `ID.md` is drawn from `ID.txt` as it stands, which stays the
+//! record the key hashes. It also writes `reference.md` from the command
+//! line's own `--help`.
 //!
 //! A command whose runs tell more than one story (lab 08's server reads two
 //! commands with one `recv` or two, and answers what it read) is shown once
@@ -27,7 +31,9 @@
 //! written with its key (edited by hand), when a transcript or key is
 //! missing, when a lab has no chapter, when a chapter
 //! shows `lab run`/`lab show` with a lab or a `--set` knob that does not
-//! exist, or when a link points to no chapter or heading.
+//! exist, when a link points to no chapter or heading, or when a chapter
+//! shows a run's `ID.txt` rather than its layout `ID.md` or an `ID.md`
+//! that is not the layout of its `ID.txt`.
 
 mod chapters;
 mod diagram;
