@@ -33,6 +33,156 @@ pub fn preview(bytes: &[u8], limit: usize) -> (String, bool) {
     }
 }
 
+/// A payload as a person reads it in a row of `lab run` or the book:
+/// text in quotes, escaped as [`escape`] does; bytes that are not text in
+/// hex, in brackets; and a 4-byte length header (labs 13 to 16 put one
+/// before each message, in either byte order) as its value beside its bytes.
+/// At most `limit` bytes are shown; `…` marks where it cut.
+///
+/// ```text
+/// "hello"                          text
+/// length=4 [04 00 00 00] "lab\n"   a message framed by its length
+/// [8f 1a 22 c4 …]                  a digest, binary through and through
+/// ```
+///
+/// A header is named only where the payload is whole messages: each 4-byte
+/// value, read in one byte order or the other, is exactly the length of the
+/// bytes after it, up to the end or the next header. That cannot happen
+/// by chance in text (4 printable bytes make a number of at least
+/// 0x20202020); a header whose message goes on past this payload (a
+/// recv that took part of it, one segment of a large reply) is shown as
+/// its bytes only, since which order it was written in cannot be told.
+pub fn shown(bytes: &[u8], limit: usize) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut left = limit;
+    let mut cut = false;
+    let push = |parts: &mut Vec<String>, piece: &[u8], left: &mut usize, header: Option<u32>| {
+        // Hex takes three columns a byte: binary bytes stop sooner.
+        let text = header.is_some() || is_text(piece);
+        let take = piece
+            .len()
+            .min(if text { *left } else { (*left).min(HEX_MAX) });
+        *left -= take;
+        let part = &piece[..take];
+        let more = take < piece.len();
+        if let Some(n) = header {
+            parts.push(format!("length={n} {}", hex(part, more)));
+        } else if text {
+            parts.push(format!(
+                "\"{}{}\"",
+                escape(part),
+                if more { "…" } else { "" }
+            ));
+        } else {
+            parts.push(hex(part, more));
+        }
+        more
+    };
+    for (header, body) in frames(bytes) {
+        if left == 0 {
+            cut = true;
+            break;
+        }
+        if let Some(n) = header {
+            if push(&mut parts, &body[..4], &mut left, Some(n)) {
+                cut = true;
+                break;
+            }
+            let rest = &body[4..];
+            if rest.is_empty() {
+                continue;
+            }
+            if left == 0 {
+                cut = true;
+                break;
+            }
+            if push(&mut parts, rest, &mut left, None) {
+                cut = true;
+                break;
+            }
+        } else if push(&mut parts, body, &mut left, None) {
+            cut = true;
+            break;
+        }
+    }
+    if parts.is_empty() {
+        return if bytes.is_empty() {
+            "\"\"".into()
+        } else {
+            "…".into()
+        };
+    }
+    if cut
+        && !parts
+            .last()
+            .is_some_and(|p| p.ends_with("…\"") || p.ends_with("…]"))
+    {
+        parts.push("…".into());
+    }
+    parts.join(" ")
+}
+
+/// Binary bytes a preview shows at most, in hex: enough to tell two
+/// digests apart, on one row.
+const HEX_MAX: usize = 16;
+
+/// Messages behind length headers in one payload are named up to this
+/// many; a payload that would make more is not read as messages.
+const MAX_FRAMES: usize = 16;
+
+/// `bytes` cut into messages each behind its 4-byte length, when it is
+/// exactly that; else one piece with no header (or two: see below).
+fn frames(bytes: &[u8]) -> Vec<(Option<u32>, &[u8])> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 4 && out.len() <= MAX_FRAMES {
+        let head: [u8; 4] = rest[..4].try_into().expect("4 bytes");
+        let after = rest.len() - 4;
+        // Little-endian first (the course's struct 'i' on x86), then
+        // network order. An empty message only stands alone: runs of zero
+        // bytes are not a train of empty messages.
+        let value = [u32::from_le_bytes(head), u32::from_be_bytes(head)]
+            .into_iter()
+            .find(|&n| usize::try_from(n).is_ok_and(|n| n <= after && (n > 0 || after == 0)));
+        let Some(n) = value else {
+            break;
+        };
+        let end = 4 + n as usize;
+        out.push((Some(n), &rest[..end]));
+        rest = &rest[end..];
+    }
+    if !rest.is_empty() || out.len() > MAX_FRAMES {
+        // Some bytes are not whole messages: name no header at all.
+        out.clear();
+        rest = bytes;
+    }
+    if out.is_empty() {
+        // Four bytes that are not text before text (a header whose message
+        // goes on past these bytes) are shown apart, in hex.
+        let texty = |b: &u8| b.is_ascii_graphic() || b" \n\r\t".contains(b);
+        if rest.len() > 4 && !rest[..4].iter().all(texty) && rest[4..].iter().all(texty) {
+            return vec![(None, &rest[..4]), (None, &rest[4..])];
+        }
+        out.push((None, rest));
+    }
+    out
+}
+
+/// Text a person reads: mostly printable ASCII, tabs and line ends.
+fn is_text(bytes: &[u8]) -> bool {
+    let binary = bytes
+        .iter()
+        .filter(|&&b| !(b.is_ascii_graphic() || b" \n\r\t".contains(&b)))
+        .count();
+    binary * 4 <= bytes.len() && !(bytes.len() <= 4 && binary > 0)
+}
+
+/// `[04 00 00 00]`, with `…` before the bracket when `more` follows.
+fn hex(bytes: &[u8], more: bool) -> String {
+    let digits: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("[{}{}]", digits.join(" "), if more { " …" } else { "" })
+}
+
 fn push_escaped(out: &mut String, b: u8) {
     match b {
         b'\\' => out.push_str("\\\\"),
@@ -108,6 +258,63 @@ mod tests {
     fn bad_escapes_are_named() {
         assert!(unescape("\\x4").unwrap_err().contains("\\x4"));
         assert!(unescape("\\q").unwrap_err().contains("\\q"));
+    }
+
+    #[test]
+    fn text_reads_as_text_and_binary_as_hex() {
+        assert_eq!(shown(b"hello", 32), "\"hello\"");
+        assert_eq!(shown(b"line\n", 32), "\"line\\n\"");
+        assert_eq!(shown(b"", 32), "\"\"");
+        assert_eq!(
+            shown(&[0x8f, 0x1a, 0x22, 0xc4, 0x00, 0x41], 4),
+            "[8f 1a 22 c4 …]"
+        );
+        assert_eq!(shown(b"abcdefgh", 4), "\"abcd…\"");
+        let digest: Vec<u8> = (0x80..0xa0).collect();
+        assert_eq!(
+            shown(&digest, 48),
+            "[80 81 82 83 84 85 86 87 88 89 8a 8b 8c 8d 8e 8f …]"
+        );
+        // A header read on its own is 4 bytes, not a message: hex only.
+        assert_eq!(shown(b"\x05\0\0\0", 32), "[05 00 00 00]");
+    }
+
+    #[test]
+    fn a_length_header_is_named_with_its_value() {
+        // struct.pack('i', 4) on x86: little-endian.
+        assert_eq!(
+            shown(b"\x04\0\0\0lab\n", 32),
+            "length=4 [04 00 00 00] \"lab\\n\""
+        );
+        // struct.pack('!I', 4): network order.
+        assert_eq!(
+            shown(b"\0\0\0\x04lab\n", 32),
+            "length=4 [00 00 00 04] \"lab\\n\""
+        );
+        // An empty message.
+        assert_eq!(shown(b"\0\0\0\0", 32), "length=0 [00 00 00 00]");
+        // Two messages stuck together in one read.
+        assert_eq!(
+            shown(b"\x02\0\0\0hi\x03\0\0\0you", 64),
+            "length=2 [02 00 00 00] \"hi\" length=3 [03 00 00 00] \"you\""
+        );
+        // Cut in the middle of the first message's body.
+        assert_eq!(
+            shown(b"\x0a\0\0\0abcdefghij", 8),
+            "length=10 [0a 00 00 00] \"abcd…\""
+        );
+        // A message that goes on past these bytes: no claim.
+        assert_eq!(
+            shown(b"\0\0\x10\0abcdefgh", 32),
+            "[00 00 10 00] \"abcdefgh\""
+        );
+        assert_eq!(shown(b"\0\0\x10\0abcdefgh", 6), "[00 00 10 00] \"ab…\"");
+        // Zero bytes are not a train of empty messages.
+        assert_eq!(shown(&[0; 8], 32), "[00 00 00 00 00 00 00 00]");
+        // Text never reads as a header.
+        assert!(!shown(&vec![0u8; 1 << 20], 8).contains("length="));
+        // Text never reads as a header.
+        assert!(!shown(b"abcdefgh", 32).contains("length="));
     }
 
     #[test]

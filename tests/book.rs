@@ -398,9 +398,11 @@ fn lab_08s_unframed_run_is_in_the_book_in_both_its_stories() {
     let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
     let chapter = std::fs::read_to_string(book.join("labs/08-remote-command.md")).unwrap();
     let page = |name: &str| {
+        // The chapter shows the page laid out for the book (`ID.md`).
+        let shown = name.replace(".txt", ".md");
         assert!(
-            chapter.contains(&format!("{{{{#include ../transcripts/{name}}}}}")),
-            "the chapter does not include {name}"
+            chapter.contains(&format!("{{{{#include ../transcripts/{shown}}}}}")),
+            "the chapter does not include {shown}"
         );
         std::fs::read_to_string(book.join("transcripts").join(name)).unwrap()
     };
@@ -475,7 +477,8 @@ fn the_box_on_connect_ex_shows_a_run() {
     let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
     let chapter = std::fs::read_to_string(book.join("labs/01-phone-call.md")).unwrap();
     let run = "01-phone-call--listening=false.txt";
-    assert!(chapter.contains(&format!("{{{{#include ../transcripts/{run}}}}}")));
+    let shown = run.replace(".txt", ".md");
+    assert!(chapter.contains(&format!("{{{{#include ../transcripts/{shown}}}}}")));
     let box_text: String = chapter
         .lines()
         .skip_while(|l| !l.starts_with("> **The course says**"))

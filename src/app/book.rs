@@ -1,9 +1,12 @@
 //! `lab book`: the course companion in `book/`, kept true by `lab` itself.
 //!
-//! Chapters include transcripts with mdBook's `{{#include}}`:
+//! Chapters include transcripts with mdBook's `{{#include}}`: a run as
+//! `ID.md`, its page laid out for the book's width (packet rows and the
+//! message map folded; see [`layout`]), on a line of its own; any other
+//! page (`lab show`, `lab list`, a diagram) inside a code block:
 //!
 //! ```text
-//! {{#include ../transcripts/09-sticky-packet--recv1=2.txt}}
+//! {{#include ../transcripts/09-sticky-packet--recv1=2.md}}
 //! ```
 //!
 //! A transcript's file name is the command that makes it: the lab id, then
@@ -14,8 +17,9 @@
 //! file when what it says changed. For a run it also writes the run's key
 //! to `keys/ID.json` beside `src/`: what the run did, made from its events
 //! with what varies from run to run set aside (see [`key`]), and a hash of
-//! the page. It also writes `reference.md` from the command line's own
-//! `--help`.
+//! the page. `ID.md` is drawn from `ID.txt` as it stands, which stays the
+//! record the key hashes. It also writes `reference.md` from the command
+//! line's own `--help`.
 //!
 //! A chapter shows a run as a sequence diagram with an image,
 //! `![...](../transcripts/ID.svg)`: `lab book` draws `ID.svg` from the
@@ -36,12 +40,15 @@
 //! written with its key (edited by hand), when a transcript or key is
 //! missing, when a lab has no chapter, when a chapter
 //! shows `lab run`/`lab show` with a lab or a `--set` knob that does not
-//! exist, or when a link points to no chapter or heading.
+//! exist, when a link points to no chapter or heading, or when a chapter
+//! shows a run's `ID.txt` rather than its layout `ID.md` or an `ID.md`
+//! that is not the layout of its `ID.txt`.
 
 mod chapters;
 mod diagram;
 mod experiments;
 mod key;
+mod layout;
 mod takes;
 mod transcript;
 
@@ -318,7 +325,9 @@ fn transcripts(
     let mut layers: BTreeMap<String, String> = BTreeMap::new();
     // `ID.svg`, a sequence diagram, is drawn from the run of `ID.txt`.
     let mut svgs: BTreeMap<String, String> = BTreeMap::new();
+    let mut laid_out: BTreeMap<String, String> = BTreeMap::new();
     for ch in chapters {
+        problems.extend(layout::raw_runs(ch));
         for file in chapters::diagram_images(ch) {
             if let Some(stem) = file.strip_suffix(".svg") {
                 wanted
@@ -334,6 +343,16 @@ fn transcripts(
                     .entry(format!("{stem}.txt"))
                     .or_insert_with(|| ch.name.clone());
                 layers
+                    .entry(file.clone())
+                    .or_insert_with(|| ch.name.clone());
+                continue;
+            }
+            // `ID.md` is `ID.txt` laid out for the page (see [`layout`]).
+            if let Some(stem) = file.strip_suffix(".md") {
+                wanted
+                    .entry(format!("{stem}.txt"))
+                    .or_insert_with(|| ch.name.clone());
+                laid_out
                     .entry(file.clone())
                     .or_insert_with(|| ch.name.clone());
                 continue;
@@ -356,7 +375,7 @@ fn transcripts(
         std::fs::create_dir_all(&dir)?;
     }
     let mut written = Written {
-        total: wanted.len() + diagrams.len() + layers.len() + svgs.len(),
+        total: wanted.len() + diagrams.len() + layers.len() + svgs.len() + laid_out.len(),
         unchecked: Vec::new(),
         changed: 0,
         without_capture: false,
@@ -479,7 +498,7 @@ fn transcripts(
             continue;
         };
         let drawn = match crate::render::layers::render(crate::wire::LinkType::Ethernet, &frame) {
-            Ok(text) => text,
+            Ok(text) => layout::fit(&text),
             Err(e) => {
                 problems.push(format!("{chapter}: transcripts/{file}: {e}"));
                 continue;
@@ -525,6 +544,7 @@ fn transcripts(
             writeln!(out, "wrote transcripts/{file}")?;
         }
     }
+    layout::pages(out, &dir, &laid_out, check, &mut written.changed, problems)?;
     // Transcripts no chapter includes.
     let stray = Stray {
         folder: "transcripts",
@@ -538,6 +558,7 @@ fn transcripts(
                 || diagrams.contains_key(name)
                 || layers.contains_key(name)
                 || svgs.contains_key(name)
+                || laid_out.contains_key(name)
         },
         check,
         problems,

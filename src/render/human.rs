@@ -7,7 +7,7 @@ use colored::{Color, Colorize};
 
 use crate::catalog::Lab;
 use crate::check::Verdict;
-use crate::escape::preview;
+use crate::escape::shown;
 use crate::expr::Scope;
 use crate::trace::{Call, Event, MapEntry, Op};
 
@@ -321,12 +321,7 @@ impl Human {
             && c.returned.is_some()
             && (!d.is_empty() || c.is_recv())
         {
-            let (text, cut) = preview(d, ROW_PREVIEW);
-            line.push_str(&format!(
-                " \"{}{}\"",
-                text.green(),
-                if cut { "…" } else { "" }
-            ));
+            line.push_str(&format!(" {}", shown(d, ROW_PREVIEW).green()));
         }
         let mut notes = Vec::new();
         if c.op.is_stream_recv()

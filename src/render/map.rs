@@ -11,7 +11,7 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::analysis::Flag;
 use crate::correlate::MapEntry;
-use crate::escape::preview;
+use crate::escape::shown;
 use crate::trace::{Call, Packet};
 
 /// Rows of one call repeated more than this (a bulk transfer) fold into
@@ -106,11 +106,10 @@ fn packet_list(packets: &[usize], flagged: &Flagged) -> String {
 /// One table row: the call and its bytes, the packets, the sources.
 fn row(calls: &[Call], names: &[String], e: &MapEntry, flagged: &Flagged) -> Vec<String> {
     let c = &calls[e.call];
-    let (text, cut) = preview(c.data.as_deref().unwrap_or_default(), 24);
     let what = format!(
-        "{}  \"{text}{}\"",
+        "{}  {}",
         names[e.call],
-        if cut { "…" } else { "" }
+        shown(c.data.as_deref().unwrap_or_default(), 24)
     );
     let bytes = match c.stream {
         Some((a, b)) => format!("{} B [{a}, {b})", b - a),

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use colored::{Color, Colorize};
 
 use crate::analysis::{Flag, FlagKind};
-use crate::escape::preview;
+use crate::escape::shown;
 use crate::trace::Packet;
 use crate::wire::{TcpOption, Transport};
 
@@ -79,12 +79,7 @@ pub fn describe(p: &Packet, palette: Palette) -> String {
                 }
             }
             if !t.payload.is_empty() {
-                let (text, cut) = preview(&t.payload, PACKET_PREVIEW);
-                s.push_str(&format!(
-                    " \"{}{}\"",
-                    text.green(),
-                    if cut { "…" } else { "" }
-                ));
+                s.push_str(&format!(" {}", shown(&t.payload, PACKET_PREVIEW).green()));
             }
             if let Some((a, b)) = p.info.stream {
                 s.push_str(&format!("  {}", format!("[{a}, {b})").dimmed()));
@@ -103,12 +98,7 @@ pub fn describe(p: &Packet, palette: Palette) -> String {
                 u.length.saturating_sub(8)
             );
             if !u.payload.is_empty() {
-                let (text, cut) = preview(&u.payload, PACKET_PREVIEW);
-                s.push_str(&format!(
-                    " \"{}{}\"",
-                    text.green(),
-                    if cut { "…" } else { "" }
-                ));
+                s.push_str(&format!(" {}", shown(&u.payload, PACKET_PREVIEW).green()));
             }
             s
         }
