@@ -41,7 +41,7 @@ pub enum Command {
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         lab: Option<String>,
         /// Run every lab with its default knobs; one verdict line per lab.
-        #[arg(long, conflicts_with_all = ["json", "pcap", "set", "step"])]
+        #[arg(long, conflicts_with_all = ["json", "pcap", "pcapng", "set", "step"])]
         all: bool,
         /// With --all: how many labs run at once, each in a network
         /// namespace of its own (as root). Labs mostly wait, so the default
@@ -63,6 +63,12 @@ pub enum Command {
         /// running down.
         #[arg(long, value_name = "FILE", conflicts_with = "all")]
         svg: Option<PathBuf>,
+        /// Also write the packets to this pcapng file, each with a comment
+        /// naming what it carries (`client send #2 [5, 9) "feng"`, `SYN
+        /// (client connect #1)`): the message map, inside Wireshark. Written
+        /// when the run ends.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -82,6 +88,13 @@ pub enum Command {
         /// left when the answers run out count as not answered.
         #[arg(long, requires = "predict", value_name = "A,B,...")]
         answers: Option<String>,
+        /// After the run, show packet N of its timeline (or `all`) layer by
+        /// layer, as `lab inspect --detail` does. Needs the capture.
+        #[arg(long, value_name = "N|all", conflicts_with_all = ["json", "all", "step", "predict", "no_capture"], value_parser = parse_detail)]
+        detail: Option<Detail>,
+        /// With --detail: the bytes pane too (see `lab inspect --hex`).
+        #[arg(long, requires = "detail")]
+        hex: bool,
     },
     /// Drive sockets by hand in the course's Python (`conn.recv(1024)`),
     /// every packet shown as it crosses; `help` inside lists the calls.
@@ -114,8 +127,28 @@ pub enum Command {
         svg: Option<PathBuf>,
         /// With --pcap: no row per packet and no streams, only the counters
         /// at the end (as `tcpdump -w` writes without printing).
-        #[arg(long, short, requires = "pcap", conflicts_with = "json")]
+        #[arg(long, short, requires = "pcap", conflicts_with_all = ["json", "pcapng"])]
         quiet: bool,
+        /// Show (and write to --pcap) only the packets this display filter
+        /// matches, in Wireshark's syntax: `tcp.len > 0`, `tcp.flags.syn ==
+        /// 1`, `udp`. The ports still decide what is captured, and --count
+        /// counts captured packets; frame and stream numbers count every
+        /// packet captured. `lab inspect --help` lists the fields.
+        #[arg(long, value_name = "EXPR", conflicts_with = "quiet")]
+        filter: Option<String>,
+        /// Under packet N's row (or every row: `all`), the packet layer by
+        /// layer, as `lab inspect --detail` shows it.
+        #[arg(long, value_name = "N|all", conflicts_with_all = ["json", "quiet"], value_parser = parse_detail)]
+        detail: Option<Detail>,
+        /// With --detail: the bytes pane too (see `lab inspect --hex`).
+        #[arg(long, requires = "detail")]
+        hex: bool,
+        /// Also write the packets to this pcapng file; each packet that
+        /// carries data has a comment naming its conversation (as
+        /// Wireshark's tcp.stream / udp.stream numbers it), its direction
+        /// and its bytes.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
     },
     /// Run any program (or attach to one) and record its socket calls, shown
     /// as a lab run shows its own: with the packets on lo when capture is
@@ -147,6 +180,11 @@ pub enum Command {
         /// arrows.
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Also write the packets to this pcapng file, each with a comment
+        /// naming the call whose bytes it carries (as the message map
+        /// does). Written when the trace ends.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -163,6 +201,7 @@ pub enum Command {
         command: Vec<String>,
     },
     /// Show a pcap file (ours, or tcpdump's on lo) as a timeline and streams.
+    #[command(after_long_help = crate::filter::fields_help())]
     Inspect {
         /// The pcap or pcapng file.
         file: PathBuf,
@@ -174,6 +213,11 @@ pub enum Command {
         /// checksums checked, and the bytes that hold them.
         #[arg(long, value_name = "N|all", conflicts_with = "json", value_parser = parse_detail)]
         detail: Option<Detail>,
+        /// With --detail: the packet's bytes as a bytes pane, each byte
+        /// coloured by the field it belongs to, with a legend naming the
+        /// fields (without colour: one line per field with its bytes).
+        #[arg(long, requires = "detail")]
+        hex: bool,
         /// Follow one conversation: TCP connection N (Wireshark's
         /// `tcp.stream`, from 0), or `udp:N` (`udp.stream`).
         #[arg(long, value_name = "N|udp:N", value_parser = parse_stream)]
@@ -187,6 +231,16 @@ pub enum Command {
         /// port, time running down.
         #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
         svg: Option<PathBuf>,
+        /// Show only the packets this display filter matches, in
+        /// Wireshark's syntax (as `tshark -Y`): `udp`, `tcp.len > 0`,
+        /// `tcp.port == 9000 && tcp.flags.syn == 1`, `ip.addr == 127.0.0.1`,
+        /// `!(tcp.port == 22)`, `tcp.payload contains "feng"`, `frame.number
+        /// in {1, 3, 5..9}`. Frame numbers, stream numbers and relative
+        /// sequence numbers stay those of the whole file, as in Wireshark.
+        /// The rows, --json, --detail, --stats and the streams at the end
+        /// take only the matching packets. The fields are listed below.
+        #[arg(long, value_name = "EXPR")]
+        filter: Option<String>,
     },
     /// Run the server side of a lab for your own clients (the course's
     /// Python programs), printing every call, until Ctrl-C.
@@ -249,7 +303,7 @@ pub enum Command {
     },
 }
 
-/// Which packets `lab inspect --detail` shows.
+/// Which packets `--detail` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
     /// Packet N, counted from 1 as the timeline numbers them.

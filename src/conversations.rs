@@ -83,10 +83,43 @@ impl Conversations {
     pub fn of(packets: &[Packet]) -> Conversations {
         let mut c = Conversations::default();
         for p in packets {
-            let at = c.add(p);
+            let at = c.add(p, true);
             c.of_packet.push(at);
         }
         c
+    }
+
+    /// Goes through `packets` in capture order, numbering every one but
+    /// counting only those `counted` says (a display filter's matches):
+    /// conversations keep the numbers the whole capture gives them, and a
+    /// conversation none of whose packets counts is left out of `list`.
+    pub fn of_counted(packets: &[Packet], counted: &[bool]) -> Conversations {
+        let mut c = Conversations::default();
+        for (p, &count) in packets.iter().zip(counted) {
+            let at = c.add(p, count);
+            c.of_packet.push(at);
+        }
+        let kept: Vec<usize> = (0..c.list.len())
+            .filter(|&i| c.list[i].packets != [0, 0])
+            .collect();
+        for at in &mut c.of_packet {
+            *at = at.and_then(|i| kept.iter().position(|&k| k == i));
+        }
+        let mut i = 0;
+        c.list.retain(|_| {
+            i += 1;
+            kept.contains(&(i - 1))
+        });
+        c.open.clear();
+        c
+    }
+
+    /// The next packet of a capture that is read as it comes (`lab
+    /// capture`): its conversation's kind and number, if it is in one.
+    /// Only the conversations are kept, not the packets.
+    pub fn number(&mut self, p: &Packet) -> Option<(Kind, usize)> {
+        let i = self.add(p, true)?;
+        Some((self.list[i].kind, self.list[i].number))
     }
 
     /// The conversation `number` of `kind`, as Wireshark numbers it.
@@ -96,7 +129,16 @@ impl Conversations {
             .position(|c| c.kind == kind && c.number == number)
     }
 
-    fn add(&mut self, p: &Packet) -> Option<usize> {
+    /// Takes the next packet, in capture order, and returns its
+    /// conversation's index in `list`. Unlike [`Conversations::of`], keeps
+    /// nothing per packet: for a capture with no end (`lab capture`).
+    pub fn push(&mut self, p: &Packet) -> Option<usize> {
+        self.add(p, true)
+    }
+
+    /// Finds (or opens) the conversation of `p`; when `count`, adds `p` to
+    /// its totals.
+    fn add(&mut self, p: &Packet, count: bool) -> Option<usize> {
         let f = p.frame.as_ref().ok()?;
         let (src, dst) = f.endpoints()?;
         let (kind, len, opening) = match &f.transport {
@@ -142,13 +184,19 @@ impl Conversations {
             open.expect("not fresh, so open")
         };
         let c = &mut self.list[i];
+        if let Some(isn) = opening {
+            c.syn.get_or_insert((p.t_us, isn));
+        }
+        if !count {
+            return Some(i);
+        }
+        if c.packets == [0, 0] {
+            c.first_us = p.t_us;
+        }
         let way = usize::from(src != c.a);
         c.packets[way] += 1;
         c.bytes[way] += len;
         c.last_us = c.last_us.max(p.t_us);
-        if let Some(isn) = opening {
-            c.syn.get_or_insert((p.t_us, isn));
-        }
         if let (Transport::Tcp(t), Some((syn_us, _))) = (&f.transport, c.syn)
             && t.flags.contains(TcpFlags::SYN | TcpFlags::ACK)
             && c.handshake_rtt_us.is_none()
@@ -208,5 +256,28 @@ mod tests {
         assert_eq!(conv.list[1].handshake_rtt_us, Some(30));
         assert_eq!(conv.find(Kind::Tcp, 1), Some(1));
         assert_eq!(conv.find(Kind::Udp, 0), None);
+    }
+
+    #[test]
+    fn counting_some_packets_keeps_the_numbers_of_all() {
+        let (c, s) = ("127.0.0.1:40000", "127.0.0.1:7000");
+        let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
+        let packets = vec![
+            segment(0, c, s, 100, syn, b""),
+            segment(50, s, c, 900, syn | ack, b""),
+            segment(1_000, c, s, 5000, syn, b""),
+            segment(1_030, s, c, 7000, syn | ack, b""),
+            segment(1_040, c, s, 5001, ack, b"hi"),
+        ];
+        // A filter that matched only the second connection's last two.
+        let conv = Conversations::of_counted(&packets, &[false, false, false, true, true]);
+        assert_eq!(conv.list.len(), 1);
+        let second = &conv.list[0];
+        assert_eq!((second.kind, second.number), (Kind::Tcp, 1));
+        assert_eq!((second.packets, second.bytes), ([1, 1], [2, 0]));
+        assert_eq!((second.first_us, second.last_us), (1_030, 1_040));
+        // Its SYN was seen though not counted: the round trip is known.
+        assert_eq!(second.handshake_rtt_us, Some(30));
+        assert_eq!(conv.of_packet, vec![None, None, Some(0), Some(0), Some(0)]);
     }
 }

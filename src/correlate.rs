@@ -98,8 +98,7 @@ impl Flows {
             rel_ack,
             stream,
             window,
-            from: None,
-            to: None,
+            ..PacketInfo::default()
         }
     }
 }

@@ -28,18 +28,23 @@
 //!   traffic.
 //! - [`wire`]: decoders for the frames seen on loopback (IPv4, IPv6, TCP,
 //!   UDP), which never panic.
+//! - [`filter`]: display filters (`--filter`), with Wireshark's field
+//!   names and syntax.
 //! - [`correlate`]: relative sequence numbers, stream offsets and the
 //!   message map; [`streams`]: byte streams put back together.
 //! - [`check`]: expectations against the trace.
 //! - [`render`]: the terminal timeline, the message map, JSON Lines;
 //!   [`escape`] shows bytes as text.
-//! - [`pcap`]: reading and writing pcap files.
+//! - [`pcap`]: reading and writing pcap files; [`pcapng`]: pcapng files
+//!   whose packets carry comments ([`annotate`]: what each packet carries,
+//!   in the names of the calls, for Wireshark).
 //! - [`cli`] and [`app`]: the `lab` commands; [`repl`]: the lines a learner
 //!   types in the interactive socket REPL.
 //! - [`progress`]: the labs a learner has done, kept in a state file.
 //! - `tracer` (Linux x86_64): any program's socket calls, recorded with
 //!   ptrace and a seccomp filter, for `lab trace`.
 
+pub mod annotate;
 pub mod app;
 pub mod capture;
 pub mod catalog;
@@ -49,11 +54,14 @@ pub mod clock;
 pub mod conversations;
 pub mod correlate;
 pub mod course;
+pub mod dissect;
 pub mod escape;
 pub mod expr;
+pub mod filter;
 pub mod knob;
 pub mod netns;
 pub mod pcap;
+pub mod pcapng;
 pub mod progress;
 pub mod render;
 pub mod repl;

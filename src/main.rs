@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         json,
         pcap,
         svg,
+        pcapng,
         no_capture,
         output,
         command,
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
             capture: !no_capture,
             pcap: pcap.clone(),
             svg: svg.clone(),
+            pcapng: pcapng.clone(),
             output: output.clone(),
         };
         return match app::trace(&args) {
@@ -53,15 +55,16 @@ fn main() -> ExitCode {
     }
     // Commands that stop cleanly on SIGINT, SIGTERM and SIGHUP (their files
     // complete, their scratch folders gone) take those signals over; the
-    // others, short or waiting for the learner's keys, end as usual.
-    let stops_cleanly = match &cli.command {
-        Command::Run { step, predict, .. } => !step && !predict,
-        Command::Next { .. }
-        | Command::Capture { .. }
-        | Command::Inspect { .. }
-        | Command::Serve { .. } => true,
-        _ => false,
-    };
+    // others, short, end as usual. `--step` and `--predict` wait for keys
+    // through `signals::Stdin`, which a signal ends.
+    let stops_cleanly = matches!(
+        &cli.command,
+        Command::Run { .. }
+            | Command::Next { .. }
+            | Command::Capture { .. }
+            | Command::Inspect { .. }
+            | Command::Serve { .. }
+    );
     if stops_cleanly && let Err(e) = socket_lab::signals::install() {
         eprintln!("lab: cannot catch signals: {e}");
         return ExitCode::from(2);
@@ -81,6 +84,10 @@ fn main() -> ExitCode {
             pcap,
             svg,
             quiet,
+            filter,
+            pcapng,
+            detail,
+            hex,
         } => app::capture(
             &mut out,
             &app::CaptureArgs {
@@ -90,25 +97,32 @@ fn main() -> ExitCode {
                 json: *json,
                 pcap: pcap.clone(),
                 svg: svg.clone(),
+                pcapng: pcapng.clone(),
                 quiet: *quiet,
+                filter: filter.as_deref(),
+                detail: detail.map(|which| app::Chosen { which, hex: *hex }),
             },
         ),
         Command::Inspect {
             file,
             json,
             detail,
+            hex,
             stream,
             stats,
             svg,
+            filter,
         } => app::inspect(
             &mut out,
             file,
             &app::InspectArgs {
                 json: *json,
                 detail: *detail,
+                hex: *hex,
                 stream: *stream,
                 stats: *stats,
                 svg: svg.clone(),
+                filter: filter.as_deref(),
             },
         ),
         Command::Repl { .. } | Command::Trace { .. } => unreachable!("handled above"),
@@ -159,10 +173,13 @@ fn main() -> ExitCode {
             json,
             pcap,
             svg,
+            pcapng,
             no_capture,
             step,
             predict,
             answers,
+            detail,
+            hex,
             ..
         } => {
             let args = app::RunArgs {
@@ -171,9 +188,11 @@ fn main() -> ExitCode {
                 capture: !no_capture,
                 pcap: pcap.clone(),
                 svg: svg.clone(),
+                pcapng: pcapng.clone(),
                 step: *step,
                 predict: *predict,
                 answers: answers.as_deref(),
+                detail: detail.map(|which| app::Chosen { which, hex: *hex }),
             };
             app::run_and_record(&mut out, lab.as_deref().unwrap_or_default(), &args)
         }

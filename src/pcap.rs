@@ -28,13 +28,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapParser};
-use pcap_file::pcapng::{
-    Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption,
+use pcap_file::pcapng::blocks::{
+    enhanced_packet::EnhancedPacketOption, interface_description::InterfaceDescriptionOption,
+    section_header::SectionHeaderOption,
 };
+use pcap_file::pcapng::{Block, PcapNgParser};
 use pcap_file::{DataLink, Endianness, TsResolution};
 
 use crate::capture::CapturedFrame;
 use crate::clock::Clock;
+use crate::pcapng::Comments;
 
 /// The snapshot length written in the file header: larger than any frame.
 pub const SNAPLEN: u32 = 262_144;
@@ -50,7 +53,7 @@ pub struct PcapError {
 }
 
 impl PcapError {
-    fn new(path: &Path, reason: impl std::fmt::Display) -> PcapError {
+    pub(crate) fn new(path: &Path, reason: impl std::fmt::Display) -> PcapError {
         PcapError {
             path: path.to_path_buf(),
             reason: reason.to_string(),
@@ -59,7 +62,7 @@ impl PcapError {
 
     /// A failed write, with the system's reason (`No space left on
     /// device`), which the pcap library's own message leaves out.
-    fn writing(path: &Path, e: pcap_file::PcapError) -> PcapError {
+    pub(crate) fn writing(path: &Path, e: pcap_file::PcapError) -> PcapError {
         match e {
             pcap_file::PcapError::IoError(io) => {
                 PcapError::new(path, format!("cannot write: {io}"))
@@ -84,10 +87,7 @@ pub struct PcapWriter {
 impl PcapWriter {
     /// Starts a pcap file for frames stamped by `clock`.
     pub fn create(path: impl AsRef<Path>, clock: &Clock) -> Result<PcapWriter, PcapError> {
-        // The wall time of the clock's zero is "now minus the clock's
-        // reading now"; taken once, so the file's gaps are the clock's.
-        let zero = SystemTime::now() - Duration::from_micros(clock.now_us());
-        PcapWriter::create_at(path, zero)
+        PcapWriter::create_at(path, crate::pcapng::wall_time_of_zero(clock))
     }
 
     /// Checks, before anything runs, that a pcap file could be written at
@@ -259,6 +259,9 @@ pub struct PcapFile {
     /// Set when the file ends in the middle of a record: what was wrong.
     /// The frames before the cut are in `frames`.
     pub cut_short: Option<String>,
+    /// The comments a pcapng file holds (none in classic pcap): what
+    /// `lab ... --pcapng` wrote on each packet (see [`crate::pcapng`]).
+    pub comments: Comments,
 }
 
 /// Reads a classic pcap or a pcapng file.
@@ -287,8 +290,9 @@ pub fn read_pcap_bytes(path: impl AsRef<Path>, bytes: &[u8]) -> Result<PcapFile,
     let pcapng = bytes[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
     let mut raw = Vec::new();
     let mut cut = None;
+    let mut comments = Comments::default();
     let link_type = if pcapng {
-        read_pcapng(bytes, &mut raw, &mut cut).map_err(|e| fail(&e))?
+        read_pcapng(bytes, &mut raw, &mut comments, &mut cut).map_err(|e| fail(&e))?
     } else {
         read_classic(bytes, &mut raw, &mut cut).map_err(|e| fail(&e))?
     };
@@ -318,6 +322,7 @@ pub fn read_pcap_bytes(path: impl AsRef<Path>, bytes: &[u8]) -> Result<PcapFile,
         // 2^64 s), the start reads as the epoch rather than panicking.
         start: UNIX_EPOCH.checked_add(start).unwrap_or(UNIX_EPOCH),
         frames,
+        comments,
         cut_short: cut.map(|why| {
             format!(
                 "{}: the file is cut short ({why}); the frames before the cut are shown",
@@ -393,10 +398,13 @@ fn read_classic(
 fn read_pcapng(
     bytes: &[u8],
     out: &mut Vec<RawFrame>,
+    comments: &mut Comments,
     cut: &mut Option<String>,
 ) -> Result<Option<LinkType>, String> {
     let (mut rest, mut parser) =
         PcapNgParser::new(bytes).map_err(|e| format!("not a pcapng file: {e}"))?;
+    // The parser reads the first section header itself.
+    section_comments(&parser.section().options, comments);
     let mut first_link = None;
     // Per interface: link type, nanoseconds per timestamp unit as a ratio
     // (numerator, denominator), offset in seconds.
@@ -417,7 +425,10 @@ fn read_pcapng(
             }
         };
         match block {
-            Block::SectionHeader(_) => interfaces.clear(),
+            Block::SectionHeader(shb) => {
+                interfaces.clear();
+                section_comments(&shb.options, comments);
+            }
             Block::InterfaceDescription(idb) => {
                 let code = u32::from(idb.linktype);
                 let link = LinkType::from_code(code).ok_or_else(|| unsupported(code))?;
@@ -455,6 +466,15 @@ fn read_pcapng(
                 // is really a count of the interface's units.
                 let units = epb.timestamp.as_nanos();
                 let ns = (units * num / den).min(u64::MAX as u128) as u64;
+                comments.packets.push(
+                    epb.options
+                        .iter()
+                        .filter_map(|o| match o {
+                            EnhancedPacketOption::Comment(c) => Some(c.to_string()),
+                            _ => None,
+                        })
+                        .collect(),
+                );
                 out.push(RawFrame {
                     link,
                     // An offset near 2^64 s would overflow: saturate.
@@ -470,6 +490,7 @@ fn read_pcapng(
                     .first()
                     .ok_or_else(|| format!("frame {}: no interface", out.len() + 1))?;
                 let len = spb.data.len().min(spb.original_len as usize);
+                comments.packets.push(Vec::new());
                 out.push(RawFrame {
                     link,
                     wall: Duration::ZERO,
@@ -481,6 +502,16 @@ fn read_pcapng(
         }
     }
     Ok(first_link)
+}
+
+/// The comments among a section header's options.
+fn section_comments(options: &[SectionHeaderOption], comments: &mut Comments) {
+    comments
+        .section
+        .extend(options.iter().filter_map(|o| match o {
+            SectionHeaderOption::Comment(c) => Some(c.to_string()),
+            _ => None,
+        }));
 }
 
 #[cfg(test)]

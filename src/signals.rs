@@ -55,6 +55,45 @@ pub fn name(signal: i32) -> String {
     }
 }
 
+/// Standard input, read so that a stopping signal ends the wait for it.
+///
+/// `lab run --step` and `--predict` wait for the learner's keys. A plain
+/// `read(2)` of the terminal is not ended by a noted signal: the handler
+/// returns, the kernel restarts the read, and Ctrl-C would do nothing
+/// until Enter. So this reader first waits in `poll(2)` for up to 100 ms
+/// at a time, looking for a note between waits, and only reads once there
+/// is something to read. After a stopping signal it reads as the end of
+/// the input: the caller looks at [`received`] to tell the two apart.
+///
+/// It reads the descriptor itself, with no buffer of its own (wrap it in a
+/// `BufReader` for lines): a buffer filled by an earlier read would hold
+/// keys that `poll` cannot see.
+pub struct Stdin;
+
+impl std::io::Read for Stdin {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let stdin = std::io::stdin();
+        loop {
+            if received().is_some() {
+                return Ok(0);
+            }
+            let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::from(100u8)) {
+                // Nothing yet: look for a signal again.
+                Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+                // Readable, or hung up: `read` says which (data or 0).
+                Ok(_) => match nix::unistd::read(stdin.as_fd(), buf) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    other => return other.map_err(Into::into),
+                },
+            }
+        }
+    }
+}
+
 /// The exit code after a stop by `signal`: 128 + its number.
 pub fn exit_code(signal: i32) -> u8 {
     u8::try_from(128 + signal).unwrap_or(255)

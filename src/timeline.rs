@@ -4,11 +4,18 @@
 //! block at a time). The timeline holds each event briefly, then releases
 //! events in the order they happened, with each packet's place in its flow
 //! worked out and its endpoints named after the actors that own them.
+//!
+//! `lab inspect` and `lab capture` may add a display filter (`--filter`,
+//! see [`crate::filter`]) as the last step: every packet is numbered and
+//! placed in its flow first, so that frame numbers, stream numbers and
+//! relative sequence numbers count the packets the filter then holds back.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 
+use crate::conversations::Conversations;
 use crate::correlate::Flows;
+use crate::filter::DisplayFilter;
 use crate::trace::{Call, Event, Packet};
 
 /// Events in arrival order become events in timeline order.
@@ -29,6 +36,15 @@ pub struct Timeline {
     /// them for its map and checks; `lab capture`, which may run for
     /// hours, shows each packet and lets it go.
     keep: bool,
+    /// `--filter`: only the packets it matches are released. Every packet
+    /// still goes through the flows above first, so that relative sequence
+    /// numbers and stream numbers count the packets it leaves out.
+    filter: Option<DisplayFilter>,
+    /// Conversations numbered as Wireshark's `tcp.stream` / `udp.stream`,
+    /// kept only when the filter asks for them.
+    conversations: Option<Conversations>,
+    /// Packets seen so far: the next one's `frame.number` is one more.
+    numbered: u64,
     /// Everything released so far (when kept).
     pub calls: Vec<Call>,
     pub packets: Vec<Packet>,
@@ -49,6 +65,16 @@ impl Timeline {
     pub fn passing(self) -> Self {
         Timeline {
             keep: false,
+            ..self
+        }
+    }
+
+    /// The same timeline, releasing only the packets `filter` matches (the
+    /// stage `--filter` adds to `lab inspect` and `lab capture`).
+    pub fn filtered(self, filter: DisplayFilter) -> Self {
+        Timeline {
+            conversations: filter.needs_streams.then(Conversations::default),
+            filter: Some(filter),
             ..self
         }
     }
@@ -91,9 +117,17 @@ impl Timeline {
                         continue;
                     }
                     p.info = self.flows.observe(p);
+                    self.numbered += 1;
+                    p.info.number = self.numbered;
+                    if let Some(c) = &mut self.conversations {
+                        p.info.conversation = c.number(p);
+                    }
                     if let Some((a, b)) = p.frame.as_ref().ok().and_then(|f| f.endpoints()) {
                         p.info.from = self.owner(a);
                         p.info.to = self.owner(b);
+                    }
+                    if self.filter.as_ref().is_some_and(|f| !f.matches(p)) {
+                        continue;
                     }
                 }
                 _ => {}

@@ -386,6 +386,13 @@ pub struct PacketInfo {
     /// The actors that own the source and destination, when known.
     pub from: Option<String>,
     pub to: Option<String>,
+    /// The packet's number in its capture (the file's own numbering, as
+    /// Wireshark's `frame.number`), from 1; 0 before the timeline saw it.
+    pub number: u64,
+    /// Its conversation, numbered as Wireshark's `tcp.stream` or
+    /// `udp.stream`: set by a timeline that numbers them (one with a
+    /// display filter that asks, see [`crate::timeline::Timeline::filtered`]).
+    pub conversation: Option<(crate::conversations::Kind, usize)>,
 }
 
 /// One frame the capture saw on `lo`, decoded.

@@ -19,9 +19,14 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
-            .arg("serve")
-            .args(args)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lab"));
+        cmd.arg("serve").args(args);
+        Server::start_command(cmd)
+    }
+
+    /// Starts `cmd`, a `lab serve ...` (or a command that execs one).
+    fn start_command(mut cmd: Command) -> Server {
+        let mut child = cmd
             .args(["--port", "0", "--color=never"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -369,6 +374,89 @@ s.close()
     assert!(log.contains("too_big"), "{log}");
     assert!(log.contains("bad_header"), "{log}");
     assert!(log.contains("closed_mid_frame"), "{log}");
+    server.stop();
+}
+
+#[test]
+fn a_full_disk_during_an_upload_is_an_error_answer_and_no_half_file() {
+    if !have_python() {
+        return;
+    }
+    if !socket_lab::netns::can_unshare() {
+        eprintln!(
+            "skipped: needs root: a tiny file system is mounted in a private mount namespace"
+        );
+        return;
+    }
+    let root = tempfile::tempdir().expect("temp dir");
+    let dir = root.path().join("tiny");
+    std::fs::create_dir(&dir).unwrap();
+    // 256 KiB of room, seen only by the server (a mount namespace of its
+    // own: `unshare` execs the shell, which execs lab, in it).
+    let script = format!(
+        "mount -t tmpfs -o size=256k tmpfs '{d}' || exit 99; exec \"$@\"",
+        d = dir.display()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &script,
+        "sh",
+    ])
+    .arg(env!("CARGO_BIN_EXE_lab"))
+    .args(["serve", "16", "--dir"])
+    .arg(&dir);
+    let server = Server::start_command(cmd);
+    server.wait_for("files are stored in");
+    let out = python(
+        server.port,
+        &format!(
+            "{PRELUDE}
+def put(s, name, data):
+    head = json.dumps({{'cmd': 'put', 'filename': name, 'filesize': len(data)}}).encode()
+    s.send(struct.pack('i', len(head))); s.send(head); s.sendall(data)
+def answer(s):
+    n = struct.unpack('i', recv_exact(s, 4))[0]
+    return json.loads(recv_exact(s, n))
+s = connect()
+put(s, 'big.bin', b'x' * (1024 * 1024))
+a = answer(s)
+print('big', a['ok'], a['error'])
+# The same connection goes on, and the room the half file took is free.
+put(s, 'small.txt', b'fits')
+print('small', answer(s)['ok'])
+s.close()
+"
+        ),
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "big False cannot store \"big.bin\": No space left on device (os error 28)",
+            "small True",
+        ]
+    );
+    // What the server's file system holds, seen through its own root.
+    let inside = std::path::PathBuf::from(format!("/proc/{}/root", server.child.id()))
+        .join(dir.strip_prefix("/").unwrap());
+    let mut names: Vec<String> = std::fs::read_dir(&inside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["small.txt"], "no half file, no hidden part file");
+    // The server's line for the upload shows the error answer it sent.
+    let log = server.wait_for("small.txt");
+    assert!(
+        log.contains(
+            r#"put(conn1, "big.bin", 0 B) → 0 "{"error":"cannot store \\"big.bin\\": No space"#
+        ),
+        "{log}"
+    );
     server.stop();
 }
 

@@ -250,6 +250,26 @@ fn sigterm_ends_a_repl_session_and_its_scratch_folder() {
 }
 
 #[test]
+fn ctrl_c_while_a_stepped_run_waits_for_a_key_ends_it_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = lab(tmp.path());
+    cmd.args(["run", "03", "--step", "--no-capture"])
+        .stdin(Stdio::piped());
+    let mut run = Running::start(cmd);
+    // Standard input stays open and silent: the run waits for a key, as
+    // at a terminal nobody touches.
+    let stdin = run.child.stdin.take().unwrap();
+    run.wait_for("next:");
+    assert_eq!(left_in(tmp.path()).len(), 1, "the run's scratch folder");
+    let (code, shown, err) = run.signal(libc::SIGINT);
+    assert_eq!(code, Some(130), "{shown}\n{err}");
+    assert_eq!(err.trim_end(), "lab: stopped by SIGINT (Ctrl-C)", "{shown}");
+    assert!(!shown.contains('✓') && !shown.contains('✗'), "{shown}");
+    assert_eq!(left_in(tmp.path()), Vec::<String>::new());
+    drop(stdin);
+}
+
+#[test]
 fn a_quiet_capture_writes_every_frame_and_prints_only_its_counters() {
     if let Err(e) = socket_lab::capture::privilege() {
         skip(&e.to_string());

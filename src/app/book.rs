@@ -469,7 +469,7 @@ fn transcripts(
             ));
             continue;
         };
-        let drawn = match crate::render::layers::render(&frame) {
+        let drawn = match crate::render::layers::render(crate::wire::LinkType::Ethernet, &frame) {
             Ok(text) => text,
             Err(e) => {
                 problems.push(format!("{chapter}: transcripts/{file}: {e}"));
@@ -676,9 +676,15 @@ impl Spec {
                 let knobs = lab.knob_values(&sets).map_err(|e| failed(e.into()))?;
                 let mode = super::CaptureMode::detect(!self.no_capture);
                 diagram = draw.then(|| Diagram::new(&format!("lab {}", self.args.join(" "))));
-                let done =
-                    super::human_drawn(&mut buf, &lab, &knobs, &mode, None, diagram.as_mut())
-                        .map_err(failed)?;
+                let done = super::human_drawn(
+                    &mut buf,
+                    &lab,
+                    &knobs,
+                    &mode,
+                    super::Files::default(),
+                    diagram.as_mut(),
+                )
+                .map_err(failed)?;
                 if !done.passed() {
                     return Err(format!(
                         "`lab {}`: a check of the lab failed, so this run cannot stand in the book:\n{}",

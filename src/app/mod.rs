@@ -3,6 +3,9 @@
 mod book;
 mod catalog_views;
 mod drawing;
+mod detail;
+mod files;
+mod inspect;
 mod predict;
 mod progress;
 mod repl;
@@ -16,15 +19,18 @@ use std::io::Write;
 
 pub use book::{BookArgs, book};
 pub use catalog_views::{list, list_marked, show};
+pub use detail::Chosen;
+pub use inspect::{InspectArgs, inspect};
 pub use predict::{Answers, Prediction, Score, predicted};
 pub use progress::{next, progress, reset, run_and_record};
 pub use repl::{ReplArgs, repl};
 pub use run::{
-    CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, human_drawn, run_all, run_one,
+    CAPTURE_VERDICT, CaptureMode, Files, Finished, RunArgs, execute, human, human_drawn, run_all,
+    run_one,
 };
 pub use serve::{ServeArgs, serve};
 pub use trace::{TraceArgs, trace};
-pub use watch::{CaptureArgs, InspectArgs, capture, inspect};
+pub use watch::{CaptureArgs, capture};
 
 use crate::catalog::{self, Lab};
 

@@ -31,13 +31,12 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use colored::Colorize;
 
-use super::run::{CaptureMode, Finished, RunArgs, View, execute_with};
+use super::run::{CaptureMode, Files, Finished, RunArgs, View, execute_with};
 use super::step::{Answer, Paused, Pausing};
 use super::{Failure, Outcome, is_path, resolve};
 use crate::catalog::Lab;
 use crate::catalog::question::{Judgement, Kind, Question};
 use crate::expr::Scope;
-use crate::pcap::PcapWriter;
 use crate::progress::Store;
 use crate::render::human::{Human, wrap};
 
@@ -175,6 +174,11 @@ impl View for PredictView<'_> {
             Answers::Typed(input) => typed(out, input, q)?,
         };
         writeln!(out)?;
+        if crate::signals::received().is_some() {
+            // Stopped while waiting for the answer: no more steps; the run
+            // ends and says which signal stopped it.
+            return Ok(Answer::Quit);
+        }
         self.asked.push((q.name.clone(), answer));
         Ok(Answer::Step)
     }
@@ -190,6 +194,10 @@ fn typed(
     loop {
         let mut line = String::new();
         if input.read_line(&mut line)? == 0 {
+            if crate::signals::received().is_some() {
+                // Stopped: the run ends and says why.
+                return Ok(None);
+            }
             writeln!(out, "{}", "(no more input: no answer)".dimmed())?;
             return Ok(None);
         }
@@ -224,10 +232,10 @@ pub fn predicted(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     answers: Answers,
 ) -> Result<(Finished, Vec<Prediction>), Failure> {
-    predicted_drawn(out, lab, knobs, mode, pcap, None, answers)
+    predicted_drawn(out, lab, knobs, mode, files, None, answers)
 }
 
 /// [`predicted`], every event also drawn into `diagram` (`--svg`).
@@ -236,7 +244,7 @@ fn predicted_drawn(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     diagram: Option<&mut crate::render::svg::Diagram>,
     answers: Answers,
 ) -> Result<(Finished, Vec<Prediction>), Failure> {
@@ -264,7 +272,7 @@ fn predicted_drawn(
         view: &mut view,
         diagram,
     };
-    let done = execute_with(lab, knobs, mode, pcap, Pausing::Questions, drawing)?;
+    let done = execute_with(lab, knobs, mode, files, Pausing::Questions, drawing)?;
     let PredictView {
         out,
         mut human,
@@ -394,7 +402,10 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
     let stdin = std::io::stdin();
     let answers = match args.answers {
         Some(list) => Answers::given(list),
-        None if stdin.is_terminal() => Answers::Typed(Box::new(stdin.lock())),
+        // Read so that Ctrl-C stops the run while it waits for an answer.
+        None if stdin.is_terminal() => {
+            Answers::Typed(Box::new(std::io::BufReader::new(crate::signals::Stdin)))
+        }
         None => {
             return Err(Failure::Usage(
                 "--predict reads answers from a terminal, and standard input is not one: give them with --answers (e.g. --answers 9,EAGAIN,b), one per question in the order asked".into(),
@@ -412,30 +423,14 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
         )));
     }
     let mode = CaptureMode::detect(args.capture);
-    if let Some(p) = &args.pcap {
-        if let CaptureMode::Off(reason) = &mode {
-            return Err(Failure::Usage(format!(
-                "--pcap needs the capture, which is off: {reason}"
-            )));
-        }
-        PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-    }
+    let files = Files::of(&args.pcap, &args.pcapng);
+    files.check(&mode)?;
     let mut svg = super::drawing::svg_target(args.svg.as_deref(), || {
         format!("lab run {} --predict", lab.id())
     })?;
     let diagram = svg.as_mut().map(|(_, d)| d);
-    let (done, predictions) = predicted_drawn(
-        out,
-        &lab,
-        &knobs,
-        &mode,
-        args.pcap.as_deref(),
-        diagram,
-        answers,
-    )?;
-    if let Some(p) = &args.pcap {
-        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
-    }
+    let (done, predictions) = predicted_drawn(out, &lab, &knobs, &mode, files, diagram, answers)?;
+    files.say_written(out)?;
     super::drawing::write_svg(out, svg, true)?;
     // A lab file from a path is not the catalog's lab: nothing is kept.
     if !is_path(query) {
@@ -474,7 +469,14 @@ pub fn rehearse(
     mode: &CaptureMode,
 ) -> Result<(Finished, Vec<Prediction>), Failure> {
     let none = Answers::Given(VecDeque::new());
-    predicted(&mut std::io::sink(), lab, knobs, mode, None, none)
+    predicted(
+        &mut std::io::sink(),
+        lab,
+        knobs,
+        mode,
+        Files::default(),
+        none,
+    )
 }
 
 #[cfg(test)]

@@ -85,9 +85,11 @@ pub fn next(out: &mut dyn Write, capture: bool) -> Outcome {
         capture,
         pcap: None,
         svg: None,
+        pcapng: None,
         step: false,
         predict: false,
         answers: None,
+        detail: None,
     };
     run_and_record(out, lab.id(), &args)
 }

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use colored::Colorize;
 
+pub use super::files::Files;
+use super::files::write_pcapng;
 use super::{Failure, Outcome, labs, resolve};
 use crate::capture::{self, Capture, CapturedFrame, Filter, FrameSink};
 use crate::catalog::Lab;
@@ -41,6 +43,8 @@ pub struct RunArgs<'a> {
     pub pcap: Option<PathBuf>,
     /// Also draw the run as an SVG sequence diagram in this file.
     pub svg: Option<PathBuf>,
+    /// `--pcapng`: the packets with the message map as comments.
+    pub pcapng: Option<PathBuf>,
     /// Stop before every step and wait for the learner (`--step`).
     pub step: bool,
     /// Ask the lab's questions before their steps (`--predict`); see
@@ -48,6 +52,8 @@ pub struct RunArgs<'a> {
     pub predict: bool,
     /// `--answers`: the answers to the questions, for want of a terminal.
     pub answers: Option<&'a str>,
+    /// `--detail` (and `--hex`): packets shown layer by layer after the run.
+    pub detail: Option<super::Chosen>,
 }
 
 /// How a run captures, decided once from what the process may do.
@@ -305,10 +311,10 @@ pub fn execute(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     on_event: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Finished, Failure> {
-    execute_with(lab, knobs, mode, pcap, Pausing::Never, EachEvent(on_event))
+    execute_with(lab, knobs, mode, files, Pausing::Never, EachEvent(on_event))
 }
 
 /// [`execute`], with a pause where `pausing` says (until the learner says
@@ -317,12 +323,13 @@ pub fn execute_with(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     pausing: Pausing,
     mut view: impl View,
 ) -> Result<Finished, Failure> {
     let clock = Clock::start();
-    let mut writer = match pcap {
+    let zero = crate::pcapng::wall_time_of_zero(&clock);
+    let mut writer = match files.pcap {
         Some(path) => {
             Some(PcapWriter::create(path, &clock).map_err(|e| Failure::Usage(e.to_string()))?)
         }
@@ -359,6 +366,19 @@ pub fn execute_with(
         if let Some(w) = writer {
             w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
         }
+        if let (Some(path), Some(_)) = (files.pcapng, &stats) {
+            let map = correlate::map(&timeline.calls, &timeline.packets);
+            write_pcapng(
+                path,
+                zero,
+                lab,
+                knobs,
+                mode,
+                &timeline.calls,
+                &timeline.packets,
+                &map,
+            )?;
+        }
         return Err(error.map_or(Failure::Interrupted(signal), Failure::from));
     }
     let (calls, packets) = (
@@ -390,6 +410,9 @@ pub fn execute_with(
     if let Some(w) = writer {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    if let (Some(path), Some(_)) = (files.pcapng, &stats) {
+        write_pcapng(path, zero, lab, knobs, mode, &calls, &packets, &map)?;
+    }
     Ok(Finished {
         calls,
         packets,
@@ -411,10 +434,18 @@ pub(super) fn capture_verdict(
     st: &capture::CaptureStats,
 ) -> Verdict {
     let problems = correlate::completeness(calls, packets, map);
+    // Frames the kernel dropped (its queue to us was full: a crowded
+    // machine) do not falsify the claim when nothing it checks is missing:
+    // every call's bytes, and each connection's start and end, were seen.
     Verdict {
         name: CAPTURE_VERDICT.into(),
-        passed: problems.is_empty() && st.dropped == 0 && st.truncated == 0,
-        detail: if problems.is_empty() {
+        passed: problems.is_empty() && st.truncated == 0,
+        detail: if problems.is_empty() && st.dropped > 0 {
+            format!(
+                "{} packets, {} truncated; every data call mapped, and every connection's start and end seen, though the kernel dropped {} frames (a crowded machine)",
+                st.packets, st.truncated, st.dropped
+            )
+        } else if problems.is_empty() {
             format!(
                 "{} packets, {} dropped, {} truncated; every data call mapped",
                 st.packets, st.dropped, st.truncated
@@ -484,22 +515,13 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     let lab = resolve(query)?;
     let knobs = lab.knob_values(args.set)?;
     let mode = CaptureMode::detect(args.capture);
-    if args.pcap.is_some() && !matches!(mode, CaptureMode::Isolated | CaptureMode::Host) {
-        let CaptureMode::Off(reason) = &mode else {
-            unreachable!()
-        };
-        return Err(Failure::Usage(format!(
-            "--pcap needs the capture, which is off: {reason}"
-        )));
-    }
+    let files = Files::of(&args.pcap, &args.pcapng);
+    files.check(&mode)?;
     let mut svg = svg_target(args.svg.as_deref(), || run_title(&lab, args.set))?;
     if args.json {
-        if let Some(p) = &args.pcap {
-            PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-        }
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
         let mut diagram = svg.as_mut().map(|(_, d)| d);
-        let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
+        let done = execute(&lab, &knobs, &mode, files, |e| {
             if let Some(d) = diagram.as_mut() {
                 d.add(e);
             }
@@ -516,35 +538,56 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         out.flush()?;
         return Ok(done.passed());
     }
-    if let Some(p) = &args.pcap {
-        PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-    }
     if args.step {
         use std::io::IsTerminal;
         let stdin = std::io::stdin();
         let echo = !stdin.is_terminal();
-        let input = stdin.lock();
+        // Read so that Ctrl-C stops the run while it waits for a key.
+        let input = std::io::BufReader::new(crate::signals::Stdin);
         let diagram = svg.as_mut().map(|(_, d)| d);
-        let passed = stepped(
-            out,
-            &lab,
-            &knobs,
-            &mode,
-            args.pcap.as_deref(),
-            diagram,
-            input,
-            echo,
-        )?;
+        let passed = stepped(out, &lab, &knobs, &mode, files, diagram, input, echo)?;
         write_svg(out, svg, true)?;
         return Ok(passed);
     }
+    if let (Some(_), CaptureMode::Off(reason)) = (&args.detail, &mode) {
+        return Err(Failure::Usage(format!(
+            "--detail shows captured packets, and capture is off: {reason}"
+        )));
+    }
     let diagram = svg.as_mut().map(|(_, d)| d);
-    let done = human_drawn(out, &lab, &knobs, &mode, args.pcap.as_deref(), diagram)?;
-    if let Some(p) = &args.pcap {
-        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
+    let done = human_drawn(out, &lab, &knobs, &mode, files, diagram)?;
+    files.say_written(out)?;
+    if let Some(chosen) = &args.detail {
+        in_detail(out, &done.packets, chosen)?;
     }
     write_svg(out, svg, true)?;
     Ok(done.passed())
+}
+
+/// `lab run --detail N|all`: after the run, its packets layer by layer.
+fn in_detail(
+    out: &mut dyn Write,
+    packets: &[Packet],
+    chosen: &super::Chosen,
+) -> std::io::Result<()> {
+    writeln!(out)?;
+    let mut shown = 0;
+    for p in packets.iter().filter(|p| chosen.wants(p.info.number)) {
+        super::detail::write(out, p.info.number, p.t_us, &p.raw, chosen.hex)?;
+        shown += 1;
+    }
+    if shown == 0 {
+        writeln!(
+            out,
+            "--detail: the run captured {} packets; there is no packet {}",
+            packets.len(),
+            match chosen.which {
+                crate::cli::Detail::One(n) => n.to_string(),
+                crate::cli::Detail::All => "at all".into(),
+            }
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs `lab` with the human view on `out`: header, live timeline, message
@@ -554,9 +597,9 @@ pub fn human(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
 ) -> Result<Finished, Failure> {
-    human_drawn(out, lab, knobs, mode, pcap, None)
+    human_drawn(out, lab, knobs, mode, files, None)
 }
 
 /// [`human`], every event also drawn into `diagram` (`--svg`).
@@ -565,7 +608,7 @@ pub fn human_drawn(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     mut diagram: Option<&mut Diagram>,
 ) -> Result<Finished, Failure> {
     let mut view = Human::new(lab);
@@ -575,7 +618,7 @@ pub fn human_drawn(
         writeln!(out)?;
     }
     out.flush()?;
-    let done = execute(lab, knobs, mode, pcap, |e| {
+    let done = execute(lab, knobs, mode, files, |e| {
         if let Some(d) = diagram.as_mut() {
             d.add(e);
         }
@@ -619,7 +662,7 @@ pub fn stepped(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     diagram: Option<&mut Diagram>,
     input: impl std::io::BufRead,
     echo: bool,
@@ -648,7 +691,7 @@ pub fn stepped(
         view: &mut view,
         diagram,
     };
-    let done = execute_with(lab, knobs, mode, pcap, Pausing::EveryStep, drawing)?;
+    let done = execute_with(lab, knobs, mode, files, Pausing::EveryStep, drawing)?;
     let StepView {
         out,
         mut human,
@@ -709,7 +752,7 @@ pub fn run_all(out: &mut dyn Write, capture: bool, jobs: Option<usize>) -> Outco
                     let done = lab
                         .knob_values(&[])
                         .map_err(Failure::Usage)
-                        .and_then(|knobs| execute(lab, &knobs, mode, None, |_| Ok(())));
+                        .and_then(|knobs| execute(lab, &knobs, mode, Files::default(), |_| Ok(())));
                     if tx.send((i, done, t0.elapsed())).is_err() {
                         return;
                     }

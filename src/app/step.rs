@@ -255,6 +255,12 @@ impl View for StepView<'_> {
         self.out.flush()?;
         let mut line = String::new();
         let read = self.input.read_line(&mut line)?;
+        if crate::signals::received().is_some() {
+            // Stopped by a signal while waiting: no more steps; the run
+            // ends and says which signal stopped it.
+            writeln!(self.out)?;
+            return Ok(Answer::Quit);
+        }
         let answer = match line.trim() {
             // The end of the answers (a script, or Ctrl-D) runs the rest.
             _ if read == 0 => {

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 
 use colored::Colorize;
 
-use super::run::{CaptureMode, PacketSink, Sink, View, drive};
+use super::run::{CaptureMode, Files, PacketSink, Sink, View, drive};
 use super::{Failure, flush};
 use crate::capture::{Capture, CaptureStats, Filter};
 use crate::clock::Clock;
@@ -43,6 +43,8 @@ pub struct TraceArgs<'a> {
     pub pcap: Option<PathBuf>,
     /// Draw the trace as a sequence diagram in this SVG file (`--svg`).
     pub svg: Option<PathBuf>,
+    /// `--pcapng`: the packets with the message map as comments.
+    pub pcapng: Option<PathBuf>,
     /// `-o FILE`: the trace goes there instead of standard error.
     pub output: Option<PathBuf>,
 }
@@ -78,14 +80,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         CaptureMode::Isolated | CaptureMode::Host => CaptureMode::Host,
         off => off,
     };
-    if let (Some(_), CaptureMode::Off(reason)) = (&args.pcap, &mode) {
-        return Err(Failure::Usage(format!(
-            "--pcap needs the capture, which is off: {reason}"
-        )));
-    }
-    if let Some(p) = &args.pcap {
-        PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-    }
+    Files::of(&args.pcap, &args.pcapng).check(&mode)?;
     let mut svg = super::drawing::svg_target(args.svg.as_deref(), || match args.pid {
         Some(pid) => format!("lab trace --pid {pid}"),
         None => format!("lab trace -- {}", args.command.join(" ")),
@@ -102,6 +97,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
     tracer::prepare(&target);
 
     let clock = Clock::start();
+    let zero = crate::pcapng::wall_time_of_zero(&clock);
     let (tx, rx) = mpsc::channel::<Event>();
     let mut status = match &mode {
         CaptureMode::Off(reason) => format!("off: {reason}"),
@@ -187,6 +183,18 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         }
         None => (Vec::new(), None),
     };
+    if let (Some(path), Some(_)) = (&args.pcapng, &stats) {
+        let mut actors: Vec<&str> = Vec::new();
+        for c in &calls {
+            if !actors.contains(&c.actor.as_str()) {
+                actors.push(&c.actor);
+            }
+        }
+        let section = crate::pcapng::trace_section(args.command, started.pid, &actors);
+        let notes = crate::annotate::of_run(&calls, &packets, &map);
+        crate::pcapng::write_file(path, zero, &section, &packets, &notes)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+    }
     let passed = verdict.as_ref().is_none_or(|v| v.passed);
     if args.json {
         // The session's last events, as `lab run` ends its stream.
@@ -261,9 +269,7 @@ fn footer(
             st.truncated
         )?;
     }
-    if let Some(p) = &args.pcap {
-        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
-    }
+    Files::of(&args.pcap, &args.pcapng).say_written(out)?;
     if let Some(p) = &args.svg {
         writeln!(
             out,

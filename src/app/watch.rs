@@ -1,9 +1,10 @@
-//! `lab capture` (watch a program of your own) and `lab inspect` (read a
-//! pcap file): the packet timeline without calls, then the byte streams
-//! and datagram flows put back together.
+//! `lab capture` (watch a program of your own), and the view it shares
+//! with `lab inspect` (see [`super::inspect`]): the packet timeline
+//! without calls, then the byte streams and datagram flows put back
+//! together.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -12,11 +13,13 @@ use std::time::{Duration, Instant};
 use colored::{Color, Colorize};
 
 use super::{Failure, Outcome};
+use crate::annotate::ConversationNotes;
 use crate::capture::{self, Capture, CapturedFrame, Filter};
 use crate::clock::Clock;
-use crate::conversations::{Conversations, Kind};
 use crate::escape::preview;
-use crate::pcap::{PcapWriter, read_pcap};
+use crate::filter::DisplayFilter;
+use crate::pcap::PcapWriter;
+use crate::pcapng::{PcapngWriter, capture_section, wall_time_of_zero};
 use crate::render::{human::time, json, wire_row::describe};
 use crate::streams::{KEEP, Streams};
 use crate::timeline::Timeline;
@@ -34,27 +37,47 @@ pub struct CaptureArgs<'a> {
     pub pcap: Option<PathBuf>,
     /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
     pub svg: Option<PathBuf>,
+    /// `--pcapng`: the packets, each that carries data with a comment
+    /// naming its conversation and bytes.
+    pub pcapng: Option<PathBuf>,
     /// Write the pcap and print only the counters (`--quiet`).
     pub quiet: bool,
+    /// `--filter`: the display filter, as typed.
+    pub filter: Option<&'a str>,
+    /// `--detail` (and `--hex`): packets layer by layer, under their rows.
+    pub detail: Option<super::Chosen>,
+}
+
+/// Parses `--filter`, or says in one line what is wrong with it.
+pub(super) fn display_filter(text: Option<&str>) -> Result<Option<DisplayFilter>, Failure> {
+    text.map(|t| DisplayFilter::parse(t).map_err(|e| Failure::Usage(format!("--filter: {e}"))))
+        .transpose()
 }
 
 /// The view of `lab capture` and `lab inspect`: a row per packet as the
 /// shared pipeline releases it (see [`super::run::drive`]), and the byte
 /// streams put back together for the summary.
-struct Watcher<'a> {
-    out: &'a mut dyn Write,
+pub(super) struct Watcher<'a> {
+    pub(super) out: &'a mut dyn Write,
     streams: Streams,
     shown: u64,
     json: bool,
+    /// The comments of the packet about to be shown (`lab inspect` of a
+    /// pcapng file: what `--pcapng` wrote on it).
+    pub(super) comments: Vec<String>,
+    /// `lab capture --detail`: the packets shown layer by layer too.
+    pub(super) detail: Option<super::Chosen>,
 }
 
 impl<'a> Watcher<'a> {
-    fn new(out: &'a mut dyn Write, json: bool) -> Self {
+    pub(super) fn new(out: &'a mut dyn Write, json: bool) -> Self {
         Watcher {
             out,
             streams: Streams::default(),
             shown: 0,
             json,
+            comments: Vec::new(),
+            detail: None,
         }
     }
 }
@@ -68,17 +91,27 @@ impl View for Watcher<'_> {
         };
         self.streams.add(p);
         self.shown += 1;
+        let comments = std::mem::take(&mut self.comments);
         if self.json {
-            return json::event_line(self.out, event);
+            return json::packet_line(self.out, p, &comments);
         }
         let palette = |_: &str| Color::White;
+        // The packet's own number in the capture, which --filter keeps.
         writeln!(
             self.out,
             "{}  {:<6}  {}",
             time(p.t_us),
-            format!("#{}", self.shown).dimmed(),
+            format!("#{}", p.info.number).dimmed(),
             describe(p, &palette)
-        )
+        )?;
+        // Under the row, where the description starts.
+        for c in comments {
+            writeln!(self.out, "{:24}{} {}", "", "↳".dimmed(), c.cyan())?;
+        }
+        if let Some(chosen) = self.detail.filter(|c| c.wants(p.info.number)) {
+            super::detail::write(self.out, p.info.number, p.t_us, &p.raw, chosen.hex)?;
+        }
+        Ok(())
     }
 
     /// Once per batch: rows appear within a few ms, at a write per ring
@@ -89,7 +122,7 @@ impl View for Watcher<'_> {
 }
 
 impl Watcher<'_> {
-    fn summary(&mut self) -> std::io::Result<()> {
+    pub(super) fn summary(&mut self) -> std::io::Result<()> {
         let out = &mut *self.out;
         if self.json {
             for ((src, dst), s) in &self.streams.tcp {
@@ -106,11 +139,13 @@ impl Watcher<'_> {
             }
             return Ok(());
         }
-        if self.streams.tcp.is_empty() && self.streams.udp.is_empty() {
-            return Ok(());
+        // Streams that carried no data (a handshake alone, or what a
+        // filter left of one) have nothing to show.
+        let data = self.streams.tcp.values().any(|s| s.end > 0);
+        if data {
+            writeln!(out)?;
+            writeln!(out, "{}", "Byte streams (TCP): what the receiver's recv() calls can return, │ where a segment began".bold())?;
         }
-        writeln!(out)?;
-        writeln!(out, "{}", "Byte streams (TCP): what the receiver's recv() calls can return, │ where a segment began".bold())?;
         for ((src, dst), s) in &self.streams.tcp {
             if s.end == 0 {
                 continue;
@@ -225,6 +260,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         ),
         None => None,
     };
+    let filter = display_filter(args.filter)?;
     capture::privilege().map_err(|e| Failure::Usage(e.to_string()))?;
     let mut svg = svg_target(args.svg.as_deref(), || {
         let ports: Vec<String> = args.ports.iter().map(|p| format!("--port {p}")).collect();
@@ -235,6 +271,14 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         Some(p) => Some(PcapWriter::create(p, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
         None => None,
     };
+    let mut annotated = match &args.pcapng {
+        Some(p) => Some(
+            PcapngWriter::create(p, wall_time_of_zero(&clock), &capture_section(args.ports))
+                .map_err(|e| Failure::Usage(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut notes = ConversationNotes::default();
     if args.quiet {
         let writer = writer.expect("--quiet requires --pcap");
         return quietly(out, args, clock, writer, duration);
@@ -256,7 +300,11 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     }
     let deadline = duration.map(|d| Instant::now() + d);
     let mut view = Watcher::new(out, args.json);
+    view.detail = args.detail;
     let mut timeline = Timeline::new(false).passing();
+    if let Some(f) = filter {
+        timeline = timeline.filtered(f);
+    }
     let mut drawing = Drawing {
         view: &mut view,
         diagram: svg.as_mut().map(|(_, d)| d),
@@ -295,7 +343,15 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         }
         // The capture hands frames over in order: no need to hold them
         // back as a run does, whose calls come from other threads.
-        timeline.release(u64::MAX, |e| sink.show(e));
+        timeline.release(u64::MAX, |e| {
+            if let (Some(w), Event::Packet(p), None) = (annotated.as_mut(), e, &sink.error) {
+                let note = notes.next(p);
+                if let Err(err) = w.write(p.t_us, &p.raw, p.orig_len, note.as_slice()) {
+                    sink.error = Some(std::io::Error::other(err.to_string()));
+                }
+            }
+            sink.show(e)
+        });
         sink.released(u64::MAX);
         if sink.error.is_some() {
             // The reader went away (`| head`) or the file failed: stop
@@ -309,7 +365,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         // A full disk is worth a line; a reader gone (`| head`) is not.
         return Err(match e.kind() {
             std::io::ErrorKind::BrokenPipe => e.into(),
-            _ if writer.is_some() => Failure::Usage(e.to_string()),
+            _ if writer.is_some() || annotated.is_some() => Failure::Usage(e.to_string()),
             _ => e.into(),
         });
     }
@@ -325,6 +381,17 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         }
     }
     write_svg(view.out, svg, !args.json)?;
+    if let Some(wr) = annotated {
+        let n = wr.finish().map_err(|e| Failure::Usage(e.to_string()))?;
+        if !args.json {
+            writeln!(
+                view.out,
+                "{} {n} packets written to {}",
+                "·".dimmed(),
+                args.pcapng.as_ref().expect("writer implies path").display()
+            )?;
+        }
+    }
     view.summary()?;
     let out = view.out;
     if args.json {
@@ -348,110 +415,6 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     // Stopped by a signal: everything up to it was shown and written.
     match crate::signals::received() {
         Some(signal) => Err(Failure::Interrupted(signal)),
-        None => Ok(true),
-    }
-}
-
-/// What was read was shown; a file cut short is still bad input.
-fn cut_short(out: &mut dyn Write, file: &crate::pcap::PcapFile) -> Outcome {
-    match &file.cut_short {
-        Some(why) => {
-            out.flush()?;
-            Err(Failure::Usage(why.clone()))
-        }
-        None => Ok(true),
-    }
-}
-
-/// `lab inspect FILE --stats`: a line per conversation.
-fn stats(out: &mut dyn Write, conversations: &Conversations, json: bool) -> std::io::Result<()> {
-    if json {
-        for c in &conversations.list {
-            let o = serde_json::json!({"kind": "conversation", "proto": c.kind.name(), "stream": c.number,
-                "a": c.a.to_string(), "b": c.b.to_string(), "packets": c.packets, "bytes": c.bytes,
-                "first_us": c.first_us, "duration_us": c.last_us - c.first_us,
-                "handshake_rtt_us": c.handshake_rtt_us, "bytes_per_second": c.throughput()});
-            writeln!(out, "{o}")?;
-        }
-        return Ok(());
-    }
-    let mut table = comfy_table::Table::new();
-    table
-        .load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    crate::render::fit(&mut table);
-    table.set_header(vec![
-        "stream",
-        "A → B",
-        "packets →/←",
-        "bytes →/←",
-        "lasted",
-        "handshake RTT",
-        "throughput",
-    ]);
-    for c in &conversations.list {
-        table.add_row(vec![
-            format!("{}:{}", c.kind.name(), c.number),
-            format!("{} → {}", c.a, c.b),
-            format!("{} / {}", c.packets[0], c.packets[1]),
-            format!("{} / {}", c.bytes[0], c.bytes[1]),
-            format!("{:.3} ms", c.duration().as_secs_f64() * 1e3),
-            c.handshake_rtt_us
-                .map_or("-".into(), |us| format!("{:.3} ms", us as f64 / 1e3)),
-            c.throughput().map_or("-".into(), rate),
-        ]);
-    }
-    writeln!(out, "{table}")
-}
-
-/// Bytes per second, in the unit that reads best.
-fn rate(bytes_per_s: f64) -> String {
-    match bytes_per_s {
-        r if r >= 1e9 => format!("{:.2} GB/s", r / 1e9),
-        r if r >= 1e6 => format!("{:.2} MB/s", r / 1e6),
-        r if r >= 1e3 => format!("{:.2} kB/s", r / 1e3),
-        r => format!("{r:.0} B/s"),
-    }
-}
-
-/// `lab inspect FILE --detail N|all`: packets layer by layer (see
-/// [`crate::render::layers`]).
-fn in_detail(
-    out: &mut dyn Write,
-    path: &Path,
-    file: &crate::pcap::PcapFile,
-    detail: crate::cli::Detail,
-) -> Outcome {
-    use crate::cli::Detail;
-    let chosen: Vec<usize> = match detail {
-        Detail::All => (0..file.frames.len()).collect(),
-        Detail::One(n) if n <= file.frames.len() => vec![n - 1],
-        Detail::One(n) => {
-            return Err(Failure::Usage(format!(
-                "{} holds {} packets: there is no packet {n}",
-                path.display(),
-                file.frames.len()
-            )));
-        }
-    };
-    for i in chosen {
-        let f = &file.frames[i];
-        writeln!(
-            out,
-            "{}",
-            format!("── packet #{} at {}", i + 1, time(f.t_us).trim()).bold()
-        )?;
-        match crate::render::layers::render(&f.data) {
-            Ok(text) => write!(out, "{text}")?,
-            Err(why) => writeln!(out, "  (not shown layer by layer: {why})")?,
-        }
-        writeln!(out)?;
-    }
-    match &file.cut_short {
-        Some(why) => {
-            out.flush()?;
-            Err(Failure::Usage(why.clone()))
-        }
         None => Ok(true),
     }
 }
@@ -586,92 +549,5 @@ impl capture::FrameSink for FileSink {
                 false
             }
         }
-    }
-}
-
-/// `lab inspect FILE`: the same view, from a pcap or pcapng file.
-/// Options of `lab inspect`.
-pub struct InspectArgs {
-    pub json: bool,
-    pub detail: Option<crate::cli::Detail>,
-    pub stream: Option<(Kind, usize)>,
-    pub stats: bool,
-    /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
-    pub svg: Option<PathBuf>,
-}
-
-pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome {
-    let mut file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
-    if let Some(detail) = args.detail {
-        return in_detail(out, path, &file, detail);
-    }
-    if args.stats || args.stream.is_some() {
-        let packets: Vec<Packet> = file
-            .frames
-            .iter()
-            .map(|f| Packet::decode(f.t_us, f.data.clone(), f.orig_len))
-            .collect();
-        let conversations = Conversations::of(&packets);
-        if args.stats {
-            stats(out, &conversations, args.json)?;
-            return cut_short(out, &file);
-        }
-        if let Some((kind, n)) = args.stream {
-            let Some(chosen) = conversations.find(kind, n) else {
-                let count = conversations.list.iter().filter(|c| c.kind == kind).count();
-                return Err(Failure::Usage(format!(
-                    "{} has {count} {} conversations (numbered from 0): there is no {}:{n}",
-                    path.display(),
-                    kind.name(),
-                    kind.name()
-                )));
-            };
-            let mut i = 0;
-            file.frames.retain(|_| {
-                i += 1;
-                conversations.of_packet[i - 1] == Some(chosen)
-            });
-        }
-    }
-    let mut svg = svg_target(args.svg.as_deref(), || {
-        let mut title = format!("lab inspect {}", path.display());
-        if let Some((kind, n)) = args.stream {
-            title.push_str(&format!(" --stream {}:{n}", kind.name()));
-        }
-        title
-    })?;
-    let as_json = args.json;
-    let mut view = Watcher::new(out, as_json);
-    let mut timeline = Timeline::new(false).passing();
-    for f in std::mem::take(&mut file.frames) {
-        if let Some(signal) = crate::signals::received() {
-            view.out.flush()?;
-            return Err(Failure::Interrupted(signal));
-        }
-        timeline.push(Event::Packet(Packet::decode(f.t_us, f.data, f.orig_len)));
-        // One at a time: a file's frames are in its own order, which the
-        // timeline must not sort (a capture's clock can step back).
-        let mut result = Ok(());
-        timeline.release(u64::MAX, |e| {
-            if let Some((_, d)) = svg.as_mut() {
-                d.add(e);
-            }
-            if result.is_ok() {
-                result = view.event(e);
-            }
-        });
-        result?;
-    }
-    // Whole even for a file cut short: it draws every packet read.
-    write_svg(view.out, svg, !as_json)?;
-    view.summary()?;
-    let out = view.out;
-    match file.cut_short {
-        // What was read is shown; the file itself is still bad input.
-        Some(why) => {
-            out.flush()?;
-            Err(Failure::Usage(why))
-        }
-        None => Ok(true),
     }
 }

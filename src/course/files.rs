@@ -173,16 +173,28 @@ fn put<C: Conn>(
         .create_new(true)
         .open(&part)?;
     let mut hasher = Sha256::new();
+    // The disk can fill up (or the file system refuse) halfway through.
+    // That is not the client's fault, and the connection can go on: read
+    // the rest of the body and drop it, so the next request starts where
+    // it should, then answer with the error.
+    let mut stored: io::Result<()> = Ok(());
     let received = framed.read_exact_into("an uploaded file", size, |piece| {
         hasher.update(piece);
-        file.write_all(piece)
+        if stored.is_ok() {
+            stored = file.write_all(piece);
+        }
+        Ok(())
     });
-    let finished = received.and_then(|()| Ok(file.sync_all()?));
+    let stored = stored.and_then(|()| file.sync_all());
     drop(file);
-    if let Err(e) = finished {
+    if let Err(e) = received {
         // A half file must never appear under the real name.
         let _ = fs::remove_file(&part);
         return Err(e);
+    }
+    if let Err(e) = stored {
+        let _ = fs::remove_file(&part);
+        return Ok((0, answer_err(&format!("cannot store {filename:?}: {e}"))));
     }
     let got = hex(&hasher.finalize());
     if let Some(want) = expected

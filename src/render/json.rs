@@ -32,7 +32,13 @@
 //!   direction's initial sequence number, `"stream":[start,end]` on every
 //!   TCP packet that carries data (the same offsets as the calls'), plus
 //!   `window`, `wire_len`, and `fragment` for IP fragments. A frame that
-//!   cannot be decoded has `error` instead.
+//!   cannot be decoded has `error` instead. `frame` is the packet's number
+//!   in the capture (and in a pcap file written or read), from 1, as
+//!   Wireshark's `frame.number`: `--filter` leaves gaps in it.
+//!   Under `lab inspect`, a packet
+//!   that carries comments in a pcapng file (what `--pcapng` writes) adds
+//!   `"comments":[..]`, and a file whose section has comments starts with
+//!   `{"kind":"file","comments":[..]}`.
 //! - `{"kind":"actor_failed","actor":..,"message":..}` when an actor could
 //!   not finish its steps.
 //! - `{"kind":"map","call":I,"packets":[J,..],"from":[{"call":K,"range":[s,e]}]}`
@@ -102,6 +108,18 @@ pub fn event_line(out: &mut dyn Write, event: &Event) -> io::Result<()> {
     }
 }
 
+/// A packet's line with the comments a pcapng file holds on it (`lab
+/// inspect`), as `"comments":[..]` when there are any.
+pub fn packet_line(out: &mut dyn Write, p: &Packet, comments: &[String]) -> io::Result<()> {
+    let mut v = packet(p);
+    if !comments.is_empty()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("comments".into(), json!(comments));
+    }
+    line(out, v)
+}
+
 pub fn check_line(out: &mut dyn Write, v: &Verdict) -> io::Result<()> {
     line(
         out,
@@ -168,7 +186,8 @@ pub fn trace_summary_line(
 /// A packet as its JSON object: relative sequence numbers, and the stream
 /// offsets of the data it carries in the same terms as the calls'.
 pub fn packet(p: &Packet) -> Json {
-    let mut o = json!({"kind": "packet", "t_us": p.t_us, "wire_len": p.orig_len});
+    let mut o =
+        json!({"kind": "packet", "frame": p.info.number, "t_us": p.t_us, "wire_len": p.orig_len});
     let m = o.as_object_mut().expect("object literal");
     let frame = match &p.frame {
         Ok(f) => f,

@@ -29,7 +29,7 @@ pub fn call_name(calls: &[Call], i: usize) -> String {
 
 /// `call_name` for every call at once (a long trace has tens of
 /// thousands: counting from the start for each is quadratic).
-fn call_names(calls: &[Call]) -> Vec<String> {
+pub fn call_names(calls: &[Call]) -> Vec<String> {
     let mut seen: std::collections::HashMap<(&str, crate::trace::Op), usize> =
         std::collections::HashMap::new();
     calls

@@ -1,6 +1,7 @@
 //! Renderers: the same event stream as a terminal view, JSON Lines or an
 //! SVG sequence diagram.
 
+pub mod hex;
 pub mod human;
 pub mod json;
 pub mod layers;

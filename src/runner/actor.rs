@@ -91,7 +91,7 @@ impl Actor<'_> {
             }
             for _ in 0..times {
                 if let Some(reason) = self.board.aborted() {
-                    return Err(StepFailed(format!("stopped: {reason}")));
+                    return Err(StepFailed(reason));
                 }
                 let mut started = StepStarted {
                     t_us: 0,
@@ -107,8 +107,14 @@ impl Actor<'_> {
                     self.controller.before_step(&started)
                 };
                 if decision == Decision::Stop {
-                    self.board.abort(super::STOPPED_BY_LEARNER);
-                    return Err(StepFailed(super::STOPPED_BY_LEARNER.into()));
+                    // The learner's `q`, or a signal that came while the
+                    // controller waited for a key: say which.
+                    let reason = match crate::signals::received() {
+                        Some(signal) => crate::signals::name(signal),
+                        None => super::STOPPED_BY_LEARNER.to_string(),
+                    };
+                    self.board.abort(&reason);
+                    return Err(StepFailed(reason));
                 }
                 started.t_us = self.clock.now_us();
                 self.quiet = false;
@@ -155,7 +161,7 @@ impl Actor<'_> {
                     WaitError::TimedOut => {
                         StepFailed(format!("event `{event}` not signalled within {timeout:?}"))
                     }
-                    WaitError::Aborted(r) => StepFailed(format!("stopped: {r}")),
+                    WaitError::Aborted(r) => StepFailed(r),
                 })
             }
             // The course's protocols and the probes (see course_ops.rs,
@@ -670,7 +676,7 @@ impl Actor<'_> {
             Err(WaitError::TimedOut) => Err(StepFailed(format!(
                 "no actor published `{to}` within {timeout:?}"
             ))),
-            Err(WaitError::Aborted(r)) => Err(StepFailed(format!("stopped: {r}"))),
+            Err(WaitError::Aborted(r)) => Err(StepFailed(r)),
         }
     }
 

@@ -225,7 +225,7 @@ pub fn run(
         let watcher = scope.spawn(move || {
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
                 if let Some(signal) = crate::signals::received() {
-                    board.abort(&format!("stopped by {}", crate::signals::name(signal)));
+                    board.abort(&crate::signals::name(signal));
                     return;
                 }
                 std::thread::park_timeout(Duration::from_millis(20));

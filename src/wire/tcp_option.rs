@@ -80,30 +80,63 @@ pub enum TcpOption {
 
 /// Parses the options area of a TCP header (the bytes between the fixed
 /// header and the data offset). Never fails; see the module docs.
-pub fn parse_options(mut area: &[u8]) -> Vec<TcpOption> {
-    let mut options = Vec::new();
-    while let Some(&kind) = area.first() {
+pub fn parse_options(area: &[u8]) -> Vec<TcpOption> {
+    walk_options(area)
+        .into_iter()
+        .filter_map(|(_, item)| match item {
+            OptionItem::Option(option) => Some(option),
+            OptionItem::Nop | OptionItem::End => None,
+        })
+        .collect()
+}
+
+/// One item of the options area, padding included, as
+/// [`walk_options`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionItem {
+    /// A one-byte NOP, which aligns the next option.
+    Nop,
+    /// End of options: it and every byte after it are padding.
+    End,
+    /// An option with its kind and length bytes.
+    Option(TcpOption),
+}
+
+/// Every item of the options area with the bytes it takes (offsets from
+/// the start of the area): what a packet dissector shows byte by byte.
+/// After [`OptionItem::End`], or a malformed option, the walk stops.
+pub fn walk_options(area: &[u8]) -> Vec<(std::ops::Range<usize>, OptionItem)> {
+    let mut items = Vec::new();
+    let mut at = 0;
+    while let Some(&kind) = area.get(at) {
         match kind {
-            kind::END => break,
+            kind::END => {
+                items.push((at..area.len(), OptionItem::End));
+                break;
+            }
             kind::NOP => {
-                area = &area[1..];
+                items.push((at..at + 1, OptionItem::Nop));
+                at += 1;
                 continue;
             }
             _ => {}
         }
-        let Some(&len) = area.get(1) else {
-            options.push(TcpOption::Malformed { kind, len: 0 });
+        let Some(&len) = area.get(at + 1) else {
+            let malformed = TcpOption::Malformed { kind, len: 0 };
+            items.push((at..area.len(), OptionItem::Option(malformed)));
             break;
         };
         // The length covers the kind and length bytes and must fit.
-        let Some(option) = area.get(..usize::from(len)).filter(|_| len >= 2) else {
-            options.push(TcpOption::Malformed { kind, len });
+        let end = at + usize::from(len);
+        let Some(option) = area.get(at..end).filter(|_| len >= 2) else {
+            let malformed = TcpOption::Malformed { kind, len };
+            items.push((at..area.len(), OptionItem::Option(malformed)));
             break;
         };
-        options.push(parse_one(kind, option));
-        area = &area[usize::from(len)..];
+        items.push((at..end, OptionItem::Option(parse_one(kind, option))));
+        at = end;
     }
-    options
+    items
 }
 
 /// Decodes one option from its bytes (kind, length and value).
