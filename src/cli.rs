@@ -63,6 +63,12 @@ pub enum Command {
         /// running down.
         #[arg(long, value_name = "FILE", conflicts_with = "all")]
         svg: Option<PathBuf>,
+        /// Also write the session as one web page to explore offline: the
+        /// sequence diagram, the timeline, the message map and the checks;
+        /// click a packet for its layers, fields and bytes, a call for its
+        /// arguments, result and packets.
+        #[arg(long, value_name = "FILE", conflicts_with = "all")]
+        html: Option<PathBuf>,
         /// Also write the packets to this pcapng file, each with a comment
         /// naming what it carries (`client send #2 [5, 9) "feng"`, `SYN
         /// (client connect #1)`): the message map, inside Wireshark. Written
@@ -125,6 +131,11 @@ pub enum Command {
         /// written when the capture stops: a lifeline per address and port.
         #[arg(long, value_name = "FILE", conflicts_with = "quiet")]
         svg: Option<PathBuf>,
+        /// Also write the packets as one web page to explore offline,
+        /// written when the capture stops: the diagram and the timeline;
+        /// click a packet for its layers, fields and bytes.
+        #[arg(long, value_name = "FILE", conflicts_with = "quiet")]
+        html: Option<PathBuf>,
         /// With --pcap: no row per packet and no streams, only the counters
         /// at the end (as `tcpdump -w` writes without printing).
         #[arg(long, short, requires = "pcap", conflicts_with_all = ["json", "pcapng"])]
@@ -180,6 +191,12 @@ pub enum Command {
         /// arrows.
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Also write the trace as one web page to explore offline: the
+        /// diagram, the timeline, the message map and the capture's check;
+        /// click a packet for its layers, fields and bytes, a call for its
+        /// arguments, result and packets.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// Also write the packets to this pcapng file, each with a comment
         /// naming the call whose bytes it carries (as the message map
         /// does). Written when the trace ends.
@@ -231,6 +248,11 @@ pub enum Command {
         /// port, time running down.
         #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
         svg: Option<PathBuf>,
+        /// Also write the packets (those --stream and --filter keep) as one
+        /// web page to explore offline: the diagram and the timeline; click
+        /// a packet for its layers, fields and bytes.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
+        html: Option<PathBuf>,
         /// Show only the packets this display filter matches, in
         /// Wireshark's syntax (as `tshark -Y`): `udp`, `tcp.len > 0`,
         /// `tcp.port == 9000 && tcp.flags.syn == 1`, `ip.addr == 127.0.0.1`,

@@ -2,8 +2,8 @@
 
 mod book;
 mod catalog_views;
-mod drawing;
 mod detail;
+mod drawing;
 mod files;
 mod inspect;
 mod predict;

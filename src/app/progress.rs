@@ -85,6 +85,7 @@ pub fn next(out: &mut dyn Write, capture: bool) -> Outcome {
         capture,
         pcap: None,
         svg: None,
+        html: None,
         pcapng: None,
         step: false,
         predict: false,
