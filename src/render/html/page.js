@@ -41,7 +41,9 @@
   function packetText(p) {
     if (p.error) { return "not decoded: " + p.error; }
     var s = p.src + " \u2192 " + p.dst + "  ";
-    if (p.proto === "tcp") { s += p.flags + " seq=" + p.seq + " ack=" + p.ack + " len=" + p.len; }
+    if (p.proto === "tcp") {
+      s += p.flags + " seq=" + p.seq + (p.ack === null ? "" : " ack=" + p.ack) + " len=" + p.len;
+    }
     else { s += p.proto + " len=" + p.len; }
     if (p.data) { s += " \"" + p.data + "\""; }
     return s;
@@ -203,7 +205,7 @@
       add(pre, el("span", "off", ("000" + line.toString(16)).slice(-4) + "  "));
       var ascii = [];
       for (var b = line; b < line + 16; b++) {
-        if (b >= n) { add(pre, document.createTextNode("   ")); continue; }
+        if (b >= n) { add(pre, document.createTextNode(b === line + 7 ? "    " : "   ")); continue; }
         var hx = p.bytes.substr(2 * b, 2), v = parseInt(hx, 16);
         var s = el("span", kindAt[b] ? "k-" + kindAt[b] : null, hx);
         s.setAttribute("data-b", b);
@@ -249,15 +251,20 @@
     pane.onclick = function (e) { var t = target(e); if (t) { pinned = t; light(t); } };
   }
 
+  // A packet or call by its index; its address (#packet-3, #call-5) can
+  // be kept and opened again.
+  function show(what, i) {
+    if (what === "packet" && packets[i]) { select("data-packet", i); showPacket(i); }
+    else if (what === "call" && calls[i]) { select("data-call", i); showCall(i); }
+    else { return; }
+    if (history.replaceState) { history.replaceState(null, "", "#" + what + "-" + i); }
+  }
   document.addEventListener("click", function (e) {
     var t = e.target.closest && e.target.closest("[data-packet],[data-call]");
     if (!t) { return; }
-    if (t.hasAttribute("data-packet")) {
-      var i = +t.getAttribute("data-packet");
-      if (packets[i]) { select("data-packet", i); showPacket(i); }
-    } else {
-      var k = +t.getAttribute("data-call");
-      if (calls[k]) { select("data-call", k); showCall(k); }
-    }
+    if (t.hasAttribute("data-packet")) { show("packet", +t.getAttribute("data-packet")); }
+    else { show("call", +t.getAttribute("data-call")); }
   });
+  var at = /^#(packet|call)-(\d+)$/.exec(location.hash);
+  if (at) { show(at[1], +at[2]); }
 })();
