@@ -58,6 +58,12 @@ pub enum Command {
         /// Also write the captured packets to this pcap file (Wireshark, tshark).
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// Also write the packets to this pcapng file, each with a comment
+        /// naming what it carries (`client send #2 [5, 9) "feng"`, `SYN
+        /// (client connect #1)`): the message map, inside Wireshark. Written
+        /// when the run ends.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
         /// Also draw the session as a sequence diagram in this SVG file: a
         /// lifeline per actor, calls beside it, packets as arrows, time
         /// running down.
@@ -69,12 +75,6 @@ pub enum Command {
         /// arguments, result and packets.
         #[arg(long, value_name = "FILE", conflicts_with = "all")]
         html: Option<PathBuf>,
-        /// Also write the packets to this pcapng file, each with a comment
-        /// naming what it carries (`client send #2 [5, 9) "feng"`, `SYN
-        /// (client connect #1)`): the message map, inside Wireshark. Written
-        /// when the run ends.
-        #[arg(long, value_name = "FILE")]
-        pcapng: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -186,6 +186,11 @@ pub enum Command {
         /// Also write the captured packets to this pcap file.
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// Also write the packets to this pcapng file, each with a comment
+        /// naming the call whose bytes it carries (as the message map
+        /// does). Written when the trace ends.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
         /// Also draw the trace as a sequence diagram in this SVG file: a
         /// lifeline per process or thread, calls beside it, packets as
         /// arrows.
@@ -197,11 +202,6 @@ pub enum Command {
         /// arguments, result and packets.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
-        /// Also write the packets to this pcapng file, each with a comment
-        /// naming the call whose bytes it carries (as the message map
-        /// does). Written when the trace ends.
-        #[arg(long, value_name = "FILE")]
-        pcapng: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -243,16 +243,6 @@ pub enum Command {
         /// it lasted, the handshake's round trip, and the throughput.
         #[arg(long, conflicts_with_all = ["detail", "stream"])]
         stats: bool,
-        /// Also draw the packets (of the --stream chosen, if any) as a
-        /// sequence diagram in this SVG file: a lifeline per address and
-        /// port, time running down.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
-        svg: Option<PathBuf>,
-        /// Also write the packets (those --stream and --filter keep) as one
-        /// web page to explore offline: the diagram and the timeline; click
-        /// a packet for its layers, fields and bytes.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
-        html: Option<PathBuf>,
         /// Show only the packets this display filter matches, in
         /// Wireshark's syntax (as `tshark -Y`): `udp`, `tcp.len > 0`,
         /// `tcp.port == 9000 && tcp.flags.syn == 1`, `ip.addr == 127.0.0.1`,
@@ -263,6 +253,16 @@ pub enum Command {
         /// take only the matching packets. The fields are listed below.
         #[arg(long, value_name = "EXPR")]
         filter: Option<String>,
+        /// Also draw the packets (of the --stream chosen, if any) as a
+        /// sequence diagram in this SVG file: a lifeline per address and
+        /// port, time running down.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
+        svg: Option<PathBuf>,
+        /// Also write the packets (those --stream and --filter keep) as one
+        /// web page to explore offline: the diagram and the timeline; click
+        /// a packet for its layers, fields and bytes.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
+        html: Option<PathBuf>,
     },
     /// Run the server side of a lab for your own clients (the course's
     /// Python programs), printing every call, until Ctrl-C.

@@ -28,6 +28,8 @@
 //!   traffic.
 //! - [`wire`]: decoders for the frames seen on loopback (IPv4, IPv6, TCP,
 //!   UDP), which never panic.
+//! - [`analysis`]: Wireshark's TCP analysis (retransmissions, duplicate
+//!   ACKs, zero windows, ...) per segment, as `tcp.analysis.*` flags.
 //! - [`filter`]: display filters (`--filter`), with Wireshark's field
 //!   names and syntax.
 //! - [`correlate`]: relative sequence numbers, stream offsets and the
@@ -44,6 +46,7 @@
 //! - `tracer` (Linux x86_64): any program's socket calls, recorded with
 //!   ptrace and a seccomp filter, for `lab trace`.
 
+pub mod analysis;
 pub mod annotate;
 pub mod app;
 pub mod capture;

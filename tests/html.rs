@@ -385,6 +385,9 @@ fn the_page_of_a_run_opens_in_a_browser_and_a_click_shows_a_packet_and_a_call() 
         "hello".into(),
         "TCP (transport layer)".into(),
         "Carries the bytes of".into(),
+        // Wireshark's TCP analysis of it: the 5 bytes not yet ACKed.
+        "TCP analysis".into(),
+        "5 bytes in flight".into(),
     ] {
         assert!(text.contains(&want), "no {want:?} in the pane:\n{text}");
     }

@@ -17,6 +17,15 @@
 //! the page. It also writes `reference.md` from the command line's own
 //! `--help`.
 //!
+//! A chapter shows a run as a sequence diagram with an image,
+//! `![...](../transcripts/ID.svg)`: `lab book` draws `ID.svg` from the
+//! events of the same run that writes `ID.txt` (see
+//! [`crate::render::svg`]) and keeps the diagram's hash in that run's key.
+//! Like the page, the diagram is judged by the key, never by its pixels
+//! (no two runs draw the same picture: their times differ); it is redrawn
+//! when the run's story changes, when it is missing or edited, and with
+//! `--rewrite` (after a change to how diagrams are drawn).
+//!
 //! A command whose runs tell more than one story (lab 08's server reads two
 //! commands with one `recv` or two, and answers what it read) is shown once
 //! per story: `ID.txt`, then `ID--run2.txt` and so on, each with its key; a

@@ -29,12 +29,14 @@ impl Chosen {
 }
 
 /// Packet `number`, captured at `t_us` as the Ethernet frame `raw`: a title
-/// line, its layers, and with `hex` its bytes pane.
+/// line, its layers, what Wireshark's TCP analysis says of it, and with
+/// `hex` its bytes pane.
 pub fn write(
     out: &mut dyn Write,
     number: u64,
     t_us: u64,
     raw: &[u8],
+    analysis: Option<&crate::analysis::TcpAnalysis>,
     hex: bool,
 ) -> std::io::Result<()> {
     writeln!(
@@ -47,6 +49,9 @@ pub fn write(
     match crate::dissect::dissect(crate::wire::LinkType::Ethernet, raw) {
         Ok(d) => {
             write!(out, "{}", crate::render::layers::text(&d, raw, !hex))?;
+            if let Some(a) = analysis {
+                write!(out, "{}", crate::render::analysis::section(a))?;
+            }
             if hex {
                 writeln!(out)?;
                 write!(out, "{}", crate::render::hex::render(&d, raw))?;

@@ -77,6 +77,9 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
     }
     let mut drawings = Drawings::open(args.svg.as_deref(), args.html.as_deref(), || {
         let mut title = format!("lab inspect {}", path.display());
+        if let Some(f) = args.filter {
+            title.push_str(&format!(" --filter '{f}'"));
+        }
         if let Some((kind, n)) = args.stream {
             title.push_str(&format!(" --stream {}:{n}", kind.name()));
         }
@@ -253,9 +256,27 @@ fn in_detail(
             )));
         }
     };
+    // What Wireshark's TCP analysis says of a packet needs every packet
+    // before it, through the same timeline as the other views.
+    let last = chosen.last().copied().unwrap_or(0);
+    let mut analyses = Vec::with_capacity(last + 1);
+    let mut timeline = Timeline::new(false).passing();
+    for f in &file.frames[..(last + 1).min(file.frames.len())] {
+        timeline.push(Event::Packet(Packet::decode(
+            f.t_us,
+            f.data.clone(),
+            f.orig_len,
+        )));
+        timeline.release(u64::MAX, |e| {
+            if let Event::Packet(p) = e {
+                analyses.push(p.info.analysis.clone());
+            }
+        });
+    }
     for i in chosen {
         let f = &file.frames[i];
-        super::detail::write(out, i as u64 + 1, f.t_us, &f.data, hex)?;
+        let analysis = analyses.get(i).and_then(Option::as_ref);
+        super::detail::write(out, i as u64 + 1, f.t_us, &f.data, analysis, hex)?;
     }
     cut_short(out, file)
 }

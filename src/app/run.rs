@@ -571,7 +571,14 @@ fn in_detail(
     writeln!(out)?;
     let mut shown = 0;
     for p in packets.iter().filter(|p| chosen.wants(p.info.number)) {
-        super::detail::write(out, p.info.number, p.t_us, &p.raw, chosen.hex)?;
+        super::detail::write(
+            out,
+            p.info.number,
+            p.t_us,
+            &p.raw,
+            p.info.analysis.as_ref(),
+            chosen.hex,
+        )?;
         shown += 1;
     }
     if shown == 0 {

@@ -224,7 +224,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         json::trace_summary_line(&mut out, passed, calls.len(), &status, stats.as_ref(), exit)?;
     } else {
         human.finish(&mut out)?;
-        map::write_first(&mut out, &calls, &map, MAP_ROWS)?;
+        map::write_first(&mut out, &calls, &map, human.flagged(), MAP_ROWS)?;
         if let Some(v) = &verdict {
             human.event(&mut out, &Event::Check(v.clone()))?;
             human.verdicts(&mut out)?;

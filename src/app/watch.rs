@@ -111,7 +111,14 @@ impl View for Watcher<'_> {
             writeln!(self.out, "{:24}{} {}", "", "↳".dimmed(), c.cyan())?;
         }
         if let Some(chosen) = self.detail.filter(|c| c.wants(p.info.number)) {
-            super::detail::write(self.out, p.info.number, p.t_us, &p.raw, chosen.hex)?;
+            super::detail::write(
+                self.out,
+                p.info.number,
+                p.t_us,
+                &p.raw,
+                p.info.analysis.as_ref(),
+                chosen.hex,
+            )?;
         }
         Ok(())
     }
@@ -382,7 +389,6 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             )?;
         }
     }
-    drawings.write(view.out, !args.json)?;
     if let Some(wr) = annotated {
         let n = wr.finish().map_err(|e| Failure::Usage(e.to_string()))?;
         if !args.json {
@@ -394,6 +400,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             )?;
         }
     }
+    drawings.write(view.out, !args.json)?;
     view.summary()?;
     let out = view.out;
     if args.json {

@@ -1,6 +1,7 @@
 //! Renderers: the same event stream as a terminal view, JSON Lines, an
 //! SVG sequence diagram or a web page.
 
+pub mod analysis;
 pub mod file;
 pub mod hex;
 pub mod html;

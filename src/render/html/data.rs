@@ -14,9 +14,11 @@ pub(super) fn set(v: &mut Json, key: &str, value: Json) {
     }
 }
 
-/// Adds to a packet's object: `bytes`, the frame in hex; `layers`, its
-/// dissection (or `dissect_error`, why it has none); `analysis`, the
-/// marks the TCP analysis puts on it.
+/// Adds to a packet's object (which has `analysis` already when
+/// Wireshark's TCP analysis has something to say of it, as `--json`
+/// writes it): `bytes`, the frame in hex; `layers`, its dissection (or
+/// `dissect_error`, why it has none); `marks`, the analysis flags as
+/// short tags, and `analysis_text`, the analysis as `--detail` writes it.
 pub(super) fn packet_detail(v: &mut Json, p: &Packet) {
     set(v, "bytes", hex(&p.raw).into());
     // Frames of lo, and frames read from a file, start with an Ethernet
@@ -25,14 +27,21 @@ pub(super) fn packet_detail(v: &mut Json, p: &Packet) {
         Ok(d) => set(v, "layers", layers(&d)),
         Err(e) => set(v, "dissect_error", e.to_string().into()),
     }
-    // The analysis marks the diagram draws, from the one place that reads
-    // them off a packet: a flag (`retransmission`, `dup ACK`) shows on
-    // the page where the diagram shows it.
+    // The marks the diagram draws, from the one place that reads them off
+    // a packet: a flag (`retransmission of #6`, `dup ACK #1 of #9`) shows
+    // on the page's rows as on the diagram's arrows.
     let marks: Vec<Json> = crate::render::svg::analysis_marks(p)
         .into_iter()
         .map(|m| m.label.into())
         .collect();
-    set(v, "analysis", marks.into());
+    set(v, "marks", marks.into());
+    if let Some(a) = p.info.analysis.as_ref().filter(|a| !a.is_empty()) {
+        set(
+            v,
+            "analysis_text",
+            crate::render::analysis::section(a).into(),
+        );
+    }
 }
 
 /// `45 00 00 41` as `"45000041"`.

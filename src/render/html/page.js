@@ -54,7 +54,7 @@
     return c;
   }
   function flags(p, into) {
-    (p.analysis || []).forEach(function (f) { add(into, el("span", "flag", f)); });
+    (p.marks || []).forEach(function (f) { add(into, el("span", "flag", f)); });
   }
 
   // Summary and checks.
@@ -178,6 +178,11 @@
       var q = add(el("p"), el("span", null, "Carries the bytes of: "));
       cs.forEach(function (k) { add(q, chip("data-call", k, calls[k].actor + " " + callText(calls[k]))); });
       add(pane, q);
+    }
+    if (p.analysis_text) {
+      var lines = p.analysis_text.replace(/\n$/, "").split("\n");
+      add(pane, el("h4", "k-analysis", lines[0]));
+      add(pane, el("pre", "analysis", lines.slice(1).join("\n")));
     }
     if (!p.layers) { add(pane, el("p", "bad", "Not taken apart: " + (p.dissect_error || p.error))); }
     var rowsByField = [];

@@ -137,7 +137,9 @@ fn a_packet_carries_its_fields_on_its_bytes() {
         .map(|c| format!("{c:02x}"))
         .collect();
     assert_eq!(&bytes[2 * a..2 * b], payload);
-    assert_eq!(packet["analysis"], serde_json::json!([]));
+    // Nothing to say of a lone segment: no marks, no analysis.
+    assert_eq!(packet["marks"], serde_json::json!([]));
+    assert!(packet.get("analysis").is_none() && packet.get("analysis_text").is_none());
 }
 
 #[test]

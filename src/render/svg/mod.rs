@@ -85,12 +85,17 @@ pub struct AnalysisMark {
     pub label: String,
 }
 
-/// The analysis marks of one packet. The capture does not yet judge a
-/// flow's packets the way Wireshark's TCP analysis does, so no packet has
-/// any: this is the one place that will read them from [`Packet`] when it
-/// does, and the drawing already writes whatever it returns.
-pub fn analysis_marks(_packet: &Packet) -> Vec<AnalysisMark> {
-    Vec::new()
+/// The analysis marks of one packet: what Wireshark's TCP analysis (see
+/// [`crate::analysis`], worked out by the timeline) says of it, in the
+/// short words of a timeline row (`retransmission of #6`, `zero window`).
+pub fn analysis_marks(packet: &Packet) -> Vec<AnalysisMark> {
+    packet
+        .info
+        .analysis
+        .iter()
+        .flat_map(|a| &a.flags)
+        .map(|f| AnalysisMark { label: f.tag() })
+        .collect()
 }
 
 /// One packet, as the diagram draws it.

@@ -269,3 +269,31 @@ fn packets_between_two_sockets_of_one_actor_go_between_their_addresses() {
     );
     assert_eq!((d.packets[0].from, d.packets[0].to), (1, 2));
 }
+
+#[test]
+fn an_empty_session_and_a_long_one_still_make_whole_documents() {
+    // An empty pcap: a page with its title, and nothing made up.
+    let empty = Diagram::new("lab inspect empty.pcap").render();
+    let doc = roxmltree::Document::parse(&empty).expect("well-formed");
+    assert!(
+        !doc.descendants()
+            .any(|n| n.attribute("class") == Some("packet"))
+    );
+    // A long trace stops at MAX_ITEMS and says how many it left out.
+    let mut d = Diagram::new("lab trace -- busy");
+    for i in 0..(MAX_ITEMS as u64 + 50) {
+        let mut c = Call::new(i * 10, "busy[1]", Op::Send);
+        c.len = Some(1);
+        c.returned = Some(1);
+        d.add(&Event::Call(c));
+    }
+    assert_eq!((d.calls.len(), d.left_out), (MAX_ITEMS, 50));
+    let svg = d.render();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed");
+    let note = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(shown)
+        .find(|t| t.starts_with("… and 50 more"));
+    assert!(note.is_some(), "the cut is said");
+}
