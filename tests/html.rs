@@ -161,6 +161,29 @@ fn the_page_of_a_run_opens_in_a_browser_and_a_click_shows_a_packet_and_a_call() 
         "the bytes lit for the source port"
     );
 
+    // Pointing at a byte of the payload lights the field that holds it.
+    let (x, y) = centre(
+        &mut cdp,
+        "#detail pre.bytes span[data-b]:last-of-type",
+        "pre",
+    );
+    cdp.mouse("mouseMoved", x, y);
+    let field = cdp.eval("document.querySelector('#detail tr.field.hl').cells[0].textContent");
+    assert_eq!(field, "data", "the field of the last byte");
+
+    // The segment that carried "feng", clicked in the timeline.
+    let feng = cdp.eval(
+        "(() => { const d = JSON.parse(document.getElementById('session').textContent);
+           const p = d.events.find(e => e.kind === 'packet' && e.data === 'feng');
+           return {packet: p.index, frame: p.frame}; })()",
+    );
+    let row = format!("#timeline tr[data-packet=\"{}\"]", feng["packet"]);
+    let at = centre(&mut cdp, &row, "tr");
+    cdp.click(at);
+    let text = pane(&mut cdp);
+    let title = format!("Packet #{}", feng["frame"]);
+    assert!(text.contains(&title) && text.contains("\"feng\""), "{text}");
+
     // The send, clicked where the diagram labels it.
     let label = cdp.eval(&format!(
         "(() => {{ const t = [...document.querySelectorAll('#diagram text[data-call=\"{call}\"]')]
