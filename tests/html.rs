@@ -35,6 +35,27 @@ fn skip(test: &str, reason: &str) {
     let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
 }
 
+/// Opens `page` (a file in `dir`) in a new headless Chromium whose profile
+/// goes in `dir` too, and waits until it has loaded without an error.
+fn open_in_browser(exe: &Path, dir: tempfile::TempDir, page: &Path) -> (Browser, Cdp) {
+    let (browser, port) = Browser::start(exe, dir);
+    let mut cdp = Cdp::connect(port);
+    for domain in ["Runtime.enable", "Log.enable", "Page.enable"] {
+        cdp.call(domain, json!({}));
+    }
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    cdp.events.clear();
+    let url = format!("file://{}", page.display());
+    cdp.call("Page.navigate", json!({ "url": url }));
+    cdp.wait_event("Page.loadEventFired");
+    assert_eq!(cdp.eval("document.readyState"), "complete");
+    assert_eq!(cdp.errors(), Vec::<String>::new(), "errors on loading");
+    (browser, cdp)
+}
+
 /// The centre of the first element `selector` finds, scrolled into view,
 /// checked to be what a click there lands on (inside `owner`).
 fn centre(cdp: &mut Cdp, selector: &str, owner: &str) -> (f64, f64) {
@@ -85,21 +106,7 @@ fn the_page_of_a_run_opens_in_a_browser_and_a_click_shows_a_packet_and_a_call() 
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("page written to run.html"), "{stdout}");
-    let (browser, port) = Browser::start(&exe, dir);
-    let mut cdp = Cdp::connect(port);
-    for domain in ["Runtime.enable", "Log.enable", "Page.enable"] {
-        cdp.call(domain, json!({}));
-    }
-    cdp.call(
-        "Emulation.setDeviceMetricsOverride",
-        json!({"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": false}),
-    );
-    cdp.events.clear();
-    let url = format!("file://{}", page.display());
-    cdp.call("Page.navigate", json!({ "url": url }));
-    cdp.wait_event("Page.loadEventFired");
-    assert_eq!(cdp.eval("document.readyState"), "complete");
-    assert_eq!(cdp.errors(), Vec::<String>::new(), "errors on loading");
+    let (browser, mut cdp) = open_in_browser(&exe, dir, &page);
 
     // The segment that carried the client's "hello", and the send it came from.
     let ids = cdp.eval(
@@ -327,4 +334,19 @@ fn the_page_of_a_file_embeds_every_packet_taken_apart() {
             .collect();
         assert_eq!(text, p["data"].as_str().unwrap());
     }
+    // A page with packets only (no calls, no map, no checks) works too.
+    let Some(exe) = chromium() else {
+        return skip(test, "no chromium on the PATH: the page is not opened");
+    };
+    let page = dir.path().join("data.html");
+    let (browser, mut cdp) = open_in_browser(&exe, dir, &page);
+    let at = centre(&mut cdp, "#timeline tr[data-packet=\"1\"]", "tr");
+    cdp.click(at);
+    let text = pane(&mut cdp);
+    assert!(
+        text.contains("\"feng\"") && text.contains("destination port"),
+        "{text}"
+    );
+    assert_eq!(cdp.errors(), Vec::<String>::new(), "errors after a click");
+    drop(browser);
 }
