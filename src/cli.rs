@@ -69,6 +69,12 @@ pub enum Command {
         /// running down.
         #[arg(long, value_name = "FILE", conflicts_with = "all")]
         svg: Option<PathBuf>,
+        /// Also write the session as one web page to explore offline: the
+        /// sequence diagram, the timeline, the message map and the checks;
+        /// click a packet for its layers, fields and bytes, a call for its
+        /// arguments, result and packets.
+        #[arg(long, value_name = "FILE", conflicts_with = "all")]
+        html: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -125,6 +131,11 @@ pub enum Command {
         /// written when the capture stops: a lifeline per address and port.
         #[arg(long, value_name = "FILE", conflicts_with = "quiet")]
         svg: Option<PathBuf>,
+        /// Also write the packets as one web page to explore offline,
+        /// written when the capture stops: the diagram and the timeline;
+        /// click a packet for its layers, fields and bytes.
+        #[arg(long, value_name = "FILE", conflicts_with = "quiet")]
+        html: Option<PathBuf>,
         /// With --pcap: no row per packet and no streams, only the counters
         /// at the end (as `tcpdump -w` writes without printing).
         #[arg(long, short, requires = "pcap", conflicts_with_all = ["json", "pcapng"])]
@@ -185,6 +196,12 @@ pub enum Command {
         /// arrows.
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Also write the trace as one web page to explore offline: the
+        /// diagram, the timeline, the message map and the capture's check;
+        /// click a packet for its layers, fields and bytes, a call for its
+        /// arguments, result and packets.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -241,6 +258,11 @@ pub enum Command {
         /// port, time running down.
         #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
         svg: Option<PathBuf>,
+        /// Also write the packets (those --stream and --filter keep) as one
+        /// web page to explore offline: the diagram and the timeline; click
+        /// a packet for its layers, fields and bytes.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
+        html: Option<PathBuf>,
     },
     /// Run the server side of a lab for your own clients (the course's
     /// Python programs), printing every call, until Ctrl-C.

@@ -35,7 +35,8 @@
 //! - [`correlate`]: relative sequence numbers, stream offsets and the
 //!   message map; [`streams`]: byte streams put back together.
 //! - [`check`]: expectations against the trace.
-//! - [`render`]: the terminal timeline, the message map, JSON Lines;
+//! - [`render`]: the terminal timeline, the message map, JSON Lines, the
+//!   SVG sequence diagram and the self-contained web page (`--html`);
 //!   [`escape`] shows bytes as text.
 //! - [`pcap`]: reading and writing pcap files; [`pcapng`]: pcapng files
 //!   whose packets carry comments ([`annotate`]: what each packet carries,

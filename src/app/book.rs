@@ -60,7 +60,6 @@ use clap::CommandFactory;
 
 use super::{CaptureMode, Failure, Outcome, labs};
 use crate::catalog::{self, Lab};
-use crate::render::svg::Diagram;
 use chapters::Chapter;
 use key::Key;
 
@@ -684,7 +683,7 @@ impl Spec {
         let mut buf: Vec<u8> = Vec::new();
         let command = format!("$ lab {}", self.args.join(" "));
         let failed = |e: Failure| format!("`lab {}` failed: {e}", self.args.join(" "));
-        let mut diagram: Option<Diagram> = None;
+        let mut drawings = super::drawing::Drawings::default();
         let key = match self.args[0].as_str() {
             "list" => {
                 // As a newcomer sees it: no progress marks.
@@ -705,14 +704,17 @@ impl Spec {
                     .collect();
                 let knobs = lab.knob_values(&sets).map_err(|e| failed(e.into()))?;
                 let mode = super::CaptureMode::detect(!self.no_capture);
-                diagram = draw.then(|| Diagram::new(&format!("lab {}", self.args.join(" "))));
+                if draw {
+                    let title = format!("lab {}", self.args.join(" "));
+                    drawings = super::drawing::Drawings::diagram_only(&title);
+                }
                 let done = super::human_drawn(
                     &mut buf,
                     &lab,
                     &knobs,
                     &mode,
                     super::Files::default(),
-                    diagram.as_mut(),
+                    &mut drawings,
                 )
                 .map_err(failed)?;
                 if !done.passed() {
@@ -727,7 +729,7 @@ impl Spec {
         };
         let output = String::from_utf8_lossy(&buf);
         let text = format!("{command}\n{}", transcript::trim(&output));
-        let svg = diagram.map(|d| d.render());
+        let svg = drawings.diagram.map(|d| d.render());
         let key = key.map(|(lab, knobs, done)| {
             let key = Key::of(&command, &lab, &knobs, &done, &text);
             match &svg {

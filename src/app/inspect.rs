@@ -10,6 +10,7 @@ use std::path::Path;
 
 use colored::Colorize;
 
+use super::drawing::Drawings;
 use super::run::View;
 use super::watch::{Watcher, display_filter};
 use super::{Failure, Outcome};
@@ -31,6 +32,8 @@ pub struct InspectArgs<'a> {
     pub filter: Option<&'a str>,
     /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
     pub svg: Option<std::path::PathBuf>,
+    /// Write the packets as a web page to explore (`--html`).
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// `lab inspect FILE`: the same view as `lab capture`, from a file.
@@ -72,7 +75,7 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
         )?;
         return cut_short(out, &file);
     }
-    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || {
+    let mut drawings = Drawings::open(args.svg.as_deref(), args.html.as_deref(), || {
         let mut title = format!("lab inspect {}", path.display());
         if let Some(f) = args.filter {
             title.push_str(&format!(" --filter '{f}'"));
@@ -101,9 +104,7 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
         // timeline must not sort (a capture's clock can step back).
         let mut result = Ok(());
         timeline.release(u64::MAX, |e| {
-            if let Some((_, d)) = svg.as_mut() {
-                d.add(e);
-            }
+            drawings.add(e);
             if result.is_ok() {
                 result = view.event(e);
             }
@@ -113,7 +114,7 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
         view.comments.clear();
     }
     // Whole even for a file cut short: it draws every packet read.
-    super::drawing::write_svg(view.out, svg, !args.json)?;
+    drawings.write(view.out, !args.json)?;
     view.summary()?;
     cut_short(view.out, &file)
 }

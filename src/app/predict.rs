@@ -31,6 +31,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use colored::Colorize;
 
+use super::drawing::Drawings;
 use super::run::{CaptureMode, Files, Finished, RunArgs, View, execute_with};
 use super::step::{Answer, Paused, Pausing};
 use super::{Failure, Outcome, is_path, resolve};
@@ -235,17 +236,25 @@ pub fn predicted(
     files: Files,
     answers: Answers,
 ) -> Result<(Finished, Vec<Prediction>), Failure> {
-    predicted_drawn(out, lab, knobs, mode, files, None, answers)
+    predicted_drawn(
+        out,
+        lab,
+        knobs,
+        mode,
+        files,
+        &mut Drawings::default(),
+        answers,
+    )
 }
 
-/// [`predicted`], every event also drawn into `diagram` (`--svg`).
+/// [`predicted`], every event also drawn into `drawings` (`--svg`, `--html`).
 fn predicted_drawn(
     out: &mut dyn Write,
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
     files: Files,
-    diagram: Option<&mut crate::render::svg::Diagram>,
+    drawings: &mut Drawings,
     answers: Answers,
 ) -> Result<(Finished, Vec<Prediction>), Failure> {
     let human = Human::new(lab);
@@ -270,7 +279,7 @@ fn predicted_drawn(
     };
     let drawing = super::drawing::Drawing {
         view: &mut view,
-        diagram,
+        drawings,
     };
     let done = execute_with(lab, knobs, mode, files, Pausing::Questions, drawing)?;
     let PredictView {
@@ -425,13 +434,13 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
     let mode = CaptureMode::detect(args.capture);
     let files = Files::of(&args.pcap, &args.pcapng);
     files.check(&mode)?;
-    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || {
+    let mut drawings = Drawings::open(args.svg.as_deref(), args.html.as_deref(), || {
         format!("lab run {} --predict", lab.id())
     })?;
-    let diagram = svg.as_mut().map(|(_, d)| d);
-    let (done, predictions) = predicted_drawn(out, &lab, &knobs, &mode, files, diagram, answers)?;
+    let (done, predictions) =
+        predicted_drawn(out, &lab, &knobs, &mode, files, &mut drawings, answers)?;
     files.say_written(out)?;
-    super::drawing::write_svg(out, svg, true)?;
+    drawings.write(out, true)?;
     // A lab file from a path is not the catalog's lab: nothing is kept.
     if !is_path(query) {
         record_score(lab.id(), Score::of(&predictions));

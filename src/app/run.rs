@@ -18,13 +18,12 @@ use crate::correlate::{self, MapEntry};
 use crate::expr::Scope;
 use crate::netns;
 use crate::pcap::PcapWriter;
-use crate::render::svg::Diagram;
 use crate::render::{human::Human, json};
 use crate::runner;
 use crate::timeline::Timeline;
 use crate::trace::{Call, Event, Packet};
 
-use super::drawing::{Drawing, svg_target, write_svg};
+use super::drawing::{Drawing, Drawings};
 use super::step::{Answer, Ask, Paused, Pausing, StepView, Stepper, Waiting};
 
 /// How long events wait before they are shown, so that a packet read a
@@ -41,10 +40,12 @@ pub struct RunArgs<'a> {
     pub json: bool,
     pub capture: bool,
     pub pcap: Option<PathBuf>,
-    /// `--pcapng`: the packets with the message map as comments.
-    pub pcapng: Option<PathBuf>,
     /// Also draw the run as an SVG sequence diagram in this file.
     pub svg: Option<PathBuf>,
+    /// Also write the run as a web page to explore (`--html`).
+    pub html: Option<PathBuf>,
+    /// `--pcapng`: the packets with the message map as comments.
+    pub pcapng: Option<PathBuf>,
     /// Stop before every step and wait for the learner (`--step`).
     pub step: bool,
     /// Ask the lab's questions before their steps (`--predict`); see
@@ -517,17 +518,16 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     let mode = CaptureMode::detect(args.capture);
     let files = Files::of(&args.pcap, &args.pcapng);
     files.check(&mode)?;
-    let mut svg = svg_target(args.svg.as_deref(), || run_title(&lab, args.set))?;
+    let mut drawings = Drawings::open(args.svg.as_deref(), args.html.as_deref(), || {
+        run_title(&lab, args.set)
+    })?;
     if args.json {
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
-        let mut diagram = svg.as_mut().map(|(_, d)| d);
         let done = execute(&lab, &knobs, &mode, files, |e| {
-            if let Some(d) = diagram.as_mut() {
-                d.add(e);
-            }
+            drawings.add(e);
             json::event_line(out, e)
         })?;
-        write_svg(out, svg, false)?;
+        drawings.write(out, false)?;
         json::summary_line(
             out,
             done.passed(),
@@ -544,9 +544,8 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         let echo = !stdin.is_terminal();
         // Read so that Ctrl-C stops the run while it waits for a key.
         let input = std::io::BufReader::new(crate::signals::Stdin);
-        let diagram = svg.as_mut().map(|(_, d)| d);
-        let passed = stepped(out, &lab, &knobs, &mode, files, diagram, input, echo)?;
-        write_svg(out, svg, true)?;
+        let passed = stepped(out, &lab, &knobs, &mode, files, &mut drawings, input, echo)?;
+        drawings.write(out, true)?;
         return Ok(passed);
     }
     if let (Some(_), CaptureMode::Off(reason)) = (&args.detail, &mode) {
@@ -554,13 +553,12 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
             "--detail shows captured packets, and capture is off: {reason}"
         )));
     }
-    let diagram = svg.as_mut().map(|(_, d)| d);
-    let done = human_drawn(out, &lab, &knobs, &mode, files, diagram)?;
+    let done = human_drawn(out, &lab, &knobs, &mode, files, &mut drawings)?;
     files.say_written(out)?;
     if let Some(chosen) = &args.detail {
         in_detail(out, &done.packets, chosen)?;
     }
-    write_svg(out, svg, true)?;
+    drawings.write(out, true)?;
     Ok(done.passed())
 }
 
@@ -606,17 +604,17 @@ pub fn human(
     mode: &CaptureMode,
     files: Files,
 ) -> Result<Finished, Failure> {
-    human_drawn(out, lab, knobs, mode, files, None)
+    human_drawn(out, lab, knobs, mode, files, &mut Drawings::default())
 }
 
-/// [`human`], every event also drawn into `diagram` (`--svg`).
+/// [`human`], every event also drawn into `drawings` (`--svg`, `--html`).
 pub fn human_drawn(
     out: &mut dyn Write,
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
     files: Files,
-    mut diagram: Option<&mut Diagram>,
+    drawings: &mut Drawings,
 ) -> Result<Finished, Failure> {
     let mut view = Human::new(lab);
     view.header(out, lab, knobs)?;
@@ -626,9 +624,7 @@ pub fn human_drawn(
     }
     out.flush()?;
     let done = execute(lab, knobs, mode, files, |e| {
-        if let Some(d) = diagram.as_mut() {
-            d.add(e);
-        }
+        drawings.add(e);
         view.event(out, e)?;
         out.flush()
     })?;
@@ -670,7 +666,7 @@ pub fn stepped(
     knobs: &Scope,
     mode: &CaptureMode,
     files: Files,
-    diagram: Option<&mut Diagram>,
+    drawings: &mut Drawings,
     input: impl std::io::BufRead,
     echo: bool,
 ) -> Outcome {
@@ -696,7 +692,7 @@ pub fn stepped(
     };
     let drawing = Drawing {
         view: &mut view,
-        diagram,
+        drawings,
     };
     let done = execute_with(lab, knobs, mode, files, Pausing::EveryStep, drawing)?;
     let StepView {

@@ -12,6 +12,7 @@ use std::sync::mpsc;
 
 use colored::Colorize;
 
+use super::drawing::Drawings;
 use super::run::{CaptureMode, Files, PacketSink, Sink, View, drive};
 use super::{Failure, flush};
 use crate::capture::{Capture, CaptureStats, Filter};
@@ -41,10 +42,12 @@ pub struct TraceArgs<'a> {
     pub json: bool,
     pub capture: bool,
     pub pcap: Option<PathBuf>,
-    /// `--pcapng`: the packets with the message map as comments.
-    pub pcapng: Option<PathBuf>,
     /// Draw the trace as a sequence diagram in this SVG file (`--svg`).
     pub svg: Option<PathBuf>,
+    /// Write the trace as a web page to explore (`--html`).
+    pub html: Option<PathBuf>,
+    /// `--pcapng`: the packets with the message map as comments.
+    pub pcapng: Option<PathBuf>,
     /// `-o FILE`: the trace goes there instead of standard error.
     pub output: Option<PathBuf>,
 }
@@ -81,9 +84,11 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         off => off,
     };
     Files::of(&args.pcap, &args.pcapng).check(&mode)?;
-    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || match args.pid {
-        Some(pid) => format!("lab trace --pid {pid}"),
-        None => format!("lab trace -- {}", args.command.join(" ")),
+    let mut drawings = Drawings::open(args.svg.as_deref(), args.html.as_deref(), || {
+        match args.pid {
+            Some(pid) => format!("lab trace --pid {pid}"),
+            None => format!("lab trace -- {}", args.command.join(" ")),
+        }
     })?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -151,7 +156,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         };
         let mut drawing = super::drawing::Drawing {
             view: &mut view,
-            diagram: svg.as_mut().map(|(_, d)| d),
+            drawings: &mut drawings,
         };
         let mut sink = Sink {
             writer: writer.as_mut(),
@@ -172,8 +177,6 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
     if let Some(w) = writer {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
     }
-    // Said in the footer, with the pcap file.
-    super::drawing::write_svg(&mut out, svg, false)?;
     let Timeline { calls, packets, .. } = timeline;
     let (map, verdict) = match &stats {
         Some(st) => {
@@ -195,6 +198,15 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         crate::pcapng::write_file(path, zero, &section, &packets, &notes)
             .map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    // The page ends as the session's events do: the map, then the check.
+    for m in &map {
+        drawings.add(&Event::Map(m.clone()));
+    }
+    if let Some(v) = &verdict {
+        drawings.add(&Event::Check(v.clone()));
+    }
+    // Said in the footer, with the pcap file.
+    drawings.write(&mut out, false)?;
     let passed = verdict.as_ref().is_none_or(|v| v.passed);
     if args.json {
         // The session's last events, as `lab run` ends its stream.
@@ -271,12 +283,10 @@ fn footer(
     }
     Files::of(&args.pcap, &args.pcapng).say_written(out)?;
     if let Some(p) = &args.svg {
-        writeln!(
-            out,
-            "{} sequence diagram written to {}",
-            "·".dimmed(),
-            p.display()
-        )?;
+        super::drawing::written(out, "sequence diagram", p)?;
+    }
+    if let Some(p) = &args.html {
+        super::drawing::written(out, "page", p)?;
     }
     let who = &started.actor;
     let how = match ended {

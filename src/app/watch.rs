@@ -25,7 +25,7 @@ use crate::streams::{KEEP, Streams};
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
 
-use super::drawing::{Drawing, svg_target, write_svg};
+use super::drawing::{Drawing, Drawings};
 use super::run::{Sink, View};
 
 /// Options of `lab capture`.
@@ -35,11 +35,13 @@ pub struct CaptureArgs<'a> {
     pub seconds: Option<f64>,
     pub json: bool,
     pub pcap: Option<PathBuf>,
+    /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<PathBuf>,
+    /// Write the packets as a web page to explore (`--html`).
+    pub html: Option<PathBuf>,
     /// `--pcapng`: the packets, each that carries data with a comment
     /// naming its conversation and bytes.
     pub pcapng: Option<PathBuf>,
-    /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
-    pub svg: Option<PathBuf>,
     /// Write the pcap and print only the counters (`--quiet`).
     pub quiet: bool,
     /// `--filter`: the display filter, as typed.
@@ -269,7 +271,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     };
     let filter = display_filter(args.filter)?;
     capture::privilege().map_err(|e| Failure::Usage(e.to_string()))?;
-    let mut svg = svg_target(args.svg.as_deref(), || {
+    let mut drawings = Drawings::open(args.svg.as_deref(), args.html.as_deref(), || {
         let ports: Vec<String> = args.ports.iter().map(|p| format!("--port {p}")).collect();
         format!("lab capture {}", ports.join(" "))
     })?;
@@ -314,7 +316,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     }
     let mut drawing = Drawing {
         view: &mut view,
-        diagram: svg.as_mut().map(|(_, d)| d),
+        drawings: &mut drawings,
     };
     let mut sink = Sink {
         writer: writer.as_mut(),
@@ -398,7 +400,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             )?;
         }
     }
-    write_svg(view.out, svg, !args.json)?;
+    drawings.write(view.out, !args.json)?;
     view.summary()?;
     let out = view.out;
     if args.json {

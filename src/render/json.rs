@@ -94,34 +94,32 @@ pub fn lab_line(out: &mut dyn Write, id: &str, title: &str, knobs: &Scope) -> io
 }
 
 pub fn event_line(out: &mut dyn Write, event: &Event) -> io::Result<()> {
+    line(out, event_value(event))
+}
+
+/// An event as its JSON object: what [`event_line`] writes on one line.
+pub fn event_value(event: &Event) -> Json {
     match event {
-        Event::Call(c) => line(out, call(c)),
-        Event::StepStarted(s) => line(
-            out,
+        Event::Call(c) => call(c),
+        Event::StepStarted(s) => {
             json!({"kind": "step", "t_us": s.t_us, "actor": s.actor, "index": s.index,
-                   "line": s.line, "step": s.text}),
-        ),
+                   "line": s.line, "step": s.text})
+        }
         Event::CallStarted {
             t_us,
             actor,
             op,
             sock,
-        } => line(
-            out,
-            json!({"kind": "call_started", "t_us": t_us, "actor": actor, "op": op.name(),
+        } => json!({"kind": "call_started", "t_us": t_us, "actor": actor, "op": op.name(),
                    "sock": sock}),
-        ),
-        Event::Packet(p) => line(out, packet(p)),
-        Event::Map(m) => map_line(out, m),
-        Event::Check(v) => check_line(out, v),
+        Event::Packet(p) => packet(p),
+        Event::Map(m) => map(m),
+        Event::Check(v) => check(v),
         Event::ActorFailed {
             t_us,
             actor,
             message,
-        } => line(
-            out,
-            json!({"kind": "actor_failed", "t_us": t_us, "actor": actor, "message": message}),
-        ),
+        } => json!({"kind": "actor_failed", "t_us": t_us, "actor": actor, "message": message}),
     }
 }
 
@@ -138,22 +136,24 @@ pub fn packet_line(out: &mut dyn Write, p: &Packet, comments: &[String]) -> io::
 }
 
 pub fn check_line(out: &mut dyn Write, v: &Verdict) -> io::Result<()> {
-    line(
-        out,
-        json!({"kind": "check", "name": v.name, "passed": v.passed, "detail": v.detail}),
-    )
+    line(out, check(v))
+}
+
+fn check(v: &Verdict) -> Json {
+    json!({"kind": "check", "name": v.name, "passed": v.passed, "detail": v.detail})
 }
 
 pub fn map_line(out: &mut dyn Write, m: &MapEntry) -> io::Result<()> {
+    line(out, map(m))
+}
+
+fn map(m: &MapEntry) -> Json {
     let from: Vec<Json> = m
         .sources
         .iter()
         .map(|(k, s, e)| json!({"call": k, "range": [s, e]}))
         .collect();
-    line(
-        out,
-        json!({"kind": "map", "call": m.call, "packets": m.packets, "from": from}),
-    )
+    json!({"kind": "map", "call": m.call, "packets": m.packets, "from": from})
 }
 
 pub fn summary_line(

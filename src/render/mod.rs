@@ -1,8 +1,10 @@
-//! Renderers: the same event stream as a terminal view, JSON Lines or an
-//! SVG sequence diagram.
+//! Renderers: the same event stream as a terminal view, JSON Lines, an
+//! SVG sequence diagram or a web page.
 
 pub mod analysis;
+pub mod file;
 pub mod hex;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod layers;

@@ -169,13 +169,10 @@ pub fn document(d: &Diagram, title: &str) -> String {
                 let c = &d.calls[i];
                 let (x, anchor, room) = lanes.label(c.lane);
                 let op = c.label.split(' ').next().unwrap_or_default();
-                labels = labels.add(text(
-                    x,
-                    y + 4.0,
-                    "call",
-                    anchor,
-                    &cut(&format!("{op} …"), room),
-                ));
+                labels = labels.add(
+                    text(x, y + 4.0, "call", anchor, &cut(&format!("{op} …"), room))
+                        .set("data-call", c.index),
+                );
             }
             Item::CallEnd(i) => {
                 let c = &d.calls[i];
@@ -189,7 +186,8 @@ pub fn document(d: &Diagram, title: &str) -> String {
                             .set("width", 8)
                             .set("height", r(y - y0))
                             .set("fill", "#e3ecf7")
-                            .set("stroke", LANE_COLORS[c.lane % LANE_COLORS.len()]),
+                            .set("stroke", LANE_COLORS[c.lane % LANE_COLORS.len()])
+                            .set("data-call", c.index),
                     );
                 } else {
                     bars = bars.add(
@@ -204,7 +202,10 @@ pub fn document(d: &Diagram, title: &str) -> String {
                 }
                 let (lx, anchor, room) = lanes.label(c.lane);
                 let class = if c.failed { "call fail" } else { "call" };
-                labels = labels.add(text(lx, y + 4.0, class, anchor, &cut(&c.label, room)));
+                labels = labels.add(
+                    text(lx, y + 4.0, class, anchor, &cut(&c.label, room))
+                        .set("data-call", c.index),
+                );
             }
             Item::Packet(i) => arrows = arrows.add(arrow(d, i, &lanes, y)),
         }
@@ -358,7 +359,11 @@ fn arrow(d: &Diagram, i: usize, lanes: &Lanes, y: f64) -> Group {
     let color = LANE_COLORS[p.from % LANE_COLORS.len()];
     let (x0, x1) = (lanes.xs[p.from], lanes.xs[p.to]);
     let (y0, y1) = (y - SLOPE / 2.0, y + SLOPE / 2.0);
-    let mut g = Group::new().set("class", "packet");
+    // `data-packet`: which packet it is, for a page that shows the diagram
+    // (`--html`) to look up when it is clicked.
+    let mut g = Group::new()
+        .set("class", "packet")
+        .set("data-packet", p.index);
     let (label_x, label_y, anchor);
     if p.from == p.to {
         // Between two sockets of one actor: a loop out and back.

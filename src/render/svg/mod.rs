@@ -62,6 +62,9 @@ pub const MAX_ITEMS: usize = 400;
 /// One socket call, as the diagram draws it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallMark {
+    /// Its place among the session's calls, from 0 (as the message map
+    /// numbers them): what a page that shows the diagram looks it up by.
+    pub index: usize,
     /// Index of the call's lifeline.
     pub lane: usize,
     /// When it started and returned (µs on the session's clock).
@@ -98,6 +101,9 @@ pub fn analysis_marks(packet: &Packet) -> Vec<AnalysisMark> {
 /// One packet, as the diagram draws it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PacketMark {
+    /// Its place among the session's packets, from 0 (as the message map
+    /// numbers them).
+    pub index: usize,
     pub t_us: u64,
     /// Lifelines of its source and destination.
     pub from: usize,
@@ -118,6 +124,9 @@ pub struct Diagram {
     pub packets: Vec<PacketMark>,
     /// Calls and packets past [`MAX_ITEMS`], not drawn.
     pub left_out: usize,
+    /// Calls and packets taken so far, drawn or not.
+    seen_calls: usize,
+    seen_packets: usize,
 }
 
 impl Diagram {
@@ -135,8 +144,14 @@ impl Diagram {
     /// part of the picture.
     pub fn add(&mut self, event: &Event) {
         match event {
-            Event::Call(c) => self.add_call(c),
-            Event::Packet(p) => self.add_packet(p),
+            Event::Call(c) => {
+                self.add_call(c, self.seen_calls);
+                self.seen_calls += 1;
+            }
+            Event::Packet(p) => {
+                self.add_packet(p, self.seen_packets);
+                self.seen_packets += 1;
+            }
             Event::StepStarted(_)
             | Event::CallStarted { .. }
             | Event::Map(_)
@@ -163,12 +178,13 @@ impl Diagram {
         }
     }
 
-    fn add_call(&mut self, c: &Call) {
+    fn add_call(&mut self, c: &Call, index: usize) {
         if self.full() {
             return;
         }
         let lane = self.lane(&c.actor);
         self.calls.push(CallMark {
+            index,
             lane,
             start_us: c.t_us,
             end_us: c.t_us + c.waited_us,
@@ -177,7 +193,7 @@ impl Diagram {
         });
     }
 
-    fn add_packet(&mut self, p: &Packet) {
+    fn add_packet(&mut self, p: &Packet, index: usize) {
         let Ok(frame) = &p.frame else {
             return; // not decoded: no endpoints to draw between
         };
@@ -207,6 +223,7 @@ impl Diagram {
             _ => return,
         };
         self.packets.push(PacketMark {
+            index,
             t_us: p.t_us,
             from,
             to,
