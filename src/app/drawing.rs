@@ -11,8 +11,9 @@ use colored::Colorize;
 use super::Failure;
 use super::run::View;
 use super::step::{Answer, Paused};
+use crate::render::file::WholeFile;
 use crate::render::html::{HtmlFile, Page};
-use crate::render::svg::{Diagram, SvgFile};
+use crate::render::svg::Diagram;
 use crate::trace::Event;
 
 /// What a session draws besides what it prints, as its events are
@@ -24,7 +25,7 @@ pub struct Drawings {
     /// The diagram, and the file it goes to (none when only a caller
     /// wants the picture, as the book does).
     pub diagram: Option<Diagram>,
-    svg: Option<SvgFile>,
+    svg: Option<WholeFile>,
     page: Option<(HtmlFile, Page)>,
 }
 
@@ -41,7 +42,7 @@ impl Drawings {
         }
         let title = title();
         if let Some(p) = svg {
-            d.svg = Some(SvgFile::preflight(p).map_err(Failure::Usage)?);
+            d.svg = Some(WholeFile::preflight(p, "run.svg").map_err(Failure::Usage)?);
             d.diagram = Some(Diagram::new(&title));
         }
         if let Some(p) = html {
@@ -73,7 +74,7 @@ impl Drawings {
     /// all. With `say`, a line for each.
     pub fn write(self, out: &mut dyn Write, say: bool) -> Result<(), Failure> {
         if let (Some(file), Some(diagram)) = (&self.svg, &self.diagram) {
-            file.write(diagram).map_err(Failure::Usage)?;
+            file.write(&diagram.render()).map_err(Failure::Usage)?;
             if say {
                 written(out, "sequence diagram", file.path())?;
             }

@@ -42,8 +42,6 @@
 mod draw;
 pub mod layout;
 
-use std::path::{Path, PathBuf};
-
 use crate::escape::preview;
 use crate::trace::{Call, Event, Op, Packet};
 use crate::wire::{TcpFlags, Transport};
@@ -323,61 +321,6 @@ pub fn millis(us: u64) -> String {
         m if m >= 10.0 => format!("{m:.1} ms"),
         m if m >= 1.0 => format!("{m:.2} ms"),
         m => format!("{m:.3} ms"),
-    }
-}
-
-/// Where a diagram goes: written whole under a hidden temporary name next
-/// to the target and renamed into place, so that a failed run (or a full
-/// disk) leaves no half-written file.
-pub struct SvgFile {
-    path: PathBuf,
-}
-
-impl SvgFile {
-    /// Checks before anything runs that a file can be written at `path`:
-    /// not a folder, and its folder exists and takes a new file. Leaves
-    /// nothing behind.
-    pub fn preflight(path: &Path) -> Result<SvgFile, String> {
-        if path.is_dir() {
-            return Err(format!(
-                "{}: is a folder: give the name of a file to write, e.g. run.svg",
-                path.display()
-            ));
-        }
-        let probe = Self::partial(path)?;
-        std::fs::File::create(&probe)
-            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
-        let _ = std::fs::remove_file(&probe);
-        Ok(SvgFile {
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// `dir/.NAME.PID.partial`: the temporary name beside the target.
-    fn partial(path: &Path) -> Result<PathBuf, String> {
-        let name = path
-            .file_name()
-            .ok_or_else(|| format!("{}: not a file name", path.display()))?;
-        Ok(path.with_file_name(format!(
-            ".{}.{}.partial",
-            name.to_string_lossy(),
-            std::process::id()
-        )))
-    }
-
-    /// Writes the diagram and moves it into place.
-    pub fn write(&self, diagram: &Diagram) -> Result<(), String> {
-        let partial = Self::partial(&self.path)?;
-        let failed = |e: std::io::Error| {
-            let _ = std::fs::remove_file(&partial);
-            format!("{}: cannot write: {e}", self.path.display())
-        };
-        std::fs::write(&partial, diagram.render()).map_err(failed)?;
-        std::fs::rename(&partial, &self.path).map_err(failed)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

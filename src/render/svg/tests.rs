@@ -229,24 +229,6 @@ fn calls_say_what_they_did_in_a_few_words() {
 }
 
 #[test]
-fn a_bad_path_is_one_line_and_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let e = SvgFile::preflight(dir.path()).err().expect("a folder");
-    assert!(e.contains("is a folder") && !e.contains('\n'), "{e}");
-    let e = SvgFile::preflight(&dir.path().join("no/such/dir/a.svg"))
-        .err()
-        .expect("no folder");
-    assert!(e.contains("cannot write"), "{e}");
-    let f = SvgFile::preflight(&dir.path().join("a.svg")).expect("writable");
-    f.write(&session()).unwrap();
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, ["a.svg"], "no temporary file left beside it");
-}
-
-#[test]
 fn packets_between_two_sockets_of_one_actor_go_between_their_addresses() {
     // `lab trace` of a program that is its own client and server: one
     // actor owns both ends, so the arrow goes between the addresses.
