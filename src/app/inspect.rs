@@ -4,6 +4,13 @@
 //! (`--stats`), packets layer by layer (`--detail`). `--filter` picks
 //! packets in the same timeline stage as for a live capture
 //! ([`Timeline::filtered`]), after every packet has been numbered.
+//!
+//! The file is read a frame at a time ([`crate::pcap::Frames`]) and each
+//! packet goes through the timeline ([`Timeline::pass`]) and out before
+//! the next is read: a file of gigabytes costs the memory of one frame,
+//! plus what the views keep per conversation (the flows' sequence
+//! numbers, `--stats`' totals, the summary's first bytes of each stream;
+//! see [`crate::streams`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -15,7 +22,7 @@ use super::watch::{Watcher, display_filter};
 use super::{Failure, Outcome};
 use crate::conversations::{Conversations, Kind};
 use crate::filter::DisplayFilter;
-use crate::pcap::{PcapFile, read_pcap};
+use crate::pcap::{Frames, open_pcap};
 use crate::render::human::time;
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
@@ -36,18 +43,8 @@ pub struct InspectArgs<'a> {
 pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome {
     // A bad filter is bad input before the file is even read.
     let mut filter = display_filter(args.filter)?;
-    let mut file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
+    let frames = open_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some((kind, n)) = args.stream {
-        let conversations = Conversations::of(&decoded(&file));
-        if conversations.find(kind, n).is_none() {
-            let count = conversations.list.iter().filter(|c| c.kind == kind).count();
-            return Err(Failure::Usage(format!(
-                "{} has {count} {} conversations (numbered from 0): there is no {}:{n}",
-                path.display(),
-                kind.name(),
-                kind.name()
-            )));
-        }
         // Following a stream is the filter `tcp.stream == n`.
         let stream = DisplayFilter::stream(kind, n);
         filter = Some(match filter {
@@ -55,89 +52,122 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
             None => stream,
         });
     }
-    if args.detail.is_some() || args.stats {
-        let packets = decoded(&file);
-        let matched = match &filter {
-            Some(f) => matching(&packets, f),
-            None => vec![true; packets.len()],
-        };
-        if let Some(detail) = args.detail {
-            return in_detail(out, path, &file, detail, &matched, args.hex);
-        }
-        stats(
-            out,
-            &Conversations::of_counted(&packets, &matched),
-            args.json,
-        )?;
-        return cut_short(out, &file);
-    }
-    let mut view = Watcher::new(out, args.json);
     let mut timeline = Timeline::new(false).passing();
     if let Some(f) = filter {
         timeline = timeline.filtered(f);
     }
-    for f in std::mem::take(&mut file.frames) {
-        if let Some(signal) = crate::signals::received() {
-            view.out.flush()?;
-            return Err(Failure::Interrupted(signal));
-        }
-        timeline.push(Event::Packet(Packet::decode(f.t_us, f.data, f.orig_len)));
-        // One at a time: a file's frames are in its own order, which the
-        // timeline must not sort (a capture's clock can step back).
-        let mut result = Ok(());
-        timeline.release(u64::MAX, |e| {
-            if result.is_ok() {
-                result = view.event(e);
-            }
-        });
-        result?;
+    let mut file = Reading {
+        path,
+        frames,
+        timeline,
+        stream: args.stream,
+    };
+    if let Some(detail) = args.detail {
+        return in_detail(out, &mut file, detail, args.hex);
     }
+    if args.stats {
+        return stats(out, &mut file, args.json);
+    }
+    let mut view = Watcher::new(out, args.json);
+    while let Some(p) = file.next_packet() {
+        let p = p.or_else(|e| file.stopped(view.out, e))?;
+        if let Some(p) = file.timeline.pass(p) {
+            view.event(&Event::Packet(p))?;
+        }
+    }
+    file.stream_exists()?;
     view.summary()?;
-    cut_short(view.out, &file)
+    file.ended(view.out)
 }
 
-/// Every frame of the file, decoded.
-fn decoded(file: &PcapFile) -> Vec<Packet> {
-    file.frames
-        .iter()
-        .map(|f| Packet::decode(f.t_us, f.data.clone(), f.orig_len))
-        .collect()
+/// The file being read, and the timeline its packets go through.
+struct Reading<'a> {
+    path: &'a Path,
+    frames: Frames<std::fs::File>,
+    timeline: Timeline,
+    /// `--stream`: the conversation followed.
+    stream: Option<(Kind, usize)>,
 }
 
-/// For each packet, whether `filter` matches it: the packets go through
-/// the timeline that `lab inspect` shows them with, so that frame numbers,
-/// stream numbers and relative sequence numbers are the same.
-fn matching(packets: &[Packet], filter: &DisplayFilter) -> Vec<bool> {
-    let mut matched = vec![false; packets.len()];
-    let mut timeline = Timeline::new(false).passing().filtered(filter.clone());
-    for p in packets {
-        timeline.push(Event::Packet(p.clone()));
-        timeline.release(u64::MAX, |e| {
-            if let Event::Packet(p) = e
-                && let Some(m) = (p.info.number as usize)
-                    .checked_sub(1)
-                    .and_then(|i| matched.get_mut(i))
-            {
-                *m = true;
-            }
-        });
-    }
-    matched
-}
-
-/// What was read was shown; a file cut short is still bad input.
-fn cut_short(out: &mut dyn Write, file: &PcapFile) -> Outcome {
-    match &file.cut_short {
-        Some(why) => {
-            out.flush()?;
-            Err(Failure::Usage(why.clone()))
+impl Reading<'_> {
+    /// The next frame, decoded; a stopping signal (Ctrl-C) or a file that
+    /// cannot be read further ends the packets with an error.
+    fn next_packet(&mut self) -> Option<Result<Packet, Failure>> {
+        if let Some(signal) = crate::signals::received() {
+            return Some(Err(Failure::Interrupted(signal)));
         }
-        None => Ok(true),
+        Some(
+            self.next_frame()?
+                .map(|f| Packet::decode(f.t_us, f.data, f.orig_len)),
+        )
+    }
+
+    /// The next frame, not decoded.
+    fn next_frame(&mut self) -> Option<Result<crate::capture::CapturedFrame, Failure>> {
+        Some(
+            self.frames
+                .next()?
+                .map_err(|e| Failure::Usage(e.to_string())),
+        )
+    }
+
+    /// Ends the output on an error: what was shown stays shown.
+    fn stopped<T>(&self, out: &mut dyn Write, e: Failure) -> Result<T, Failure> {
+        out.flush()?;
+        Err(e)
+    }
+
+    /// `--stream N`: whether conversation N exists, now that every packet
+    /// has been numbered (when it does not, no packet matched, so nothing
+    /// was shown).
+    fn stream_exists(&self) -> Result<(), Failure> {
+        let Some((kind, n)) = self.stream else {
+            return Ok(());
+        };
+        let count = self
+            .timeline
+            .conversations()
+            .map_or(0, |c| c.numbered(kind));
+        if n < count {
+            return Ok(());
+        }
+        Err(Failure::Usage(format!(
+            "{} has {count} {} conversations (numbered from 0): there is no {}:{n}",
+            self.path.display(),
+            kind.name(),
+            kind.name()
+        )))
+    }
+
+    /// What was read was shown; a file cut short is still bad input.
+    fn ended(&self, out: &mut dyn Write) -> Outcome {
+        match self.frames.cut_short() {
+            Some(why) => {
+                out.flush()?;
+                Err(Failure::Usage(why.to_string()))
+            }
+            None => Ok(true),
+        }
     }
 }
 
-/// `lab inspect FILE --stats`: a line per conversation.
-fn stats(out: &mut dyn Write, conversations: &Conversations, json: bool) -> std::io::Result<()> {
+/// `lab inspect FILE --stats`: a line per conversation. Every packet is
+/// numbered into its conversation; those the filter keeps are counted.
+fn stats(out: &mut dyn Write, file: &mut Reading, json: bool) -> Outcome {
+    let mut conversations = Conversations::default();
+    while let Some(p) = file.next_packet() {
+        let p = p.or_else(|e| file.stopped(out, e))?;
+        let at = conversations.see(&p);
+        if let (Some(p), Some(at)) = (file.timeline.pass(p), at) {
+            conversations.count(at, &p);
+        }
+    }
+    table(out, &conversations.counted(), json)?;
+    file.ended(out)
+}
+
+/// The `--stats` lines.
+fn table(out: &mut dyn Write, conversations: &Conversations, json: bool) -> std::io::Result<()> {
     if json {
         for c in &conversations.list {
             let o = serde_json::json!({"kind": "conversation", "proto": c.kind.name(), "stream": c.number,
@@ -188,53 +218,74 @@ fn rate(bytes_per_s: f64) -> String {
 }
 
 /// `lab inspect FILE --detail N|all`: packets layer by layer (see
-/// [`crate::render::layers`]), of those `matched` (by `--filter`).
+/// [`crate::render::layers`]), of those the filter keeps.
 fn in_detail(
     out: &mut dyn Write,
-    path: &Path,
-    file: &PcapFile,
+    file: &mut Reading,
     detail: crate::cli::Detail,
-    matched: &[bool],
     hex: bool,
 ) -> Outcome {
     use crate::cli::Detail;
-    let chosen: Vec<usize> = match detail {
-        Detail::All => (0..file.frames.len()).filter(|&i| matched[i]).collect(),
-        Detail::One(n) if n <= file.frames.len() && matched[n - 1] => vec![n - 1],
-        Detail::One(n) if n <= file.frames.len() => {
-            return Err(Failure::Usage(format!(
-                "packet {n} of {} does not match --filter",
-                path.display()
-            )));
+    // Packet N was shown (`--detail N`).
+    let mut shown = false;
+    loop {
+        // Past packet N nothing is shown: the rest is only counted (to
+        // name the number of packets if N is past the end, and to find a
+        // cut), unless `--stream` needs every packet numbered.
+        let past = matches!(detail, Detail::One(n) if file.frames.frames_read() >= n as u64);
+        if past && file.stream.is_none() {
+            match file.next_frame() {
+                Some(f) => f.or_else(|e| file.stopped(out, e))?,
+                None => break,
+            };
+            continue;
         }
-        Detail::One(n) => {
-            return Err(Failure::Usage(format!(
-                "{} holds {} packets: there is no packet {n}",
-                path.display(),
-                file.frames.len()
-            )));
+        let Some(p) = file.next_packet() else { break };
+        let p = p.or_else(|e| file.stopped(out, e))?;
+        let Some(p) = file.timeline.pass(p) else {
+            continue;
+        };
+        if matches!(detail, Detail::One(n) if p.info.number != n as u64) {
+            continue;
         }
-    };
-    for i in chosen {
-        let f = &file.frames[i];
-        writeln!(
-            out,
-            "{}",
-            format!("── packet #{} at {}", i + 1, time(f.t_us).trim()).bold()
-        )?;
-        // Every frame read from a file starts with an Ethernet header (the
-        // reader rewrites other link layers to it: see `crate::pcap`).
-        match crate::dissect::dissect(crate::wire::LinkType::Ethernet, &f.data) {
-            Ok(d) => {
-                write!(out, "{}", crate::render::layers::text(&d, &f.data, !hex))?;
-                if hex {
-                    writeln!(out)?;
-                    write!(out, "{}", crate::render::hex::render(&d, &f.data))?;
-                }
-            }
-            Err(why) => writeln!(out, "  (not shown layer by layer: {why})")?,
-        }
-        writeln!(out)?;
+        shown = true;
+        layer_by_layer(out, &p, hex)?;
     }
-    cut_short(out, file)
+    file.stream_exists()?;
+    if let Detail::One(n) = detail
+        && !shown
+    {
+        let read = file.frames.frames_read();
+        return Err(Failure::Usage(if n as u64 <= read {
+            format!("packet {n} of {} does not match --filter", file.path.display())
+        } else {
+            format!(
+                "{} holds {read} packets: there is no packet {n}",
+                file.path.display()
+            )
+        }));
+    }
+    file.ended(out)
+}
+
+/// One packet, layer by layer, and with `hex` its bytes.
+fn layer_by_layer(out: &mut dyn Write, p: &Packet, hex: bool) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        format!("── packet #{} at {}", p.info.number, time(p.t_us).trim()).bold()
+    )?;
+    // Every frame read from a file starts with an Ethernet header (the
+    // reader rewrites other link layers to it: see `crate::pcap`).
+    match crate::dissect::dissect(crate::wire::LinkType::Ethernet, &p.raw) {
+        Ok(d) => {
+            write!(out, "{}", crate::render::layers::text(&d, &p.raw, !hex))?;
+            if hex {
+                writeln!(out)?;
+                write!(out, "{}", crate::render::hex::render(&d, &p.raw))?;
+            }
+        }
+        Err(why) => writeln!(out, "  (not shown layer by layer: {why})")?,
+    }
+    writeln!(out)
 }
