@@ -242,10 +242,7 @@ mod tests {
                 Some(1)
             ]
         );
-        assert_eq!(
-            (conv.numbered(Kind::Tcp), conv.numbered(Kind::Udp)),
-            (2, 0)
-        );
+        assert_eq!((conv.numbered(Kind::Tcp), conv.numbered(Kind::Udp)), (2, 0));
         let first = &conv.list[0];
         assert_eq!((first.kind, first.number), (Kind::Tcp, 0));
         assert_eq!(first.a, c.parse().unwrap());
@@ -262,7 +259,7 @@ mod tests {
     fn counting_some_packets_keeps_the_numbers_of_all() {
         let (c, s) = ("127.0.0.1:40000", "127.0.0.1:7000");
         let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
-        let packets = vec![
+        let packets = [
             segment(0, c, s, 100, syn, b""),
             segment(50, s, c, 900, syn | ack, b""),
             segment(1_000, c, s, 5000, syn, b""),

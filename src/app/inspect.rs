@@ -90,20 +90,20 @@ struct Reading<'a> {
 }
 
 impl Reading<'_> {
-    /// The next frame, decoded; a stopping signal (Ctrl-C) or a file that
-    /// cannot be read further ends the packets with an error.
+    /// The next frame, decoded.
     fn next_packet(&mut self) -> Option<Result<Packet, Failure>> {
-        if let Some(signal) = crate::signals::received() {
-            return Some(Err(Failure::Interrupted(signal)));
-        }
         Some(
             self.next_frame()?
                 .map(|f| Packet::decode(f.t_us, f.data, f.orig_len)),
         )
     }
 
-    /// The next frame, not decoded.
+    /// The next frame, not decoded; a stopping signal (Ctrl-C) or a file
+    /// that cannot be read further ends the frames with an error.
     fn next_frame(&mut self) -> Option<Result<crate::capture::CapturedFrame, Failure>> {
+        if let Some(signal) = crate::signals::received() {
+            return Some(Err(Failure::Interrupted(signal)));
+        }
         Some(
             self.frames
                 .next()?
@@ -257,7 +257,10 @@ fn in_detail(
     {
         let read = file.frames.frames_read();
         return Err(Failure::Usage(if n as u64 <= read {
-            format!("packet {n} of {} does not match --filter", file.path.display())
+            format!(
+                "packet {n} of {} does not match --filter",
+                file.path.display()
+            )
         } else {
             format!(
                 "{} holds {read} packets: there is no packet {n}",

@@ -201,4 +201,3 @@ impl Drop for PcapWriter {
         let _ = fs::remove_file(&self.partial);
     }
 }
-

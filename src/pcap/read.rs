@@ -40,18 +40,21 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pcap_file::TsResolution;
 use pcap_file::pcap::PcapParser;
-use pcap_file::pcapng::{
-    Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption,
-};
+use pcap_file::pcapng::PcapNgParser;
 
 use super::{LinkType, PcapError};
 use crate::capture::CapturedFrame;
+use buffer::{Buffer, Fill};
+use pcapng::{Interface, ng_record};
+
+mod buffer;
+mod pcapng;
 
 /// The buffer's size to begin with: each read from the file asks for up to
 /// this much (a quarter of a MiB: few system calls, little memory).
@@ -67,98 +70,10 @@ pub const MAX_RECORD: usize = 16 * 1024 * 1024;
 /// bytes (here and in the parser); a real capture has a handful.
 pub const MAX_INTERFACES: usize = 65_536;
 
-/// Bytes read from the file and not parsed yet: `data[start..end]`.
-struct Buffer<R> {
-    input: R,
-    data: Vec<u8>,
-    start: usize,
-    end: usize,
-}
-
-/// What reading more of the file gave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fill {
-    /// More bytes are in the buffer.
-    More,
-    /// The file has no more bytes.
-    End,
-    /// The buffer is [`MAX_RECORD`] long and full: the record at its front
-    /// is longer than any we read.
-    Full,
-}
-
-impl<R: Read> Buffer<R> {
-    fn new(input: R, size: usize) -> Self {
-        Buffer {
-            input,
-            data: vec![0; size],
-            start: 0,
-            end: 0,
-        }
-    }
-
-    /// The bytes read and not parsed yet.
-    fn unparsed(&self) -> &[u8] {
-        &self.data[self.start..self.end]
-    }
-
-    /// Marks the first `n` unparsed bytes as parsed.
-    fn consume(&mut self, n: usize) {
-        self.start += n;
-    }
-
-    /// Reads more of the file after the unparsed bytes.
-    fn fill(&mut self) -> io::Result<Fill> {
-        // What is left is the start of a record: move it to the front, so
-        // that the rest of the buffer can take the next read.
-        if self.start > 0 {
-            self.data.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        // A buffer full of one unfinished record: make room, up to the
-        // bound, by doubling (as many reads as the record needs, not more).
-        if self.end == self.data.len() {
-            if self.data.len() >= MAX_RECORD {
-                return Ok(Fill::Full);
-            }
-            let size = (self.data.len() * 2).clamp(64, MAX_RECORD);
-            self.data.resize(size, 0);
-        }
-        loop {
-            match self.input.read(&mut self.data[self.end..]) {
-                Ok(0) => return Ok(Fill::End),
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(Fill::More);
-                }
-                // A signal arrived during the read: the caller checks for
-                // signals between frames; read on.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-/// A pcapng interface, as its description block gave it: what the frames
-/// captured on it start with, and how to read their timestamps.
-#[derive(Debug, Clone, Copy)]
-struct Interface {
-    link: LinkType,
-    /// Nanoseconds per timestamp unit, as a ratio (numerator, denominator).
-    unit: (u128, u128),
-    /// Seconds to add to every timestamp (`if_tsoffset`).
-    offset: u64,
-}
-
 /// The file's format, and what reading its records needs.
 enum Format {
     /// Classic pcap: one link type and one timestamp unit for the file.
-    Classic {
-        parser: PcapParser,
-        link: LinkType,
-    },
+    Classic { parser: PcapParser, link: LinkType },
     /// pcapng: each packet names its interface, described earlier.
     Ng {
         parser: Box<PcapNgParser>,
@@ -344,7 +259,11 @@ impl<R: Read> Frames<R> {
                     Format::Classic { .. } => format!("frame {n}: {why}"),
                     Format::Ng { .. } => format!("the block after frame {}: {why}", n - 1),
                 };
-                match self.buffer.fill().map_err(|e| Stop::Failed(e.to_string()))? {
+                match self
+                    .buffer
+                    .fill()
+                    .map_err(|e| Stop::Failed(e.to_string()))?
+                {
                     Fill::More => continue,
                     Fill::End if have == 0 => return Ok(None),
                     Fill::End => return Err(Stop::Cut(cut("it runs past the end of the file"))),
@@ -439,114 +358,6 @@ fn classic_record<'a>(
             orig_len: p.orig_len as usize,
         }),
     })
-}
-
-/// pcapng: the next block, if the buffer holds all of it, and the frame
-/// in it if it is a packet. Packets refer to an interface block that gives
-/// their link type and the unit of their timestamps.
-fn ng_record<'a>(
-    parser: &mut PcapNgParser,
-    interfaces: &mut Vec<Interface>,
-    first_link: &mut Option<LinkType>,
-    unparsed: &'a [u8],
-    n: u64,
-) -> Result<Option<Taken<'a>>, Stop> {
-    let (rest, block) = match parser.next_block(unparsed) {
-        Ok(parsed) => parsed,
-        Err(pcap_file::PcapError::IncompleteBuffer) => return Ok(None),
-        // Bytes that are no block: the file is damaged from here on.
-        Err(e) => {
-            return Err(Stop::Cut(format!(
-                "the block after frame {}: {e}",
-                n - 1
-            )));
-        }
-    };
-    let record = match block {
-        Block::SectionHeader(_) => {
-            interfaces.clear();
-            None
-        }
-        Block::InterfaceDescription(idb) => {
-            let code = u32::from(idb.linktype);
-            let link = LinkType::from_code(code).ok_or_else(|| Stop::Failed(unsupported(code)))?;
-            if interfaces.len() >= MAX_INTERFACES {
-                return Err(Stop::Failed(format!(
-                    "more than {MAX_INTERFACES} interfaces in one section: not a capture this reader takes"
-                )));
-            }
-            let mut unit = (1_000, 1); // default: microseconds
-            let mut offset = 0;
-            for option in &idb.options {
-                match option {
-                    // High bit clear: 10^-n s per unit; set: 2^-n s.
-                    // 10^n fits 128 bits up to n = 38; a unit even
-                    // smaller makes every stamp read as 0.
-                    InterfaceDescriptionOption::IfTsResol(r) if r & 0x80 == 0 => {
-                        let den = 10u128.checked_pow(u32::from(*r)).unwrap_or(u128::MAX);
-                        unit = (1_000_000_000, den);
-                    }
-                    InterfaceDescriptionOption::IfTsResol(r) => {
-                        unit = (1_000_000_000, 1u128 << (r & 0x7f).min(100));
-                    }
-                    InterfaceDescriptionOption::IfTsOffset(s) => offset = *s,
-                    _ => {}
-                }
-            }
-            first_link.get_or_insert(link);
-            interfaces.push(Interface { link, unit, offset });
-            None
-        }
-        Block::EnhancedPacket(epb) => {
-            let &Interface {
-                link,
-                unit: (num, den),
-                offset,
-            } = interfaces.get(epb.interface_id as usize).ok_or_else(|| {
-                Stop::Failed(format!(
-                    "frame {n}: unknown interface {}",
-                    epb.interface_id
-                ))
-            })?;
-            // The crate reads the 64-bit timestamp as nanoseconds; it is
-            // really a count of the interface's units.
-            let units = epb.timestamp.as_nanos();
-            let ns = (units * num / den).min(u64::MAX as u128) as u64;
-            Some(Record {
-                link,
-                // An offset near 2^64 s would overflow: saturate.
-                wall: Duration::from_secs(offset).saturating_add(Duration::from_nanos(ns)),
-                data: epb.data,
-                orig_len: epb.original_len as usize,
-            })
-        }
-        Block::SimplePacket(spb) => {
-            // No timestamp, always interface 0; the block's data runs on
-            // into its padding, so cut it at the packet's length.
-            let &Interface { link, .. } = interfaces
-                .first()
-                .ok_or_else(|| Stop::Failed(format!("frame {n}: no interface")))?;
-            let len = spb.data.len().min(spb.original_len as usize);
-            let data = match spb.data {
-                Cow::Borrowed(d) => Cow::Borrowed(&d[..len]),
-                Cow::Owned(mut d) => {
-                    d.truncate(len);
-                    Cow::Owned(d)
-                }
-            };
-            Some(Record {
-                link,
-                wall: Duration::ZERO,
-                data,
-                orig_len: spb.original_len as usize,
-            })
-        }
-        _ => None,
-    };
-    Ok(Some(Taken {
-        used: unparsed.len() - rest.len(),
-        record,
-    }))
 }
 
 fn unsupported(code: u32) -> String {
