@@ -41,7 +41,7 @@ pub enum Command {
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         lab: Option<String>,
         /// Run every lab with its default knobs; one verdict line per lab.
-        #[arg(long, conflicts_with_all = ["json", "pcap", "set", "step"])]
+        #[arg(long, conflicts_with_all = ["json", "pcap", "pcapng", "set", "step"])]
         all: bool,
         /// With --all: how many labs run at once, each in a network
         /// namespace of its own (as root). Labs mostly wait, so the default
@@ -58,6 +58,17 @@ pub enum Command {
         /// Also write the captured packets to this pcap file (Wireshark, tshark).
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// Also write the packets to this pcapng file, each with a comment
+        /// naming what it carries (`client send #2 [5, 9) "feng"`, `SYN
+        /// (client connect #1)`): the message map, inside Wireshark. Written
+        /// when the run ends.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
+        /// Also draw the session as a sequence diagram in this SVG file: a
+        /// lifeline per actor, calls beside it, packets as arrows, time
+        /// running down.
+        #[arg(long, value_name = "FILE", conflicts_with = "all")]
+        svg: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -77,6 +88,13 @@ pub enum Command {
         /// left when the answers run out count as not answered.
         #[arg(long, requires = "predict", value_name = "A,B,...")]
         answers: Option<String>,
+        /// After the run, show packet N of its timeline (or `all`) layer by
+        /// layer, as `lab inspect --detail` does. Needs the capture.
+        #[arg(long, value_name = "N|all", conflicts_with_all = ["json", "all", "step", "predict", "no_capture"], value_parser = parse_detail)]
+        detail: Option<Detail>,
+        /// With --detail: the bytes pane too (see `lab inspect --hex`).
+        #[arg(long, requires = "detail")]
+        hex: bool,
     },
     /// Drive sockets by hand in the course's Python (`conn.recv(1024)`),
     /// every packet shown as it crosses; `help` inside lists the calls.
@@ -103,9 +121,13 @@ pub enum Command {
         /// Also write the packets to this pcap file.
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// Also draw the packets as a sequence diagram in this SVG file,
+        /// written when the capture stops: a lifeline per address and port.
+        #[arg(long, value_name = "FILE", conflicts_with = "quiet")]
+        svg: Option<PathBuf>,
         /// With --pcap: no row per packet and no streams, only the counters
         /// at the end (as `tcpdump -w` writes without printing).
-        #[arg(long, short, requires = "pcap", conflicts_with = "json")]
+        #[arg(long, short, requires = "pcap", conflicts_with_all = ["json", "pcapng"])]
         quiet: bool,
         /// Show (and write to --pcap) only the packets this display filter
         /// matches, in Wireshark's syntax: `tcp.len > 0`, `tcp.flags.syn ==
@@ -114,6 +136,19 @@ pub enum Command {
         /// packet captured. `lab inspect --help` lists the fields.
         #[arg(long, value_name = "EXPR", conflicts_with = "quiet")]
         filter: Option<String>,
+        /// Under packet N's row (or every row: `all`), the packet layer by
+        /// layer, as `lab inspect --detail` shows it.
+        #[arg(long, value_name = "N|all", conflicts_with_all = ["json", "quiet"], value_parser = parse_detail)]
+        detail: Option<Detail>,
+        /// With --detail: the bytes pane too (see `lab inspect --hex`).
+        #[arg(long, requires = "detail")]
+        hex: bool,
+        /// Also write the packets to this pcapng file; each packet that
+        /// carries data has a comment naming its conversation (as
+        /// Wireshark's tcp.stream / udp.stream numbers it), its direction
+        /// and its bytes.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
     },
     /// Run any program (or attach to one) and record its socket calls, shown
     /// as a lab run shows its own: with the packets on lo when capture is
@@ -140,6 +175,16 @@ pub enum Command {
         /// Also write the captured packets to this pcap file.
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// Also write the packets to this pcapng file, each with a comment
+        /// naming the call whose bytes it carries (as the message map
+        /// does). Written when the trace ends.
+        #[arg(long, value_name = "FILE")]
+        pcapng: Option<PathBuf>,
+        /// Also draw the trace as a sequence diagram in this SVG file: a
+        /// lifeline per process or thread, calls beside it, packets as
+        /// arrows.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
         /// Do not capture packets, even when privileged.
         #[arg(long)]
         no_capture: bool,
@@ -191,6 +236,11 @@ pub enum Command {
         /// take only the matching packets. The fields are listed below.
         #[arg(long, value_name = "EXPR")]
         filter: Option<String>,
+        /// Also draw the packets (of the --stream chosen, if any) as a
+        /// sequence diagram in this SVG file: a lifeline per address and
+        /// port, time running down.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["detail", "stats"])]
+        svg: Option<PathBuf>,
     },
     /// Run the server side of a lab for your own clients (the course's
     /// Python programs), printing every call, until Ctrl-C.
@@ -253,7 +303,7 @@ pub enum Command {
     },
 }
 
-/// Which packets `lab inspect --detail` shows.
+/// Which packets `--detail` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
     /// Packet N, counted from 1 as the timeline numbers them.

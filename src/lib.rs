@@ -28,6 +28,8 @@
 //!   traffic.
 //! - [`wire`]: decoders for the frames seen on loopback (IPv4, IPv6, TCP,
 //!   UDP), which never panic.
+//! - [`analysis`]: Wireshark's TCP analysis (retransmissions, duplicate
+//!   ACKs, zero windows, ...) per segment, as `tcp.analysis.*` flags.
 //! - [`filter`]: display filters (`--filter`), with Wireshark's field
 //!   names and syntax.
 //! - [`correlate`]: relative sequence numbers, stream offsets and the
@@ -35,13 +37,17 @@
 //! - [`check`]: expectations against the trace.
 //! - [`render`]: the terminal timeline, the message map, JSON Lines;
 //!   [`escape`] shows bytes as text.
-//! - [`pcap`]: reading and writing pcap files.
+//! - [`pcap`]: reading and writing pcap files; [`pcapng`]: pcapng files
+//!   whose packets carry comments ([`annotate`]: what each packet carries,
+//!   in the names of the calls, for Wireshark).
 //! - [`cli`] and [`app`]: the `lab` commands; [`repl`]: the lines a learner
 //!   types in the interactive socket REPL.
 //! - [`progress`]: the labs a learner has done, kept in a state file.
 //! - `tracer` (Linux x86_64): any program's socket calls, recorded with
 //!   ptrace and a seccomp filter, for `lab trace`.
 
+pub mod analysis;
+pub mod annotate;
 pub mod app;
 pub mod capture;
 pub mod catalog;
@@ -58,6 +64,7 @@ pub mod filter;
 pub mod knob;
 pub mod netns;
 pub mod pcap;
+pub mod pcapng;
 pub mod progress;
 pub mod render;
 pub mod repl;

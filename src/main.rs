@@ -27,6 +27,8 @@ fn main() -> ExitCode {
         pid,
         json,
         pcap,
+        pcapng,
+        svg,
         no_capture,
         output,
         command,
@@ -42,6 +44,8 @@ fn main() -> ExitCode {
             json: *json,
             capture: !no_capture,
             pcap: pcap.clone(),
+            pcapng: pcapng.clone(),
+            svg: svg.clone(),
             output: output.clone(),
         };
         return match app::trace(&args) {
@@ -78,8 +82,12 @@ fn main() -> ExitCode {
             seconds,
             json,
             pcap,
+            svg,
             quiet,
             filter,
+            pcapng,
+            detail,
+            hex,
         } => app::capture(
             &mut out,
             &app::CaptureArgs {
@@ -88,8 +96,11 @@ fn main() -> ExitCode {
                 seconds: *seconds,
                 json: *json,
                 pcap: pcap.clone(),
+                pcapng: pcapng.clone(),
+                svg: svg.clone(),
                 quiet: *quiet,
                 filter: filter.as_deref(),
+                detail: detail.map(|which| app::Chosen { which, hex: *hex }),
             },
         ),
         Command::Inspect {
@@ -100,6 +111,7 @@ fn main() -> ExitCode {
             stream,
             stats,
             filter,
+            svg,
         } => app::inspect(
             &mut out,
             file,
@@ -110,6 +122,7 @@ fn main() -> ExitCode {
                 stream: *stream,
                 stats: *stats,
                 filter: filter.as_deref(),
+                svg: svg.clone(),
             },
         ),
         Command::Repl { .. } | Command::Trace { .. } => unreachable!("handled above"),
@@ -159,10 +172,14 @@ fn main() -> ExitCode {
             set,
             json,
             pcap,
+            pcapng,
+            svg,
             no_capture,
             step,
             predict,
             answers,
+            detail,
+            hex,
             ..
         } => {
             let args = app::RunArgs {
@@ -170,9 +187,12 @@ fn main() -> ExitCode {
                 json: *json,
                 capture: !no_capture,
                 pcap: pcap.clone(),
+                pcapng: pcapng.clone(),
+                svg: svg.clone(),
                 step: *step,
                 predict: *predict,
                 answers: answers.as_deref(),
+                detail: detail.map(|which| app::Chosen { which, hex: *hex }),
             };
             app::run_and_record(&mut out, lab.as_deref().unwrap_or_default(), &args)
         }

@@ -3,7 +3,8 @@
 //! (a call is reported when it returns; the capture hands frames over a
 //! block at a time). The timeline holds each event briefly, then releases
 //! events in the order they happened, with each packet's place in its flow
-//! worked out and its endpoints named after the actors that own them.
+//! worked out (relative numbers, and what Wireshark's TCP analysis says of
+//! it) and its endpoints named after the actors that own them.
 //!
 //! `lab inspect` and `lab capture` may add a display filter (`--filter`,
 //! see [`crate::filter`]) as the last step: every packet is numbered and
@@ -13,6 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 
+use crate::analysis::Analyzer;
 use crate::conversations::Conversations;
 use crate::correlate::Flows;
 use crate::filter::DisplayFilter;
@@ -23,6 +25,9 @@ use crate::trace::{Call, Event, Packet};
 pub struct Timeline {
     held: Vec<Event>,
     flows: Flows,
+    /// Wireshark's TCP analysis, fed the packets as they are released (so
+    /// its frame numbers are the timeline's `#N`).
+    analyzer: Analyzer,
     /// Ports the lab's sockets used, known as their calls arrive.
     ports: HashSet<u16>,
     /// Which actor owns which address, learnt as calls arrive (before they
@@ -140,7 +145,8 @@ impl Timeline {
         self.conversations.as_ref()
     }
 
-    /// Works out a packet's place (its flow, number, conversation, owners);
+    /// Works out a packet's place (its flow, number, conversation, TCP
+    /// analysis, owners);
     /// `None` for a packet that is not shown (another program's on the
     /// host's `lo`, or one the filter leaves out).
     fn place(&mut self, mut event: Event) -> Option<Event> {
@@ -154,6 +160,7 @@ impl Timeline {
             if let Some(c) = &mut self.conversations {
                 p.info.conversation = c.number(p);
             }
+            p.info.analysis = self.analyzer.observe(p);
             if let Some((a, b)) = p.frame.as_ref().ok().and_then(|f| f.endpoints()) {
                 p.info.from = self.owner(a);
                 p.info.to = self.owner(b);

@@ -393,6 +393,9 @@ pub struct PacketInfo {
     /// `udp.stream`: set by a timeline that numbers them (one with a
     /// display filter that asks, see [`crate::timeline::Timeline::filtered`]).
     pub conversation: Option<(crate::conversations::Kind, usize)>,
+    /// What Wireshark's TCP analysis says of the segment (retransmission,
+    /// duplicate ACK, zero window, ...): see [`crate::analysis`].
+    pub analysis: Option<crate::analysis::TcpAnalysis>,
 }
 
 /// One frame the capture saw on `lo`, decoded.

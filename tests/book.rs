@@ -612,3 +612,42 @@ fn the_trace_chapter_quotes_what_its_programs_do() {
         }
     }
 }
+
+#[test]
+fn a_diagram_is_judged_by_its_runs_key_not_its_pixels() {
+    // `ID.svg` is drawn from the run of `ID.txt`, whose key holds its hash.
+    // A fresh run never draws the same picture (its times differ), yet
+    // tells the same story: the diagram stands. Edited or missing, it is
+    // caught.
+    let image = "\n![diagram](../transcripts/09-sticky-packet.svg)\n";
+    for (case, says) in [
+        ("kept", None),
+        (
+            "edited",
+            Some("is not the diagram drawn from the run its key describes"),
+        ),
+        (
+            "missing",
+            Some("transcripts/09-sticky-packet.svg is missing"),
+        ),
+    ] {
+        let dir = scratch_book(&format!("svg-{case}"), "09-sticky-packet.md");
+        let chapter = dir.join("src/labs/09-sticky-packet.md");
+        let mut text = std::fs::read_to_string(&chapter).unwrap();
+        text.push_str(image);
+        std::fs::write(&chapter, text).unwrap();
+        let svg = dir.join("src/transcripts/09-sticky-packet.svg");
+        let drawn = std::fs::read_to_string(&svg).expect("the book's diagram");
+        assert!(drawn.contains("recv → 9 B"), "{drawn}");
+        match case {
+            "edited" => std::fs::write(&svg, drawn.replace("recv → 9 B", "recv → 5 B")).unwrap(),
+            "missing" => std::fs::remove_file(&svg).unwrap(),
+            _ => {}
+        }
+        let stdout = check(&dir);
+        match says {
+            None => assert!(!stdout.contains("09-sticky-packet.svg"), "{stdout}"),
+            Some(why) => assert!(stdout.contains(why), "{case}: {stdout}"),
+        }
+    }
+}

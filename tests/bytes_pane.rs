@@ -246,3 +246,99 @@ fn in_colour_the_bytes_are_painted_by_layer_with_a_legend() {
         assert!(text.contains(name), "{name} in {text}");
     }
 }
+
+/// The packets of `text` shown in detail, each without its title line
+/// (whose time counts from a different start in a run and in a file).
+fn detailed(text: &str) -> Vec<String> {
+    text.split("── packet #")
+        .skip(1)
+        .map(|p| {
+            let body = p.split_once('\n').map_or("", |(_, rest)| rest);
+            // The run's detail ends before the progress line.
+            body.split("\n\n·")
+                .next()
+                .unwrap_or(body)
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_shows_its_packets_in_detail_as_inspect_shows_its_pcap() {
+    let test = "a_run_shows_its_packets_in_detail";
+    if let CaptureMode::Off(reason) = CaptureMode::detect(true) {
+        skip(test, &reason);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("run.pcap");
+    let run = lab(&[
+        "run",
+        "09",
+        "--color=never",
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--detail",
+        "all",
+        "--hex",
+    ]);
+    assert!(run.status.success());
+    let run = String::from_utf8_lossy(&run.stdout).into_owned();
+    let file = lab(&[
+        "inspect",
+        pcap.to_str().unwrap(),
+        "--color=never",
+        "--detail",
+        "all",
+        "--hex",
+    ]);
+    let file = String::from_utf8_lossy(&file.stdout).into_owned();
+    let (ours, theirs) = (detailed(&run), detailed(&file));
+    assert!(ours.len() >= 10, "{run}");
+    assert_eq!(ours, theirs);
+    // The capture is needed, and said so before anything runs.
+    let off = lab(&["run", "09", "--no-capture", "--detail", "1"]);
+    assert_eq!(off.status.code(), Some(2));
+}
+
+#[test]
+fn a_live_capture_shows_the_chosen_packet_under_its_row() {
+    let test = "a_live_capture_shows_the_chosen_packet";
+    if let CaptureMode::Off(reason) = CaptureMode::detect(true) {
+        skip(test, &reason);
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sink.local_addr().unwrap().port().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["capture", "--port", &port, "--count", "2", "--color=never"])
+        .args(["--detail", "2"])
+        .env_remove("HOME")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The capture is open once it says how to stop it.
+    for line in lines.by_ref() {
+        if line.unwrap().contains("Ctrl-C to stop") {
+            break;
+        }
+    }
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender
+        .send_to(b"one", ("127.0.0.1", sink.local_addr().unwrap().port()))
+        .unwrap();
+    sender
+        .send_to(b"two", ("127.0.0.1", sink.local_addr().unwrap().port()))
+        .unwrap();
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(child.wait().unwrap().success());
+    let text = rest.join("\n");
+    // Packet 2 only, right under its row.
+    assert_eq!(text.matches("── packet #").count(), 1, "{text}");
+    let row = rest.iter().position(|l| l.contains("#2 ")).expect("row #2");
+    assert!(rest[row + 1].starts_with("── packet #2"), "{text}");
+    assert!(text.contains("  data              \"two\""), "{text}");
+}

@@ -2,7 +2,7 @@
 //! the error names, the waits. (tests/labs.rs runs every lab at every
 //! `try` value; these pin the lessons.)
 
-use socket_lab::app::{CaptureMode, execute};
+use socket_lab::app::{CaptureMode, Files, execute};
 use socket_lab::catalog::{self, Lab};
 use socket_lab::course::{auth, command};
 use socket_lab::trace::Call;
@@ -20,7 +20,7 @@ fn run(id: &str, settings: &[&str]) -> Vec<Call> {
     // With capture where the process may (root), so the capture's own
     // completeness check runs on these labs too.
     let mode = CaptureMode::detect(true);
-    let done = execute(&lab, &knobs, &mode, None, |_| Ok(())).expect("run");
+    let done = execute(&lab, &knobs, &mode, Files::default(), |_| Ok(())).expect("run");
     let failed: Vec<String> = done
         .verdicts
         .iter()

@@ -401,9 +401,9 @@ fn a_bad_filter_is_one_line_and_nothing_is_written() {
                 "--pcap",
                 pcap,
                 "--filter",
-                "tcp.analysis.retransmission",
+                "tcp.analysis.ack_rtt",
             ],
-            "lab: --filter: column 1: `tcp.analysis.retransmission` is a Wireshark field that lab does not support yet",
+            "lab: --filter: column 1: `tcp.analysis.ack_rtt` is a Wireshark field that lab does not support yet",
         ),
         (
             &[

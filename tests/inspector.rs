@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use socket_lab::app::{CaptureMode, execute};
+use socket_lab::app::{CaptureMode, Files, execute};
 use socket_lab::catalog;
 use socket_lab::wire::TcpFlags;
 
@@ -59,7 +59,14 @@ fn sticky_packet_capture_shows_handshake_data_and_teardown_once_each() {
     let labs = catalog::builtin().unwrap();
     let lab = catalog::find(&labs, "09").unwrap();
     let knobs = lab.knob_values(&[]).unwrap();
-    let done = execute(lab, &knobs, &CaptureMode::detect(true), None, |_| Ok(())).unwrap();
+    let done = execute(
+        lab,
+        &knobs,
+        &CaptureMode::detect(true),
+        Files::default(),
+        |_| Ok(()),
+    )
+    .unwrap();
     let tcp: Vec<_> = done
         .packets
         .iter()
@@ -106,7 +113,14 @@ fn udp_fragments_map_to_their_send() {
     let knobs = lab
         .knob_values(&["big=65507".into(), "buf=65507".into()])
         .unwrap();
-    let done = execute(lab, &knobs, &CaptureMode::detect(true), None, |_| Ok(())).unwrap();
+    let done = execute(
+        lab,
+        &knobs,
+        &CaptureMode::detect(true),
+        Files::default(),
+        |_| Ok(()),
+    )
+    .unwrap();
     let udp: Vec<_> = done
         .packets
         .iter()

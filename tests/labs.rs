@@ -1,7 +1,7 @@
 //! Every lab runs on the real kernel, at its defaults and at each of its
 //! knobs' `try` values, and everything it claims holds.
 
-use socket_lab::app::{CaptureMode, execute};
+use socket_lab::app::{CaptureMode, Files, execute};
 use socket_lab::catalog::{self, Lab};
 use socket_lab::trace::Call;
 
@@ -25,7 +25,8 @@ fn mode() -> CaptureMode {
 /// expectation that did not hold.
 fn run(lab: &Lab, settings: &[String]) -> Result<Vec<Call>, String> {
     let knobs = lab.knob_values(settings)?;
-    let done = execute(lab, &knobs, &mode(), None, |_| Ok(())).map_err(|e| format!("{e:?}"))?;
+    let done = execute(lab, &knobs, &mode(), Files::default(), |_| Ok(()))
+        .map_err(|e| format!("{e:?}"))?;
     if done.verdicts.is_empty() {
         return Err(format!("{} {settings:?}: no expectation applies", lab.id()));
     }

@@ -490,8 +490,15 @@ explain = "ping is 4 bytes."
     let answers = socket_lab::app::Answers::Typed(Box::new(BufReader::new(typed)));
     let mode = socket_lab::app::CaptureMode::Off("test".into());
     let mut out = Vec::new();
-    let (done, predicted) =
-        socket_lab::app::predicted(&mut out, &lab, &knobs, &mode, None, answers).unwrap();
+    let (done, predicted) = socket_lab::app::predicted(
+        &mut out,
+        &lab,
+        &knobs,
+        &mode,
+        socket_lab::app::Files::default(),
+        answers,
+    )
+    .unwrap();
     let out = text(&out);
     assert!(done.passed(), "{out}");
     assert!(out.contains("`four` is not a number; again ›"), "{out}");

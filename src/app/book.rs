@@ -17,6 +17,15 @@
 //! the page. It also writes `reference.md` from the command line's own
 //! `--help`.
 //!
+//! A chapter shows a run as a sequence diagram with an image,
+//! `![...](../transcripts/ID.svg)`: `lab book` draws `ID.svg` from the
+//! events of the same run that writes `ID.txt` (see
+//! [`crate::render::svg`]) and keeps the diagram's hash in that run's key.
+//! Like the page, the diagram is judged by the key, never by its pixels
+//! (no two runs draw the same picture: their times differ); it is redrawn
+//! when the run's story changes, when it is missing or edited, and with
+//! `--rewrite` (after a change to how diagrams are drawn).
+//!
 //! A command whose runs tell more than one story (lab 08's server reads two
 //! commands with one `recv` or two, and answers what it read) is shown once
 //! per story: `ID.txt`, then `ID--run2.txt` and so on, each with its key; a
@@ -44,6 +53,7 @@ use clap::CommandFactory;
 
 use super::{CaptureMode, Failure, Outcome, labs};
 use crate::catalog::{self, Lab};
+use crate::render::svg::Diagram;
 use chapters::Chapter;
 use key::Key;
 
@@ -109,6 +119,24 @@ fn stale(stored: Option<&str>, key_path: &Path, fresh: &Page) -> Staleness {
     }
 }
 
+/// Why the diagram at `svg_path` is not the one drawn from the run that
+/// the key at `key_path` describes, or `None` when it is. Judged by the
+/// key (what the run did), never by the drawing: a fresh run that tells
+/// the same story leaves the diagram as it is.
+fn diagram_stale(svg_path: &Path, key_path: &Path) -> Option<String> {
+    let name = file_name(svg_path);
+    let key: Key = std::fs::read_to_string(key_path)
+        .ok()
+        .and_then(|json| serde_json::from_str(&json).ok())?;
+    match std::fs::read_to_string(svg_path) {
+        Err(_) => Some(format!("transcripts/{name} is missing")),
+        Ok(svg) if !key.matches_diagram(&svg) => Some(format!(
+            "transcripts/{name} is not the diagram drawn from the run its key describes"
+        )),
+        Ok(_) => None,
+    }
+}
+
 /// What a fresh run says of a stored page.
 enum Staleness {
     /// It tells the same story.
@@ -129,6 +157,8 @@ fn file_name(path: &Path) -> String {
 struct Page {
     text: String,
     key: Option<Key>,
+    /// The run's sequence diagram, when a chapter shows it (`ID.svg`).
+    svg: Option<String>,
 }
 
 /// `lab book [--check] [--dir book]`.
@@ -286,7 +316,17 @@ fn transcripts(
     let mut wanted: BTreeMap<String, String> = BTreeMap::new();
     let mut diagrams: BTreeMap<String, String> = BTreeMap::new();
     let mut layers: BTreeMap<String, String> = BTreeMap::new();
+    // `ID.svg`, a sequence diagram, is drawn from the run of `ID.txt`.
+    let mut svgs: BTreeMap<String, String> = BTreeMap::new();
     for ch in chapters {
+        for file in chapters::diagram_images(ch) {
+            if let Some(stem) = file.strip_suffix(".svg") {
+                wanted
+                    .entry(format!("{stem}.txt"))
+                    .or_insert_with(|| ch.name.clone());
+            }
+            svgs.entry(file).or_insert_with(|| ch.name.clone());
+        }
         for file in chapters::transcript_includes(ch) {
             // `ID.layers.txt` is drawn from the run of `ID.txt` (its key).
             if let Some(stem) = file.strip_suffix(".layers.txt") {
@@ -316,7 +356,7 @@ fn transcripts(
         std::fs::create_dir_all(&dir)?;
     }
     let mut written = Written {
-        total: wanted.len() + diagrams.len() + layers.len(),
+        total: wanted.len() + diagrams.len() + layers.len() + svgs.len(),
         unchecked: Vec::new(),
         changed: 0,
         without_capture: false,
@@ -341,10 +381,17 @@ fn transcripts(
                 continue;
             }
         };
+        let svg_file = format!("{}.svg", file.trim_end_matches(".txt"));
+        let draw = svgs.contains_key(&svg_file);
         if shown_again.contains_key(&spec.args) {
+            if draw {
+                problems.push(format!(
+                    "{chapter}: transcripts/{svg_file}: a command shown as several runs has no one diagram"
+                ));
+            }
             continue;
         }
-        let fresh = match spec.run() {
+        let fresh = match spec.run(draw) {
             Ok(page) => page,
             Err(e) => {
                 problems.push(format!("{chapter}: transcripts/{file}: {e}"));
@@ -359,7 +406,13 @@ fn transcripts(
         let stored = std::fs::read_to_string(&path).ok();
         let why = match stale(stored.as_deref(), &key_path, &fresh) {
             Staleness::Fresh if args.rewrite => "rewritten on request".to_string(),
-            Staleness::Fresh => continue,
+            Staleness::Fresh => match draw
+                .then(|| diagram_stale(&dir.join(&svg_file), &key_path))
+                .flatten()
+            {
+                None => continue,
+                Some(why) => why,
+            },
             Staleness::Unchecked(why) if check => {
                 written
                     .unchecked
@@ -382,6 +435,10 @@ fn transcripts(
             }
             written.changed += 1;
             writeln!(out, "wrote transcripts/{file}")?;
+            if let Some(svg) = &fresh.svg {
+                std::fs::write(dir.join(&svg_file), svg)?;
+                writeln!(out, "wrote transcripts/{svg_file}")?;
+            }
         }
     }
     for takes in shown_again.values_mut() {
@@ -477,7 +534,10 @@ fn transcripts(
         out,
         &dir,
         |name| {
-            wanted.contains_key(name) || diagrams.contains_key(name) || layers.contains_key(name)
+            wanted.contains_key(name)
+                || diagrams.contains_key(name)
+                || layers.contains_key(name)
+                || svgs.contains_key(name)
         },
         check,
         problems,
@@ -597,11 +657,13 @@ impl Spec {
     }
 
     /// Runs the command in this process and returns the page: the command,
-    /// then its trimmed output, and for a run its key.
-    fn run(&self) -> Result<Page, String> {
+    /// then its trimmed output, and for a run its key and, with `draw`, its
+    /// sequence diagram, drawn from the same run's events.
+    fn run(&self, draw: bool) -> Result<Page, String> {
         let mut buf: Vec<u8> = Vec::new();
         let command = format!("$ lab {}", self.args.join(" "));
         let failed = |e: Failure| format!("`lab {}` failed: {e}", self.args.join(" "));
+        let mut diagram: Option<Diagram> = None;
         let key = match self.args[0].as_str() {
             "list" => {
                 // As a newcomer sees it: no progress marks.
@@ -622,7 +684,16 @@ impl Spec {
                     .collect();
                 let knobs = lab.knob_values(&sets).map_err(|e| failed(e.into()))?;
                 let mode = super::CaptureMode::detect(!self.no_capture);
-                let done = super::human(&mut buf, &lab, &knobs, &mode, None).map_err(failed)?;
+                diagram = draw.then(|| Diagram::new(&format!("lab {}", self.args.join(" "))));
+                let done = super::human_drawn(
+                    &mut buf,
+                    &lab,
+                    &knobs,
+                    &mode,
+                    super::Files::default(),
+                    diagram.as_mut(),
+                )
+                .map_err(failed)?;
                 if !done.passed() {
                     return Err(format!(
                         "`lab {}`: a check of the lab failed, so this run cannot stand in the book:\n{}",
@@ -635,8 +706,15 @@ impl Spec {
         };
         let output = String::from_utf8_lossy(&buf);
         let text = format!("{command}\n{}", transcript::trim(&output));
-        let key = key.map(|(lab, knobs, done)| Key::of(&command, &lab, &knobs, &done, &text));
-        Ok(Page { text, key })
+        let svg = diagram.map(|d| d.render());
+        let key = key.map(|(lab, knobs, done)| {
+            let key = Key::of(&command, &lab, &knobs, &done, &text);
+            match &svg {
+                Some(svg) => key.with_diagram(svg),
+                None => key,
+            }
+        });
+        Ok(Page { text, key, svg })
     }
 }
 

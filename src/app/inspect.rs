@@ -23,7 +23,6 @@ use super::{Failure, Outcome};
 use crate::conversations::{Conversations, Kind};
 use crate::filter::DisplayFilter;
 use crate::pcap::{Frames, open_pcap};
-use crate::render::human::time;
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
 
@@ -37,6 +36,8 @@ pub struct InspectArgs<'a> {
     pub stats: bool,
     /// `--filter`: the display filter, as typed.
     pub filter: Option<&'a str>,
+    /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<std::path::PathBuf>,
 }
 
 /// `lab inspect FILE`: the same view as `lab capture`, from a file.
@@ -68,16 +69,78 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
     if args.stats {
         return stats(out, &mut file, args.json);
     }
+    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || {
+        let mut title = format!("lab inspect {}", path.display());
+        if let Some(f) = args.filter {
+            title.push_str(&format!(" --filter '{f}'"));
+        }
+        if let Some((kind, n)) = args.stream {
+            title.push_str(&format!(" --stream {}:{n}", kind.name()));
+        }
+        title
+    })?;
     let mut view = Watcher::new(out, args.json);
+    // The sections' comments come before their packets (a file of one
+    // section: all of them, before the first packet).
+    let mut sections = 0;
     while let Some(p) = file.next_packet() {
         let p = p.or_else(|e| file.stopped(view.out, e))?;
+        sections = section_comments(
+            view.out,
+            file.frames.section_comments(),
+            sections,
+            args.json,
+        )?;
+        // The comments `--pcapng` wrote on this packet, shown with it; a
+        // packet the filter leaves out takes its comments with it.
+        let comments = file.frames.take_comments();
         if let Some(p) = file.timeline.pass(p) {
-            view.event(&Event::Packet(p))?;
+            let event = Event::Packet(p);
+            if let Some((_, d)) = svg.as_mut() {
+                d.add(&event);
+            }
+            view.comments = comments;
+            view.event(&event)?;
         }
     }
+    section_comments(
+        view.out,
+        file.frames.section_comments(),
+        sections,
+        args.json,
+    )?;
     file.stream_exists()?;
+    // Whole even for a file cut short: it draws every packet read.
+    super::drawing::write_svg(view.out, svg, !args.json)?;
     view.summary()?;
     file.ended(view.out)
+}
+
+/// The comments of a pcapng file's sections not shown yet (those after the
+/// first `shown`), before their packets: for a file written by `--pcapng`,
+/// the lab or command and its actors. Returns how many are shown now.
+fn section_comments(
+    out: &mut dyn Write,
+    comments: &[String],
+    shown: usize,
+    json: bool,
+) -> std::io::Result<usize> {
+    let new = &comments[shown.min(comments.len())..];
+    if new.is_empty() {
+        return Ok(comments.len());
+    }
+    if json {
+        let o = serde_json::json!({"kind": "file", "comments": new});
+        writeln!(out, "{o}")?;
+        return Ok(comments.len());
+    }
+    for c in new {
+        for line in c.lines() {
+            writeln!(out, "{} {}", "#".dimmed(), line.cyan())?;
+        }
+    }
+    writeln!(out)?;
+    Ok(comments.len())
 }
 
 /// The file being read, and the timeline its packets go through.
@@ -249,7 +312,16 @@ fn in_detail(
             continue;
         }
         shown = true;
-        layer_by_layer(out, &p, hex)?;
+        // With what Wireshark's TCP analysis says of it, which the
+        // timeline worked out from every packet before it.
+        super::detail::write(
+            out,
+            p.info.number,
+            p.t_us,
+            &p.raw,
+            p.info.analysis.as_ref(),
+            hex,
+        )?;
     }
     file.stream_exists()?;
     if let Detail::One(n) = detail
@@ -269,26 +341,4 @@ fn in_detail(
         }));
     }
     file.ended(out)
-}
-
-/// One packet, layer by layer, and with `hex` its bytes.
-fn layer_by_layer(out: &mut dyn Write, p: &Packet, hex: bool) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{}",
-        format!("── packet #{} at {}", p.info.number, time(p.t_us).trim()).bold()
-    )?;
-    // Every frame read from a file starts with an Ethernet header (the
-    // reader rewrites other link layers to it: see `crate::pcap`).
-    match crate::dissect::dissect(crate::wire::LinkType::Ethernet, &p.raw) {
-        Ok(d) => {
-            write!(out, "{}", crate::render::layers::text(&d, &p.raw, !hex))?;
-            if hex {
-                writeln!(out)?;
-                write!(out, "{}", crate::render::hex::render(&d, &p.raw))?;
-            }
-        }
-        Err(why) => writeln!(out, "  (not shown layer by layer: {why})")?,
-    }
-    writeln!(out)
 }

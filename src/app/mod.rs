@@ -2,6 +2,9 @@
 
 mod book;
 mod catalog_views;
+mod detail;
+mod drawing;
+mod files;
 mod inspect;
 mod predict;
 mod progress;
@@ -16,11 +19,15 @@ use std::io::Write;
 
 pub use book::{BookArgs, book};
 pub use catalog_views::{list, list_marked, show};
+pub use detail::Chosen;
 pub use inspect::{InspectArgs, inspect};
 pub use predict::{Answers, Prediction, Score, predicted};
 pub use progress::{next, progress, reset, run_and_record};
 pub use repl::{ReplArgs, repl};
-pub use run::{CAPTURE_VERDICT, CaptureMode, Finished, RunArgs, execute, human, run_all, run_one};
+pub use run::{
+    CAPTURE_VERDICT, CaptureMode, Files, Finished, RunArgs, execute, human, human_drawn, run_all,
+    run_one,
+};
 pub use serve::{ServeArgs, serve};
 pub use trace::{TraceArgs, trace};
 pub use watch::{CaptureArgs, capture};

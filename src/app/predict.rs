@@ -31,13 +31,12 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use colored::Colorize;
 
-use super::run::{CaptureMode, Finished, RunArgs, View, execute_with};
+use super::run::{CaptureMode, Files, Finished, RunArgs, View, execute_with};
 use super::step::{Answer, Paused, Pausing};
 use super::{Failure, Outcome, is_path, resolve};
 use crate::catalog::Lab;
 use crate::catalog::question::{Judgement, Kind, Question};
 use crate::expr::Scope;
-use crate::pcap::PcapWriter;
 use crate::progress::Store;
 use crate::render::human::{Human, wrap};
 
@@ -233,7 +232,20 @@ pub fn predicted(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
+    answers: Answers,
+) -> Result<(Finished, Vec<Prediction>), Failure> {
+    predicted_drawn(out, lab, knobs, mode, files, None, answers)
+}
+
+/// [`predicted`], every event also drawn into `diagram` (`--svg`).
+fn predicted_drawn(
+    out: &mut dyn Write,
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    files: Files,
+    diagram: Option<&mut crate::render::svg::Diagram>,
     answers: Answers,
 ) -> Result<(Finished, Vec<Prediction>), Failure> {
     let human = Human::new(lab);
@@ -256,7 +268,11 @@ pub fn predicted(
         answers,
         asked: Vec::new(),
     };
-    let done = execute_with(lab, knobs, mode, pcap, Pausing::Questions, &mut view)?;
+    let drawing = super::drawing::Drawing {
+        view: &mut view,
+        diagram,
+    };
+    let done = execute_with(lab, knobs, mode, files, Pausing::Questions, drawing)?;
     let PredictView {
         out,
         mut human,
@@ -407,18 +423,15 @@ pub fn run_and_record(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outco
         )));
     }
     let mode = CaptureMode::detect(args.capture);
-    if let Some(p) = &args.pcap {
-        if let CaptureMode::Off(reason) = &mode {
-            return Err(Failure::Usage(format!(
-                "--pcap needs the capture, which is off: {reason}"
-            )));
-        }
-        PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-    }
-    let (done, predictions) = predicted(out, &lab, &knobs, &mode, args.pcap.as_deref(), answers)?;
-    if let Some(p) = &args.pcap {
-        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
-    }
+    let files = Files::of(&args.pcap, &args.pcapng);
+    files.check(&mode)?;
+    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || {
+        format!("lab run {} --predict", lab.id())
+    })?;
+    let diagram = svg.as_mut().map(|(_, d)| d);
+    let (done, predictions) = predicted_drawn(out, &lab, &knobs, &mode, files, diagram, answers)?;
+    files.say_written(out)?;
+    super::drawing::write_svg(out, svg, true)?;
     // A lab file from a path is not the catalog's lab: nothing is kept.
     if !is_path(query) {
         record_score(lab.id(), Score::of(&predictions));
@@ -456,7 +469,14 @@ pub fn rehearse(
     mode: &CaptureMode,
 ) -> Result<(Finished, Vec<Prediction>), Failure> {
     let none = Answers::Given(VecDeque::new());
-    predicted(&mut std::io::sink(), lab, knobs, mode, None, none)
+    predicted(
+        &mut std::io::sink(),
+        lab,
+        knobs,
+        mode,
+        Files::default(),
+        none,
+    )
 }
 
 #[cfg(test)]

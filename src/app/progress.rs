@@ -84,9 +84,12 @@ pub fn next(out: &mut dyn Write, capture: bool) -> Outcome {
         json: false,
         capture,
         pcap: None,
+        pcapng: None,
+        svg: None,
         step: false,
         predict: false,
         answers: None,
+        detail: None,
     };
     run_and_record(out, lab.id(), &args)
 }

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use colored::Colorize;
 
+pub use super::files::Files;
+use super::files::write_pcapng;
 use super::{Failure, Outcome, labs, resolve};
 use crate::capture::{self, Capture, CapturedFrame, Filter, FrameSink};
 use crate::catalog::Lab;
@@ -16,11 +18,13 @@ use crate::correlate::{self, MapEntry};
 use crate::expr::Scope;
 use crate::netns;
 use crate::pcap::PcapWriter;
+use crate::render::svg::Diagram;
 use crate::render::{human::Human, json};
 use crate::runner;
 use crate::timeline::Timeline;
 use crate::trace::{Call, Event, Packet};
 
+use super::drawing::{Drawing, svg_target, write_svg};
 use super::step::{Answer, Ask, Paused, Pausing, StepView, Stepper, Waiting};
 
 /// How long events wait before they are shown, so that a packet read a
@@ -37,6 +41,10 @@ pub struct RunArgs<'a> {
     pub json: bool,
     pub capture: bool,
     pub pcap: Option<PathBuf>,
+    /// `--pcapng`: the packets with the message map as comments.
+    pub pcapng: Option<PathBuf>,
+    /// Also draw the run as an SVG sequence diagram in this file.
+    pub svg: Option<PathBuf>,
     /// Stop before every step and wait for the learner (`--step`).
     pub step: bool,
     /// Ask the lab's questions before their steps (`--predict`); see
@@ -44,6 +52,8 @@ pub struct RunArgs<'a> {
     pub predict: bool,
     /// `--answers`: the answers to the questions, for want of a terminal.
     pub answers: Option<&'a str>,
+    /// `--detail` (and `--hex`): packets shown layer by layer after the run.
+    pub detail: Option<super::Chosen>,
 }
 
 /// How a run captures, decided once from what the process may do.
@@ -277,6 +287,15 @@ impl<V: View + ?Sized> View for &mut V {
     }
 }
 
+/// The command a diagram's title shows: `lab run 09-sticky-packet --set recv1=2`.
+fn run_title(lab: &Lab, set: &[String]) -> String {
+    let mut t = format!("lab run {}", lab.id());
+    for s in set {
+        t.push_str(&format!(" --set {s}"));
+    }
+    t
+}
+
 /// A view that hands each event to a closure and never pauses.
 struct EachEvent<F>(F);
 
@@ -292,10 +311,10 @@ pub fn execute(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     on_event: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Finished, Failure> {
-    execute_with(lab, knobs, mode, pcap, Pausing::Never, EachEvent(on_event))
+    execute_with(lab, knobs, mode, files, Pausing::Never, EachEvent(on_event))
 }
 
 /// [`execute`], with a pause where `pausing` says (until the learner says
@@ -304,12 +323,13 @@ pub fn execute_with(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
     pausing: Pausing,
     mut view: impl View,
 ) -> Result<Finished, Failure> {
     let clock = Clock::start();
-    let mut writer = match pcap {
+    let zero = crate::pcapng::wall_time_of_zero(&clock);
+    let mut writer = match files.pcap {
         Some(path) => {
             Some(PcapWriter::create(path, &clock).map_err(|e| Failure::Usage(e.to_string()))?)
         }
@@ -346,6 +366,19 @@ pub fn execute_with(
         if let Some(w) = writer {
             w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
         }
+        if let (Some(path), Some(_)) = (files.pcapng, &stats) {
+            let map = correlate::map(&timeline.calls, &timeline.packets);
+            write_pcapng(
+                path,
+                zero,
+                lab,
+                knobs,
+                mode,
+                &timeline.calls,
+                &timeline.packets,
+                &map,
+            )?;
+        }
         return Err(error.map_or(Failure::Interrupted(signal), Failure::from));
     }
     let (calls, packets) = (
@@ -376,6 +409,9 @@ pub fn execute_with(
     }
     if let Some(w) = writer {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    if let (Some(path), Some(_)) = (files.pcapng, &stats) {
+        write_pcapng(path, zero, lab, knobs, mode, &calls, &packets, &map)?;
     }
     Ok(Finished {
         calls,
@@ -479,22 +515,19 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
     let lab = resolve(query)?;
     let knobs = lab.knob_values(args.set)?;
     let mode = CaptureMode::detect(args.capture);
-    if args.pcap.is_some() && !matches!(mode, CaptureMode::Isolated | CaptureMode::Host) {
-        let CaptureMode::Off(reason) = &mode else {
-            unreachable!()
-        };
-        return Err(Failure::Usage(format!(
-            "--pcap needs the capture, which is off: {reason}"
-        )));
-    }
+    let files = Files::of(&args.pcap, &args.pcapng);
+    files.check(&mode)?;
+    let mut svg = svg_target(args.svg.as_deref(), || run_title(&lab, args.set))?;
     if args.json {
-        if let Some(p) = &args.pcap {
-            PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-        }
         json::lab_line(out, lab.id(), &lab.def.title, &knobs)?;
-        let done = execute(&lab, &knobs, &mode, args.pcap.as_deref(), |e| {
+        let mut diagram = svg.as_mut().map(|(_, d)| d);
+        let done = execute(&lab, &knobs, &mode, files, |e| {
+            if let Some(d) = diagram.as_mut() {
+                d.add(e);
+            }
             json::event_line(out, e)
         })?;
+        write_svg(out, svg, false)?;
         json::summary_line(
             out,
             done.passed(),
@@ -505,22 +538,63 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
         out.flush()?;
         return Ok(done.passed());
     }
-    if let Some(p) = &args.pcap {
-        PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-    }
     if args.step {
         use std::io::IsTerminal;
         let stdin = std::io::stdin();
         let echo = !stdin.is_terminal();
         // Read so that Ctrl-C stops the run while it waits for a key.
         let input = std::io::BufReader::new(crate::signals::Stdin);
-        return stepped(out, &lab, &knobs, &mode, args.pcap.as_deref(), input, echo);
+        let diagram = svg.as_mut().map(|(_, d)| d);
+        let passed = stepped(out, &lab, &knobs, &mode, files, diagram, input, echo)?;
+        write_svg(out, svg, true)?;
+        return Ok(passed);
     }
-    let done = human(out, &lab, &knobs, &mode, args.pcap.as_deref())?;
-    if let Some(p) = &args.pcap {
-        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
+    if let (Some(_), CaptureMode::Off(reason)) = (&args.detail, &mode) {
+        return Err(Failure::Usage(format!(
+            "--detail shows captured packets, and capture is off: {reason}"
+        )));
     }
+    let diagram = svg.as_mut().map(|(_, d)| d);
+    let done = human_drawn(out, &lab, &knobs, &mode, files, diagram)?;
+    files.say_written(out)?;
+    if let Some(chosen) = &args.detail {
+        in_detail(out, &done.packets, chosen)?;
+    }
+    write_svg(out, svg, true)?;
     Ok(done.passed())
+}
+
+/// `lab run --detail N|all`: after the run, its packets layer by layer.
+fn in_detail(
+    out: &mut dyn Write,
+    packets: &[Packet],
+    chosen: &super::Chosen,
+) -> std::io::Result<()> {
+    writeln!(out)?;
+    let mut shown = 0;
+    for p in packets.iter().filter(|p| chosen.wants(p.info.number)) {
+        super::detail::write(
+            out,
+            p.info.number,
+            p.t_us,
+            &p.raw,
+            p.info.analysis.as_ref(),
+            chosen.hex,
+        )?;
+        shown += 1;
+    }
+    if shown == 0 {
+        writeln!(
+            out,
+            "--detail: the run captured {} packets; there is no packet {}",
+            packets.len(),
+            match chosen.which {
+                crate::cli::Detail::One(n) => n.to_string(),
+                crate::cli::Detail::All => "at all".into(),
+            }
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs `lab` with the human view on `out`: header, live timeline, message
@@ -530,7 +604,19 @@ pub fn human(
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
+) -> Result<Finished, Failure> {
+    human_drawn(out, lab, knobs, mode, files, None)
+}
+
+/// [`human`], every event also drawn into `diagram` (`--svg`).
+pub fn human_drawn(
+    out: &mut dyn Write,
+    lab: &Lab,
+    knobs: &Scope,
+    mode: &CaptureMode,
+    files: Files,
+    mut diagram: Option<&mut Diagram>,
 ) -> Result<Finished, Failure> {
     let mut view = Human::new(lab);
     view.header(out, lab, knobs)?;
@@ -539,7 +625,10 @@ pub fn human(
         writeln!(out)?;
     }
     out.flush()?;
-    let done = execute(lab, knobs, mode, pcap, |e| {
+    let done = execute(lab, knobs, mode, files, |e| {
+        if let Some(d) = diagram.as_mut() {
+            d.add(e);
+        }
         view.event(out, e)?;
         out.flush()
     })?;
@@ -574,12 +663,14 @@ pub(super) fn report(
 
 /// `lab run ID --step`: the human view, stopping before every step for an
 /// answer read from `input` a line at a time.
+#[allow(clippy::too_many_arguments)]
 pub fn stepped(
     out: &mut dyn Write,
     lab: &Lab,
     knobs: &Scope,
     mode: &CaptureMode,
-    pcap: Option<&std::path::Path>,
+    files: Files,
+    diagram: Option<&mut Diagram>,
     input: impl std::io::BufRead,
     echo: bool,
 ) -> Outcome {
@@ -603,7 +694,11 @@ pub fn stepped(
         quit_at: None,
         echo,
     };
-    let done = execute_with(lab, knobs, mode, pcap, Pausing::EveryStep, &mut view)?;
+    let drawing = Drawing {
+        view: &mut view,
+        diagram,
+    };
+    let done = execute_with(lab, knobs, mode, files, Pausing::EveryStep, drawing)?;
     let StepView {
         out,
         mut human,
@@ -664,7 +759,7 @@ pub fn run_all(out: &mut dyn Write, capture: bool, jobs: Option<usize>) -> Outco
                     let done = lab
                         .knob_values(&[])
                         .map_err(Failure::Usage)
-                        .and_then(|knobs| execute(lab, &knobs, mode, None, |_| Ok(())));
+                        .and_then(|knobs| execute(lab, &knobs, mode, Files::default(), |_| Ok(())));
                     if tx.send((i, done, t0.elapsed())).is_err() {
                         return;
                     }

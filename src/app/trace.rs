@@ -12,7 +12,7 @@ use std::sync::mpsc;
 
 use colored::Colorize;
 
-use super::run::{CaptureMode, PacketSink, Sink, View, drive};
+use super::run::{CaptureMode, Files, PacketSink, Sink, View, drive};
 use super::{Failure, flush};
 use crate::capture::{Capture, CaptureStats, Filter};
 use crate::clock::Clock;
@@ -41,6 +41,10 @@ pub struct TraceArgs<'a> {
     pub json: bool,
     pub capture: bool,
     pub pcap: Option<PathBuf>,
+    /// `--pcapng`: the packets with the message map as comments.
+    pub pcapng: Option<PathBuf>,
+    /// Draw the trace as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<PathBuf>,
     /// `-o FILE`: the trace goes there instead of standard error.
     pub output: Option<PathBuf>,
 }
@@ -76,14 +80,11 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         CaptureMode::Isolated | CaptureMode::Host => CaptureMode::Host,
         off => off,
     };
-    if let (Some(_), CaptureMode::Off(reason)) = (&args.pcap, &mode) {
-        return Err(Failure::Usage(format!(
-            "--pcap needs the capture, which is off: {reason}"
-        )));
-    }
-    if let Some(p) = &args.pcap {
-        PcapWriter::preflight(p).map_err(|e| Failure::Usage(e.to_string()))?;
-    }
+    Files::of(&args.pcap, &args.pcapng).check(&mode)?;
+    let mut svg = super::drawing::svg_target(args.svg.as_deref(), || match args.pid {
+        Some(pid) => format!("lab trace --pid {pid}"),
+        None => format!("lab trace -- {}", args.command.join(" ")),
+    })?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -96,6 +97,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
     tracer::prepare(&target);
 
     let clock = Clock::start();
+    let zero = crate::pcapng::wall_time_of_zero(&clock);
     let (tx, rx) = mpsc::channel::<Event>();
     let mut status = match &mode {
         CaptureMode::Off(reason) => format!("off: {reason}"),
@@ -147,9 +149,13 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
             human: &mut human,
             json: args.json,
         };
+        let mut drawing = super::drawing::Drawing {
+            view: &mut view,
+            diagram: svg.as_mut().map(|(_, d)| d),
+        };
         let mut sink = Sink {
             writer: writer.as_mut(),
-            view: &mut view,
+            view: &mut drawing,
             error,
         };
         drive(&rx, clock, TRACE_REORDER, &mut timeline, &mut sink, None);
@@ -166,6 +172,8 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
     if let Some(w) = writer {
         w.finish().map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    // Said in the footer, with the pcap file.
+    super::drawing::write_svg(&mut out, svg, false)?;
     let Timeline { calls, packets, .. } = timeline;
     let (map, verdict) = match &stats {
         Some(st) => {
@@ -175,6 +183,18 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         }
         None => (Vec::new(), None),
     };
+    if let (Some(path), Some(_)) = (&args.pcapng, &stats) {
+        let mut actors: Vec<&str> = Vec::new();
+        for c in &calls {
+            if !actors.contains(&c.actor.as_str()) {
+                actors.push(&c.actor);
+            }
+        }
+        let section = crate::pcapng::trace_section(args.command, started.pid, &actors);
+        let notes = crate::annotate::of_run(&calls, &packets, &map);
+        crate::pcapng::write_file(path, zero, &section, &packets, &notes)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+    }
     let passed = verdict.as_ref().is_none_or(|v| v.passed);
     if args.json {
         // The session's last events, as `lab run` ends its stream.
@@ -192,7 +212,7 @@ fn traced(args: &TraceArgs) -> Result<u8, Failure> {
         json::trace_summary_line(&mut out, passed, calls.len(), &status, stats.as_ref(), exit)?;
     } else {
         human.finish(&mut out)?;
-        map::write_first(&mut out, &calls, &map, MAP_ROWS)?;
+        map::write_first(&mut out, &calls, &map, human.flagged(), MAP_ROWS)?;
         if let Some(v) = &verdict {
             human.event(&mut out, &Event::Check(v.clone()))?;
             human.verdicts(&mut out)?;
@@ -249,8 +269,14 @@ fn footer(
             st.truncated
         )?;
     }
-    if let Some(p) = &args.pcap {
-        writeln!(out, "{} packets written to {}", "·".dimmed(), p.display())?;
+    Files::of(&args.pcap, &args.pcapng).say_written(out)?;
+    if let Some(p) = &args.svg {
+        writeln!(
+            out,
+            "{} sequence diagram written to {}",
+            "·".dimmed(),
+            p.display()
+        )?;
     }
     let who = &started.actor;
     let how = match ended {

@@ -13,16 +13,19 @@ use std::time::{Duration, Instant};
 use colored::{Color, Colorize};
 
 use super::{Failure, Outcome};
+use crate::annotate::ConversationNotes;
 use crate::capture::{self, Capture, CapturedFrame, Filter};
 use crate::clock::Clock;
 use crate::escape::preview;
 use crate::filter::DisplayFilter;
 use crate::pcap::PcapWriter;
+use crate::pcapng::{PcapngWriter, capture_section, wall_time_of_zero};
 use crate::render::{human::time, json, wire_row::describe};
 use crate::streams::{KEEP, KEEP_ALL, Streams};
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
 
+use super::drawing::{Drawing, svg_target, write_svg};
 use super::run::{Sink, View};
 
 /// Options of `lab capture`.
@@ -32,10 +35,17 @@ pub struct CaptureArgs<'a> {
     pub seconds: Option<f64>,
     pub json: bool,
     pub pcap: Option<PathBuf>,
+    /// `--pcapng`: the packets, each that carries data with a comment
+    /// naming its conversation and bytes.
+    pub pcapng: Option<PathBuf>,
+    /// Draw the packets as a sequence diagram in this SVG file (`--svg`).
+    pub svg: Option<PathBuf>,
     /// Write the pcap and print only the counters (`--quiet`).
     pub quiet: bool,
     /// `--filter`: the display filter, as typed.
     pub filter: Option<&'a str>,
+    /// `--detail` (and `--hex`): packets layer by layer, under their rows.
+    pub detail: Option<super::Chosen>,
 }
 
 /// Parses `--filter`, or says in one line what is wrong with it.
@@ -52,6 +62,11 @@ pub(super) struct Watcher<'a> {
     streams: Streams,
     shown: u64,
     json: bool,
+    /// The comments of the packet about to be shown (`lab inspect` of a
+    /// pcapng file: what `--pcapng` wrote on it).
+    pub(super) comments: Vec<String>,
+    /// `lab capture --detail`: the packets shown layer by layer too.
+    pub(super) detail: Option<super::Chosen>,
 }
 
 impl<'a> Watcher<'a> {
@@ -61,6 +76,8 @@ impl<'a> Watcher<'a> {
             streams: Streams::default(),
             shown: 0,
             json,
+            comments: Vec::new(),
+            detail: None,
         }
     }
 }
@@ -74,8 +91,9 @@ impl View for Watcher<'_> {
         };
         self.streams.add(p);
         self.shown += 1;
+        let comments = std::mem::take(&mut self.comments);
         if self.json {
-            return json::event_line(self.out, event);
+            return json::packet_line(self.out, p, &comments);
         }
         let palette = |_: &str| Color::White;
         // The packet's own number in the capture, which --filter keeps.
@@ -85,7 +103,22 @@ impl View for Watcher<'_> {
             time(p.t_us),
             format!("#{}", p.info.number).dimmed(),
             describe(p, &palette)
-        )
+        )?;
+        // Under the row, where the description starts.
+        for c in comments {
+            writeln!(self.out, "{:24}{} {}", "", "↳".dimmed(), c.cyan())?;
+        }
+        if let Some(chosen) = self.detail.filter(|c| c.wants(p.info.number)) {
+            super::detail::write(
+                self.out,
+                p.info.number,
+                p.t_us,
+                &p.raw,
+                p.info.analysis.as_ref(),
+                chosen.hex,
+            )?;
+        }
+        Ok(())
     }
 
     /// Once per batch: rows appear within a few ms, at a write per ring
@@ -247,11 +280,23 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     };
     let filter = display_filter(args.filter)?;
     capture::privilege().map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut svg = svg_target(args.svg.as_deref(), || {
+        let ports: Vec<String> = args.ports.iter().map(|p| format!("--port {p}")).collect();
+        format!("lab capture {}", ports.join(" "))
+    })?;
     let clock = Clock::start();
     let mut writer = match &args.pcap {
         Some(p) => Some(PcapWriter::create(p, &clock).map_err(|e| Failure::Usage(e.to_string()))?),
         None => None,
     };
+    let mut annotated = match &args.pcapng {
+        Some(p) => Some(
+            PcapngWriter::create(p, wall_time_of_zero(&clock), &capture_section(args.ports))
+                .map_err(|e| Failure::Usage(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut notes = ConversationNotes::default();
     if args.quiet {
         let writer = writer.expect("--quiet requires --pcap");
         return quietly(out, args, clock, writer, duration);
@@ -273,13 +318,18 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
     }
     let deadline = duration.map(|d| Instant::now() + d);
     let mut view = Watcher::new(out, args.json);
+    view.detail = args.detail;
     let mut timeline = Timeline::new(false).passing();
     if let Some(f) = filter {
         timeline = timeline.filtered(f);
     }
+    let mut drawing = Drawing {
+        view: &mut view,
+        diagram: svg.as_mut().map(|(_, d)| d),
+    };
     let mut sink = Sink {
         writer: writer.as_mut(),
-        view: &mut view,
+        view: &mut drawing,
         error: None,
     };
     let mut pushed = 0u64;
@@ -311,7 +361,15 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         }
         // The capture hands frames over in order: no need to hold them
         // back as a run does, whose calls come from other threads.
-        timeline.release(u64::MAX, |e| sink.show(e));
+        timeline.release(u64::MAX, |e| {
+            if let (Some(w), Event::Packet(p), None) = (annotated.as_mut(), e, &sink.error) {
+                let note = notes.next(p);
+                if let Err(err) = w.write(p.t_us, &p.raw, p.orig_len, note.as_slice()) {
+                    sink.error = Some(std::io::Error::other(err.to_string()));
+                }
+            }
+            sink.show(e)
+        });
         sink.released(u64::MAX);
         if sink.error.is_some() {
             // The reader went away (`| head`) or the file failed: stop
@@ -325,7 +383,7 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
         // A full disk is worth a line; a reader gone (`| head`) is not.
         return Err(match e.kind() {
             std::io::ErrorKind::BrokenPipe => e.into(),
-            _ if writer.is_some() => Failure::Usage(e.to_string()),
+            _ if writer.is_some() || annotated.is_some() => Failure::Usage(e.to_string()),
             _ => e.into(),
         });
     }
@@ -340,6 +398,18 @@ pub fn capture(out: &mut dyn Write, args: &CaptureArgs) -> Outcome {
             )?;
         }
     }
+    if let Some(wr) = annotated {
+        let n = wr.finish().map_err(|e| Failure::Usage(e.to_string()))?;
+        if !args.json {
+            writeln!(
+                view.out,
+                "{} {n} packets written to {}",
+                "·".dimmed(),
+                args.pcapng.as_ref().expect("writer implies path").display()
+            )?;
+        }
+    }
+    write_svg(view.out, svg, !args.json)?;
     view.summary()?;
     let out = view.out;
     if args.json {

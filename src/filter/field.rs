@@ -10,6 +10,7 @@
 
 use std::net::IpAddr;
 
+use crate::analysis::FlagKind;
 use crate::conversations::Kind;
 use crate::trace::Packet;
 use crate::wire::{TcpFlags, Transport};
@@ -52,13 +53,13 @@ impl FieldType {
 /// in [`Field::read`].
 ///
 /// Adding a field is a variant here, its row in [`Field::ALL`], and one
-/// arm in each of `name`, `ty` and `read`. One of Wireshark's
-/// `tcp.analysis.*` flags, once a packet carries that analysis, is a
-/// [`FieldType::Marker`] whose `read` arm gives `Present` when the
-/// analysis says so, for example
-/// `Field::TcpAnalysisRetransmission => tcp.filter(|_| p.info.analysis...).map(|_| Present)`.
-/// Names under `tcp.analysis.` that are no variant yet are refused as
-/// "not supported yet" (see [`not_supported_yet`]), not as unknown.
+/// arm in each of `name`, `ty` and `read`. Wireshark's `tcp.analysis.*`
+/// flags are one variant, [`Field::TcpAnalysis`], per
+/// [`FlagKind`]: [`FieldType::Marker`]s, there when the analysis the
+/// timeline made of the segment (see [`crate::analysis`]) says so. Names
+/// under `tcp.analysis.` that are no field yet (`tcp.analysis.ack_rtt`)
+/// are refused as "not supported yet" (see [`not_supported_yet`]), not as
+/// unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
     Frame,
@@ -105,6 +106,14 @@ pub enum Field {
     TcpUrgentPointer,
     TcpChecksum,
     TcpPayload,
+    /// Any of the analysis flags below (`tcp.analysis.flags`).
+    TcpAnalysisFlags,
+    /// One flag of Wireshark's TCP analysis: `tcp.analysis.retransmission`.
+    TcpAnalysis(FlagKind),
+    /// The frame this ACK acknowledges (`tcp.analysis.acks_frame`).
+    TcpAnalysisAcksFrame,
+    /// Bytes sent and not yet acknowledged (`tcp.analysis.bytes_in_flight`).
+    TcpAnalysisBytesInFlight,
     Udp,
     UdpSrcPort,
     UdpDstPort,
@@ -173,6 +182,23 @@ impl Field {
         Field::TcpUrgentPointer,
         Field::TcpChecksum,
         Field::TcpPayload,
+        Field::TcpAnalysisFlags,
+        Field::TcpAnalysis(FlagKind::Retransmission),
+        Field::TcpAnalysis(FlagKind::FastRetransmission),
+        Field::TcpAnalysis(FlagKind::SpuriousRetransmission),
+        Field::TcpAnalysis(FlagKind::OutOfOrder),
+        Field::TcpAnalysis(FlagKind::DuplicateAck),
+        Field::TcpAnalysis(FlagKind::ZeroWindow),
+        Field::TcpAnalysis(FlagKind::ZeroWindowProbe),
+        Field::TcpAnalysis(FlagKind::ZeroWindowProbeAck),
+        Field::TcpAnalysis(FlagKind::WindowFull),
+        Field::TcpAnalysis(FlagKind::WindowUpdate),
+        Field::TcpAnalysis(FlagKind::KeepAlive),
+        Field::TcpAnalysis(FlagKind::KeepAliveAck),
+        Field::TcpAnalysis(FlagKind::LostSegment),
+        Field::TcpAnalysis(FlagKind::AckedUnseen),
+        Field::TcpAnalysisAcksFrame,
+        Field::TcpAnalysisBytesInFlight,
         Field::Udp,
         Field::UdpSrcPort,
         Field::UdpDstPort,
@@ -230,6 +256,10 @@ impl Field {
             Field::TcpUrgentPointer => "tcp.urgent_pointer",
             Field::TcpChecksum => "tcp.checksum",
             Field::TcpPayload => "tcp.payload",
+            Field::TcpAnalysisFlags => "tcp.analysis.flags",
+            Field::TcpAnalysis(kind) => kind.field(),
+            Field::TcpAnalysisAcksFrame => "tcp.analysis.acks_frame",
+            Field::TcpAnalysisBytesInFlight => "tcp.analysis.bytes_in_flight",
             Field::Udp => "udp",
             Field::UdpSrcPort => "udp.srcport",
             Field::UdpDstPort => "udp.dstport",
@@ -277,7 +307,10 @@ impl Field {
             | Field::TcpSeqRaw
             | Field::TcpAck
             | Field::TcpAckRaw
-            | Field::TcpWindowSize => Unsigned(32),
+            | Field::TcpWindowSize
+            | Field::TcpAnalysisAcksFrame
+            | Field::TcpAnalysisBytesInFlight => Unsigned(32),
+            Field::TcpAnalysisFlags | Field::TcpAnalysis(_) => Marker,
             Field::TcpFlagsFin
             | Field::TcpFlagsSyn
             | Field::TcpFlagsReset
@@ -318,6 +351,8 @@ impl Field {
             _ => None,
         };
         let flag = |bit: TcpFlags| tcp.map(|t| Bool(t.flags.contains(bit)));
+        // What the timeline's TCP analysis said of the segment, if anything.
+        let analysis = tcp.and(p.info.analysis.as_ref());
         let stream = |kind: Kind| {
             p.info
                 .conversation
@@ -386,6 +421,12 @@ impl Field {
             Field::TcpUrgentPointer => tcp.map(|t| int(u64::from(t.urgent))),
             Field::TcpChecksum => tcp.map(|t| int(u64::from(t.checksum))),
             Field::TcpPayload => tcp.filter(|t| t.payload_len > 0).map(|t| Bytes(&t.payload)),
+            Field::TcpAnalysisFlags => analysis.filter(|a| !a.flags.is_empty()).map(|_| Present),
+            Field::TcpAnalysis(kind) => analysis.filter(|a| a.has(kind)).map(|_| Present),
+            Field::TcpAnalysisAcksFrame => analysis.and_then(|a| a.acked).map(|a| int(a.frame)),
+            Field::TcpAnalysisBytesInFlight => analysis
+                .and_then(|a| a.bytes_in_flight)
+                .map(|b| int(u64::from(b))),
             Field::Udp => udp.map(|_| Present),
             Field::UdpSrcPort => udp.map(|u| int(u64::from(u.src_port))),
             Field::UdpDstPort => udp.map(|u| int(u64::from(u.dst_port))),
@@ -410,7 +451,8 @@ impl Field {
 /// Wireshark names we know but do not offer yet: the error says so rather
 /// than calling them unknown.
 pub fn not_supported_yet(name: &str) -> bool {
-    name == "tcp.analysis" || name.starts_with("tcp.analysis.")
+    (name == "tcp.analysis" || name.starts_with("tcp.analysis."))
+        && Field::from_name(name).is_none()
 }
 
 /// The known field closest to a mistyped name, if one is close.

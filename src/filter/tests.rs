@@ -149,8 +149,8 @@ fn unknown_fields_suggest_the_closest_and_analysis_fields_are_not_yet() {
     );
     assert!(error("http.request").contains("`lab inspect --help` lists the fields"));
     assert_eq!(
-        error("tcp.analysis.retransmission"),
-        "column 1: `tcp.analysis.retransmission` is a Wireshark field that lab does not support yet"
+        error("tcp.analysis.ack_rtt"),
+        "column 1: `tcp.analysis.ack_rtt` is a Wireshark field that lab does not support yet"
     );
 }
 

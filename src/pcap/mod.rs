@@ -55,7 +55,7 @@ pub struct PcapError {
 }
 
 impl PcapError {
-    fn new(path: &Path, reason: impl std::fmt::Display) -> PcapError {
+    pub(crate) fn new(path: &Path, reason: impl std::fmt::Display) -> PcapError {
         PcapError {
             path: path.to_path_buf(),
             reason: reason.to_string(),
@@ -64,7 +64,7 @@ impl PcapError {
 
     /// A failed write, with the system's reason (`No space left on
     /// device`), which the pcap library's own message leaves out.
-    fn writing(path: &Path, e: pcap_file::PcapError) -> PcapError {
+    pub(crate) fn writing(path: &Path, e: pcap_file::PcapError) -> PcapError {
         match e {
             pcap_file::PcapError::IoError(io) => {
                 PcapError::new(path, format!("cannot write: {io}"))
@@ -89,10 +89,7 @@ pub struct PcapWriter {
 impl PcapWriter {
     /// Starts a pcap file for frames stamped by `clock`.
     pub fn create(path: impl AsRef<Path>, clock: &Clock) -> Result<PcapWriter, PcapError> {
-        // The wall time of the clock's zero is "now minus the clock's
-        // reading now"; taken once, so the file's gaps are the clock's.
-        let zero = SystemTime::now() - Duration::from_micros(clock.now_us());
-        PcapWriter::create_at(path, zero)
+        PcapWriter::create_at(path, crate::pcapng::wall_time_of_zero(clock))
     }
 
     /// Checks, before anything runs, that a pcap file could be written at

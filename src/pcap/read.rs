@@ -50,8 +50,9 @@ use pcap_file::pcapng::PcapNgParser;
 
 use super::{LinkType, PcapError};
 use crate::capture::CapturedFrame;
+use crate::pcapng::Comments;
 use buffer::{Buffer, Fill};
-use pcapng::{Interface, ng_record};
+use pcapng::{Interface, ng_record, section_comments};
 
 mod buffer;
 mod pcapng;
@@ -97,6 +98,8 @@ struct Record<'a> {
     wall: Duration,
     data: Cow<'a, [u8]>,
     orig_len: usize,
+    /// Its comments (pcapng only).
+    comments: Vec<String>,
 }
 
 /// One record taken from the front of the buffer.
@@ -138,6 +141,10 @@ pub struct Frames<R> {
     read: u64,
     cut_short: Option<String>,
     done: bool,
+    /// The comments of the frame read last (pcapng).
+    comments: Vec<String>,
+    /// The comments of the sections read so far (pcapng).
+    sections: Vec<String>,
 }
 
 /// Opens a classic pcap or pcapng file to read its frames one at a time.
@@ -186,17 +193,22 @@ impl<R: Read> Frames<R> {
                 Err(_) => return Err(fail(&"not a pcap or pcapng file")),
             }
         };
+        let mut sections = Vec::new();
         let format = match header {
             Header::Classic(parser) => {
                 let code = u32::from(parser.header().datalink);
                 let link = LinkType::from_code(code).ok_or_else(|| fail(&unsupported(code)))?;
                 Format::Classic { parser, link }
             }
-            Header::Ng(parser) => Format::Ng {
-                parser,
-                interfaces: Vec::new(),
-                first_link: None,
-            },
+            Header::Ng(parser) => {
+                // The parser reads the first section header itself.
+                section_comments(&parser.section().options, &mut sections);
+                Format::Ng {
+                    parser,
+                    interfaces: Vec::new(),
+                    first_link: None,
+                }
+            }
         };
         Ok(Frames {
             path: path.to_path_buf(),
@@ -206,6 +218,8 @@ impl<R: Read> Frames<R> {
             read: 0,
             cut_short: None,
             done: false,
+            comments: Vec::new(),
+            sections,
         })
     }
 
@@ -232,6 +246,19 @@ impl<R: Read> Frames<R> {
         self.read
     }
 
+    /// The comments of the frame read last: what `lab ... --pcapng` wrote
+    /// on it (none in classic pcap). Taken, so each is shown once.
+    pub fn take_comments(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.comments)
+    }
+
+    /// The comments of the file's sections read so far (pcapng): for a
+    /// file written by `--pcapng`, the lab or command and its actors. The
+    /// first section's are known once the file is open.
+    pub fn section_comments(&self) -> &[String] {
+        &self.sections
+    }
+
     /// Once the frames have run out: whether the file ended in the middle
     /// of a record, as one line naming the file (the frames before the cut
     /// were read).
@@ -251,7 +278,14 @@ impl<R: Read> Frames<R> {
                     parser,
                     interfaces,
                     first_link,
-                } => ng_record(parser, interfaces, first_link, unparsed, n)?,
+                } => ng_record(
+                    parser,
+                    interfaces,
+                    first_link,
+                    &mut self.sections,
+                    unparsed,
+                    n,
+                )?,
             };
             let Some(Taken { used, record }) = taken else {
                 // Only part of a record is in the buffer: read more.
@@ -276,7 +310,10 @@ impl<R: Read> Frames<R> {
                 }
             };
             let frame = match record {
-                Some(r) => Some(to_frame(&mut self.start, r, n)?),
+                Some(mut r) => {
+                    self.comments = std::mem::take(&mut r.comments);
+                    Some(to_frame(&mut self.start, r, n)?)
+                }
                 None => None,
             };
             self.buffer.consume(used);
@@ -356,6 +393,7 @@ fn classic_record<'a>(
             wall: Duration::from_secs(u64::from(p.ts_sec)) + Duration::from_nanos(frac_ns),
             data: p.data,
             orig_len: p.orig_len as usize,
+            comments: Vec::new(),
         }),
     })
 }
@@ -378,6 +416,9 @@ pub struct PcapFile {
     /// Set when the file ends in the middle of a record: what was wrong.
     /// The frames before the cut are in `frames`.
     pub cut_short: Option<String>,
+    /// The comments a pcapng file holds (none in classic pcap): what
+    /// `lab ... --pcapng` wrote on each packet (see [`crate::pcapng`]).
+    pub comments: Comments,
 }
 
 /// Reads every frame of a classic pcap or pcapng file into memory.
@@ -402,8 +443,17 @@ pub fn read_pcap_bytes(path: impl AsRef<Path>, bytes: &[u8]) -> Result<PcapFile,
 }
 
 fn read_all<R: Read>(mut frames: Frames<R>) -> Result<PcapFile, PcapError> {
-    let list = frames.by_ref().collect::<Result<Vec<_>, _>>()?;
+    let mut list = Vec::new();
+    let mut comments = Comments::default();
+    while let Some(frame) = frames.next() {
+        list.push(frame?);
+        // One list per frame, empty in classic pcap: the same frames read
+        // the same in either format.
+        comments.packets.push(frames.take_comments());
+    }
+    comments.section = frames.sections.clone();
     Ok(PcapFile {
+        comments,
         // Known: a file that named none ended in an error above.
         link_type: frames.link_type().unwrap_or(LinkType::Ethernet),
         start: frames.start(),

@@ -45,6 +45,8 @@ pub struct Human {
     /// timeline by [`Human::map`] and [`Human::verdicts`].
     map: Vec<MapEntry>,
     judged: Vec<Verdict>,
+    /// The packets Wireshark's analysis flagged, noted in the map.
+    flagged: crate::render::map::Flagged,
 }
 
 /// How many packets in a row, with no call row between them, are shown
@@ -87,6 +89,7 @@ impl Human {
             folded_note: "all in --json and the map below",
             map: Vec::new(),
             judged: Vec::new(),
+            flagged: Default::default(),
         }
     }
 
@@ -181,6 +184,9 @@ impl Human {
             }
             Event::Packet(p) => {
                 self.packets += 1;
+                if let Some(a) = p.info.analysis.as_ref().filter(|a| !a.flags.is_empty()) {
+                    self.flagged.insert(self.packets - 1, a.flags.clone());
+                }
                 // Inside a folded run, data segments and their ACKs fold
                 // too; a SYN, FIN or RST always shows.
                 let control = p
@@ -393,7 +399,13 @@ impl Human {
     /// The message map the session sent, with `calls` (the calls it sent,
     /// in order) to name each row's call.
     pub fn map(&self, out: &mut dyn Write, calls: &[Call]) -> io::Result<()> {
-        crate::render::map::write(out, calls, &self.map)
+        crate::render::map::write(out, calls, &self.map, &self.flagged)
+    }
+
+    /// The packets shown so far that Wireshark's analysis flagged, by
+    /// their index among the packets (for a map written elsewhere).
+    pub fn flagged(&self) -> &crate::render::map::Flagged {
+        &self.flagged
     }
 
     /// The checks the session sent, with what each teaches.

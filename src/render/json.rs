@@ -35,6 +35,26 @@
 //!   cannot be decoded has `error` instead. `frame` is the packet's number
 //!   in the capture (and in a pcap file written or read), from 1, as
 //!   Wireshark's `frame.number`: `--filter` leaves gaps in it.
+//!   Under `lab inspect`, a packet
+//!   that carries comments in a pcapng file (what `--pcapng` writes) adds
+//!   `"comments":[..]`, and a file whose section has comments starts with
+//!   `{"kind":"file","comments":[..]}`.
+//!   A TCP packet about which
+//!   Wireshark's TCP analysis has something to say (see
+//!   [`crate::analysis`]) carries `"analysis":{"flags":[..],"acks":F,
+//!   "ack_rtt_us":..,"bytes_in_flight":..}` (each part only when known):
+//!   `flags` holds objects `{"flag":NAME}`, NAME being the Wireshark field
+//!   without `tcp.analysis.` (`retransmission`, `fast_retransmission`,
+//!   `spurious_retransmission`, `out_of_order`, `duplicate_ack`,
+//!   `zero_window`, `zero_window_probe`, `zero_window_probe_ack`,
+//!   `window_full`, `window_update`, `keep_alive`, `keep_alive_ack`,
+//!   `lost_segment`, `ack_lost_segment`); a `retransmission` adds `of`
+//!   (the oldest unacknowledged segment, Wireshark's `rto_frame`) and
+//!   `after_us`, a `duplicate_ack` adds `number` (from 1) and `of` (the
+//!   frame whose ACK it repeats). `acks` is the segment this ACK
+//!   acknowledges exactly, `ack_rtt_us` the time since it. Frames F are
+//!   numbered from 1 among the packet lines, as the timeline's `#N` and
+//!   Wireshark's `frame.number`.
 //! - `{"kind":"actor_failed","actor":..,"message":..}` when an actor could
 //!   not finish its steps.
 //! - `{"kind":"map","call":I,"packets":[J,..],"from":[{"call":K,"range":[s,e]}]}`
@@ -55,6 +75,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value as Json, json};
 
+use crate::analysis::{Flag, TcpAnalysis};
 use crate::capture::CaptureStats;
 use crate::check::Verdict;
 use crate::correlate::MapEntry;
@@ -102,6 +123,18 @@ pub fn event_line(out: &mut dyn Write, event: &Event) -> io::Result<()> {
             json!({"kind": "actor_failed", "t_us": t_us, "actor": actor, "message": message}),
         ),
     }
+}
+
+/// A packet's line with the comments a pcapng file holds on it (`lab
+/// inspect`), as `"comments":[..]` when there are any.
+pub fn packet_line(out: &mut dyn Write, p: &Packet, comments: &[String]) -> io::Result<()> {
+    let mut v = packet(p);
+    if !comments.is_empty()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("comments".into(), json!(comments));
+    }
+    line(out, v)
 }
 
 pub fn check_line(out: &mut dyn Write, v: &Verdict) -> io::Result<()> {
@@ -169,6 +202,40 @@ pub fn trace_summary_line(
 
 /// A packet as its JSON object: relative sequence numbers, and the stream
 /// offsets of the data it carries in the same terms as the calls'.
+/// Wireshark's TCP analysis of one segment (see the contract above).
+pub fn analysis(a: &TcpAnalysis) -> Json {
+    let flags: Vec<Json> = a
+        .flags
+        .iter()
+        .map(|f| {
+            let mut o = json!({"flag": f.kind().name()});
+            let m = o.as_object_mut().expect("object literal");
+            match f {
+                Flag::Retransmission { original, after_us } => {
+                    m.insert("of".into(), (*original).into());
+                    m.insert("after_us".into(), (*after_us).into());
+                }
+                Flag::DuplicateAck { number, of } => {
+                    m.insert("number".into(), (*number).into());
+                    m.insert("of".into(), (*of).into());
+                }
+                _ => {}
+            }
+            o
+        })
+        .collect();
+    let mut o = json!({"flags": flags});
+    let m = o.as_object_mut().expect("object literal");
+    if let Some(acked) = a.acked {
+        m.insert("acks".into(), acked.frame.into());
+        m.insert("ack_rtt_us".into(), acked.rtt_us.into());
+    }
+    if let Some(n) = a.bytes_in_flight {
+        m.insert("bytes_in_flight".into(), n.into());
+    }
+    o
+}
+
 pub fn packet(p: &Packet) -> Json {
     let mut o =
         json!({"kind": "packet", "frame": p.info.number, "t_us": p.t_us, "wire_len": p.orig_len});
@@ -205,6 +272,9 @@ pub fn packet(p: &Packet) -> Json {
             );
             if let Some((a, b)) = p.info.stream {
                 m.insert("stream".into(), json!([a, b]));
+            }
+            if let Some(a) = p.info.analysis.as_ref().filter(|a| !a.is_empty()) {
+                m.insert("analysis".into(), analysis(a));
             }
             &t.payload
         }

@@ -3,14 +3,16 @@
 //! The one view neither a packet analyser (packets only) nor a syscall
 //! tracer (calls only) can give.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use colored::Colorize;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
+use crate::analysis::Flag;
 use crate::correlate::MapEntry;
 use crate::escape::preview;
-use crate::trace::Call;
+use crate::trace::{Call, Packet};
 
 /// Rows of one call repeated more than this (a bulk transfer) fold into
 /// one summary row, as in the timeline.
@@ -29,7 +31,7 @@ pub fn call_name(calls: &[Call], i: usize) -> String {
 
 /// `call_name` for every call at once (a long trace has tens of
 /// thousands: counting from the start for each is quadratic).
-fn call_names(calls: &[Call]) -> Vec<String> {
+pub fn call_names(calls: &[Call]) -> Vec<String> {
     let mut seen: std::collections::HashMap<(&str, crate::trace::Op), usize> =
         std::collections::HashMap::new();
     calls
@@ -42,23 +44,67 @@ fn call_names(calls: &[Call]) -> Vec<String> {
         .collect()
 }
 
-/// Packets by their timeline numbers; a long list keeps its ends.
-fn packet_list(packets: &[usize]) -> String {
+/// The packets Wireshark's TCP analysis flagged, by their index (from 0)
+/// among the timeline's packets, with what it said: the map notes them
+/// beside the packet numbers (a retransmission carried the same bytes
+/// again; a reader should see why a send rode in two packets).
+pub type Flagged = BTreeMap<usize, Vec<Flag>>;
+
+/// The flagged packets of `packets` (in timeline order).
+pub fn flagged(packets: &[Packet]) -> Flagged {
+    packets
+        .iter()
+        .enumerate()
+        .filter_map(|(j, p)| {
+            let a = p.info.analysis.as_ref()?;
+            (!a.flags.is_empty()).then(|| (j, a.flags.clone()))
+        })
+        .collect()
+}
+
+/// Flagged packets noted after a long, shortened list.
+const FLAGGED_NOTED: usize = 3;
+
+/// `#5 [retransmission of #4]`: a packet's number and its flags.
+fn packet_name(j: usize, flagged: &Flagged) -> String {
+    let mut s = format!("#{}", j + 1);
+    for f in flagged.get(&j).into_iter().flatten() {
+        s.push_str(&format!(" [{}]", f.tag()));
+    }
+    s
+}
+
+/// Packets by their timeline numbers; a long list keeps its ends and
+/// names its first flagged packets.
+fn packet_list(packets: &[usize], flagged: &Flagged) -> String {
     match packets {
         [] => "—".to_string(),
         [first, .., last] if packets.len() > 6 => {
-            format!("#{} … #{} ({} packets)", first + 1, last + 1, packets.len())
+            let mut s = format!("#{} … #{} ({} packets", first + 1, last + 1, packets.len());
+            let marked: Vec<usize> = packets
+                .iter()
+                .copied()
+                .filter(|j| flagged.contains_key(j))
+                .collect();
+            for &j in marked.iter().take(FLAGGED_NOTED) {
+                s.push_str(&format!("; {}", packet_name(j, flagged)));
+            }
+            if marked.len() > FLAGGED_NOTED {
+                s.push_str(&format!("; {} more flagged", marked.len() - FLAGGED_NOTED));
+            }
+            s.push(')');
+            s
         }
         _ => packets
             .iter()
-            .map(|j| format!("#{}", j + 1))
+            .map(|&j| packet_name(j, flagged))
             .collect::<Vec<_>>()
             .join(", "),
     }
 }
 
 /// One table row: the call and its bytes, the packets, the sources.
-fn row(calls: &[Call], names: &[String], e: &MapEntry) -> Vec<String> {
+fn row(calls: &[Call], names: &[String], e: &MapEntry, flagged: &Flagged) -> Vec<String> {
     let c = &calls[e.call];
     let (text, cut) = preview(c.data.as_deref().unwrap_or_default(), 24);
     let what = format!(
@@ -76,12 +122,17 @@ fn row(calls: &[Call], names: &[String], e: &MapEntry) -> Vec<String> {
         .map(|(k, s, t)| format!("{} [{s}, {t})", names[*k]))
         .collect::<Vec<_>>()
         .join(" + ");
-    vec![what, bytes, packet_list(&e.packets), from]
+    vec![what, bytes, packet_list(&e.packets, flagged), from]
 }
 
 /// Writes the map as a table.
-pub fn write(out: &mut dyn Write, calls: &[Call], map: &[MapEntry]) -> io::Result<()> {
-    write_first(out, calls, map, usize::MAX)
+pub fn write(
+    out: &mut dyn Write,
+    calls: &[Call],
+    map: &[MapEntry],
+    flagged: &Flagged,
+) -> io::Result<()> {
+    write_first(out, calls, map, flagged, usize::MAX)
 }
 
 /// Writes the map's first `limit` rows (a long trace's map has one per
@@ -90,6 +141,7 @@ pub fn write_first(
     out: &mut dyn Write,
     calls: &[Call],
     map: &[MapEntry],
+    flagged: &Flagged,
     limit: usize,
 ) -> io::Result<()> {
     if map.is_empty() {
@@ -117,7 +169,7 @@ pub fn write_first(
             run
         };
         for e in &map[i..i + shown] {
-            table.add_row(row(calls, &names, e));
+            table.add_row(row(calls, &names, e, flagged));
         }
         if shown < run {
             let rest = &map[i + shown..i + run];
@@ -130,7 +182,7 @@ pub fn write_first(
             table.add_row(vec![
                 format!("… {} more {actor} {op}", rest.len()),
                 format!("{bytes} B"),
-                packet_list(&packets),
+                packet_list(&packets, flagged),
                 String::new(),
             ]);
         }
@@ -151,4 +203,33 @@ pub fn write_first(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flagged_packets_carry_their_tags_in_short_and_long_lists() {
+        let mut flagged = Flagged::new();
+        flagged.insert(
+            4,
+            vec![Flag::Retransmission {
+                original: 4,
+                after_us: 210_000,
+            }],
+        );
+        // A send whose bytes rode twice: once lost, once again.
+        assert_eq!(
+            packet_list(&[3, 4], &flagged),
+            "#4, #5 [retransmission of #4]"
+        );
+        // A long list keeps its ends and names the flagged packets.
+        let many: Vec<usize> = (0..10).collect();
+        assert_eq!(
+            packet_list(&many, &flagged),
+            "#1 … #10 (10 packets; #5 [retransmission of #4])"
+        );
+        assert_eq!(packet_list(&many, &Flagged::new()), "#1 … #10 (10 packets)");
+    }
 }

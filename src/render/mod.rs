@@ -1,10 +1,13 @@
-//! Renderers: the same event stream as a terminal view or as JSON Lines.
+//! Renderers: the same event stream as a terminal view, JSON Lines or an
+//! SVG sequence diagram.
 
+pub mod analysis;
 pub mod hex;
 pub mod human;
 pub mod json;
 pub mod layers;
 pub mod map;
+pub mod svg;
 pub mod wire_row;
 
 use std::io::IsTerminal;

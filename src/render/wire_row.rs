@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use colored::{Color, Colorize};
 
+use crate::analysis::{Flag, FlagKind};
 use crate::escape::preview;
 use crate::trace::Packet;
 use crate::wire::{TcpOption, Transport};
@@ -14,6 +15,28 @@ const PACKET_PREVIEW: usize = 32;
 
 /// The colour of an actor's name (the human view's palette).
 pub type Palette<'a> = &'a dyn Fn(&str) -> Color;
+
+/// What Wireshark's analysis found, as short tags after a packet row:
+/// `  [retransmission of #6] [dup ACK #2 of #9]`. Signs of loss are red,
+/// the rest (windows, keep-alives, reordering) yellow.
+pub fn flag_tags(flags: &[Flag]) -> String {
+    let mut s = String::new();
+    for f in flags {
+        let tag = format!("[{}]", f.tag());
+        let lossy = matches!(
+            f.kind(),
+            FlagKind::Retransmission
+                | FlagKind::FastRetransmission
+                | FlagKind::SpuriousRetransmission
+                | FlagKind::LostSegment
+                | FlagKind::AckedUnseen
+                | FlagKind::DuplicateAck
+        );
+        s.push_str("  ");
+        s.push_str(&if lossy { tag.red() } else { tag.yellow() }.to_string());
+    }
+    s
+}
 
 /// The text after the time and number: `client → server  PSH,ACK  seq=1
 /// ack=1 len=5 win=512 "hello"  [0, 5)`.
@@ -65,6 +88,9 @@ pub fn describe(p: &Packet, palette: Palette) -> String {
             }
             if let Some((a, b)) = p.info.stream {
                 s.push_str(&format!("  {}", format!("[{a}, {b})").dimmed()));
+            }
+            if let Some(analysis) = &p.info.analysis {
+                s.push_str(&flag_tags(&analysis.flags));
             }
             s
         }

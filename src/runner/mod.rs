@@ -29,8 +29,14 @@ pub use actor::{TcpRow, parse_proc_tcp};
 pub use errno::{meaning as errno_meaning, name as errno_name, number as errno_number};
 pub use session::serve_forever;
 
-/// Default watchdog for one blocking call.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default watchdog for one blocking call, for labs that set no
+/// `timeout_ms`. It only ends a run that would otherwise hang: a call that
+/// should return does so in milliseconds. It is generous because a machine
+/// can be far busier than a learner's (about 230 labs at once on two
+/// cores kept a server thread from running for over 2 s, and a 2 s
+/// watchdog then failed a correct lab). Labs that teach a watchdog set
+/// their own, per step.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Decides, before each step of every actor, whether the step runs now:
 /// the seam where a learner takes part in a run.

@@ -65,6 +65,23 @@ pub fn transcript_includes(ch: &Chapter) -> Vec<String> {
         .collect()
 }
 
+static IMAGE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"!\[[^\]]*\]\(([^)\s]+\.svg)\)").expect("pattern"));
+
+/// The sequence diagrams a chapter shows as images (`![...](../transcripts/ID.svg)`),
+/// as file names inside `src/transcripts/`.
+pub fn diagram_images(ch: &Chapter) -> Vec<String> {
+    let dir = Path::new(&ch.name).parent().unwrap_or(Path::new(""));
+    IMAGE
+        .captures_iter(&ch.text)
+        .filter_map(|c| {
+            let path = normalize(&dir.join(&c[1]));
+            let rel = path.strip_prefix("transcripts").ok()?;
+            Some(rel.to_string_lossy().into_owned())
+        })
+        .collect()
+}
+
 /// `a/b/../c` → `a/c`, without touching the disk.
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -160,9 +177,24 @@ pub fn broken_links(ch: &Chapter, all: &[Chapter]) -> Vec<String> {
     let prose = CODE_BLOCK.replace_all(&ch.text, "");
     let dir = Path::new(&ch.name).parent().unwrap_or(Path::new(""));
     let mut out = Vec::new();
+    let images = diagram_images(ch);
     for c in LINK.captures_iter(&prose) {
         let target = &c[1];
         if target.contains("://") || target.starts_with("mailto:") {
+            continue;
+        }
+        // A diagram, shown in this chapter (and so drawn by `lab book`):
+        // the image itself, or a link to see it whole.
+        if target.ends_with(".svg") {
+            let path = normalize(&dir.join(target));
+            let shown = path
+                .strip_prefix("transcripts")
+                .is_ok_and(|rel| images.iter().any(|i| Path::new(i) == rel));
+            if !shown {
+                out.push(format!(
+                    "link to `{target}`: no diagram of that name is shown in this chapter"
+                ));
+            }
             continue;
         }
         let (file, anchor) = target.split_once('#').unwrap_or((target, ""));

@@ -209,7 +209,8 @@ pub fn check(labs: &[Lab], chapters: &[Chapter], mode: &CaptureMode) -> Report {
             let ran = if exp.predict {
                 crate::app::predict::rehearse(lab, &knobs, mode).map(|(d, p)| (d, Some(p)))
             } else {
-                execute(lab, &knobs, mode, None, |_| Ok(())).map(|d| (d, None))
+                execute(lab, &knobs, mode, crate::app::Files::default(), |_| Ok(()))
+                    .map(|d| (d, None))
             };
             let failed = match ran {
                 Err(e) => Some(e.to_string()),

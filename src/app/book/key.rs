@@ -115,6 +115,12 @@ pub struct Key {
     /// and sequence numbers are this run's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_data_frame: Option<String>,
+    /// FNV-1a hash (hex) of the sequence diagram (`ID.svg`) drawn from this
+    /// run's events, when a chapter shows one. Like `page`, it ties the
+    /// file to the run this key describes: the diagram is judged stale by
+    /// the key, never by its pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagram: Option<String>,
 }
 
 impl Key {
@@ -170,6 +176,7 @@ impl Key {
             .map(|p| p.raw.iter().map(|b| format!("{b:02x}")).collect());
         Key {
             first_data_frame,
+            diagram: None,
             command: command.to_string(),
             page: page_hash(page),
             captured,
@@ -236,6 +243,17 @@ impl Key {
     pub fn cannot_check(&self, stored: &Key) -> Option<&'static str> {
         (stored.needs_namespace && stored.namespace && !self.namespace)
             .then_some("the lab sets lo's MTU, which needs a private network namespace (root)")
+    }
+
+    /// Records the diagram drawn from this run.
+    pub fn with_diagram(mut self, svg: &str) -> Key {
+        self.diagram = Some(page_hash(svg));
+        self
+    }
+
+    /// Whether `svg` is the diagram drawn from the run this key describes.
+    pub fn matches_diagram(&self, svg: &str) -> bool {
+        self.diagram.as_deref() == Some(page_hash(svg).as_str())
     }
 
     /// Whether `page` is the page this key was written with.

@@ -81,7 +81,7 @@ pub fn pages(
     // Find as many stories as the chapter shows.
     let mut stories: Vec<Page> = Vec::new();
     for _ in 0..TRIES {
-        let page = match spec.run() {
+        let page = match spec.run(false) {
             Ok(p) => p,
             Err(e) => {
                 problems.push(format!(
@@ -169,7 +169,7 @@ fn stale(
         stored.push(key);
     }
     for run in 1..=RUNS {
-        let page = spec.run()?;
+        let page = spec.run(false)?;
         let fresh = page.key.as_ref().expect("a run has a key");
         if !fresh.captured && !spec.no_capture {
             written.without_capture = true;

@@ -654,7 +654,8 @@ impl Session {
                 let s = self.shown.lock().unwrap_or_else(|p| p.into_inner());
                 let entries = correlate::map(&s.calls, &s.packets);
                 let mut buf = Vec::new();
-                map::write(&mut buf, &s.calls, &entries).map_err(|e| e.to_string())?;
+                map::write(&mut buf, &s.calls, &entries, &map::flagged(&s.packets))
+                    .map_err(|e| e.to_string())?;
                 let text = String::from_utf8_lossy(&buf).trim_end().to_string();
                 if text.is_empty() {
                     say("the map is empty: no bytes have moved yet (or the capture is off)".into());

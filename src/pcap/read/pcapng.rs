@@ -6,9 +6,11 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use pcap_file::pcapng::{
-    Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption,
+use pcap_file::pcapng::blocks::{
+    enhanced_packet::EnhancedPacketOption, interface_description::InterfaceDescriptionOption,
+    section_header::SectionHeaderOption,
 };
+use pcap_file::pcapng::{Block, PcapNgParser};
 
 use super::{LinkType, MAX_INTERFACES, Record, Stop, Taken, unsupported};
 
@@ -30,6 +32,7 @@ pub(super) fn ng_record<'a>(
     parser: &mut PcapNgParser,
     interfaces: &mut Vec<Interface>,
     first_link: &mut Option<LinkType>,
+    sections: &mut Vec<String>,
     unparsed: &'a [u8],
     n: u64,
 ) -> Result<Option<Taken<'a>>, Stop> {
@@ -42,8 +45,9 @@ pub(super) fn ng_record<'a>(
         }
     };
     let record = match block {
-        Block::SectionHeader(_) => {
+        Block::SectionHeader(shb) => {
             interfaces.clear();
+            section_comments(&shb.options, sections);
             None
         }
         Block::InterfaceDescription(idb) => {
@@ -94,6 +98,16 @@ pub(super) fn ng_record<'a>(
                 wall: Duration::from_secs(offset).saturating_add(Duration::from_nanos(ns)),
                 data: epb.data,
                 orig_len: epb.original_len as usize,
+                // What `lab ... --pcapng` wrote on the packet (Wireshark's
+                // "Packet comments").
+                comments: epb
+                    .options
+                    .iter()
+                    .filter_map(|o| match o {
+                        EnhancedPacketOption::Comment(c) => Some(c.to_string()),
+                        _ => None,
+                    })
+                    .collect(),
             })
         }
         Block::SimplePacket(spb) => {
@@ -115,6 +129,7 @@ pub(super) fn ng_record<'a>(
                 wall: Duration::ZERO,
                 data,
                 orig_len: spb.original_len as usize,
+                comments: Vec::new(),
             })
         }
         _ => None,
@@ -123,4 +138,12 @@ pub(super) fn ng_record<'a>(
         used: unparsed.len() - rest.len(),
         record,
     }))
+}
+
+/// Adds the comments among a section header's options to `sections`.
+pub(super) fn section_comments(options: &[SectionHeaderOption], sections: &mut Vec<String>) {
+    sections.extend(options.iter().filter_map(|o| match o {
+        SectionHeaderOption::Comment(c) => Some(c.to_string()),
+        _ => None,
+    }));
 }
