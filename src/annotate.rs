@@ -418,7 +418,7 @@ pub struct ConversationNotes {
 impl ConversationNotes {
     /// The note of the next packet, in capture order.
     pub fn next(&mut self, p: &Packet) -> Option<Note> {
-        let at = self.conversations.push(p)?;
+        let at = self.conversations.see(p)?;
         let conv = &self.conversations.list[at];
         let frame = p.frame.as_ref().ok()?;
         let (from, to) = frame.endpoints()?;

@@ -66,87 +66,32 @@ impl Conversation {
     }
 }
 
-/// The conversations of a capture, and which one each packet is in.
+/// The conversations of a capture, read packet by packet: one entry per
+/// conversation, none per packet, so a capture of any length costs memory
+/// in proportion to its conversations only.
 #[derive(Debug, Default)]
 pub struct Conversations {
     pub list: Vec<Conversation>,
-    /// For each packet: its conversation's index in `list`, if it has one
-    /// (a packet that is neither TCP nor UDP, or a later IP fragment, has
-    /// none).
-    pub of_packet: Vec<Option<usize>>,
     /// The conversation now open on each pair of addresses.
     open: HashMap<(Kind, SocketAddr, SocketAddr), usize>,
+    /// How many of each kind have been numbered: TCP, UDP.
+    numbered: [usize; 2],
 }
 
 impl Conversations {
-    /// Goes through `packets` in capture order.
-    pub fn of(packets: &[Packet]) -> Conversations {
-        let mut c = Conversations::default();
-        for p in packets {
-            let at = c.add(p, true);
-            c.of_packet.push(at);
-        }
-        c
-    }
-
-    /// Goes through `packets` in capture order, numbering every one but
-    /// counting only those `counted` says (a display filter's matches):
-    /// conversations keep the numbers the whole capture gives them, and a
-    /// conversation none of whose packets counts is left out of `list`.
-    pub fn of_counted(packets: &[Packet], counted: &[bool]) -> Conversations {
-        let mut c = Conversations::default();
-        for (p, &count) in packets.iter().zip(counted) {
-            let at = c.add(p, count);
-            c.of_packet.push(at);
-        }
-        let kept: Vec<usize> = (0..c.list.len())
-            .filter(|&i| c.list[i].packets != [0, 0])
-            .collect();
-        for at in &mut c.of_packet {
-            *at = at.and_then(|i| kept.iter().position(|&k| k == i));
-        }
-        let mut i = 0;
-        c.list.retain(|_| {
-            i += 1;
-            kept.contains(&(i - 1))
-        });
-        c.open.clear();
-        c
-    }
-
-    /// The next packet of a capture that is read as it comes (`lab
-    /// capture`): its conversation's kind and number, if it is in one.
-    /// Only the conversations are kept, not the packets.
-    pub fn number(&mut self, p: &Packet) -> Option<(Kind, usize)> {
-        let i = self.add(p, true)?;
-        Some((self.list[i].kind, self.list[i].number))
-    }
-
-    /// The conversation `number` of `kind`, as Wireshark numbers it.
-    pub fn find(&self, kind: Kind, number: usize) -> Option<usize> {
-        self.list
-            .iter()
-            .position(|c| c.kind == kind && c.number == number)
-    }
-
-    /// Takes the next packet, in capture order, and returns its
-    /// conversation's index in `list`. Unlike [`Conversations::of`], keeps
-    /// nothing per packet: for a capture with no end (`lab capture`).
-    pub fn push(&mut self, p: &Packet) -> Option<usize> {
-        self.add(p, true)
-    }
-
-    /// Finds (or opens) the conversation of `p`; when `count`, adds `p` to
-    /// its totals.
-    fn add(&mut self, p: &Packet, count: bool) -> Option<usize> {
+    /// The next packet in capture order: the index in `list` of its
+    /// conversation (opened by it, if it is the first), if it is in one
+    /// (a packet that is neither TCP nor UDP, or a later IP fragment, is
+    /// in none). Numbers it without counting it: see [`Self::count`].
+    pub fn see(&mut self, p: &Packet) -> Option<usize> {
         let f = p.frame.as_ref().ok()?;
         let (src, dst) = f.endpoints()?;
-        let (kind, len, opening) = match &f.transport {
+        let (kind, opening) = match &f.transport {
             Transport::Tcp(t) => {
                 let syn = t.flags.contains(TcpFlags::SYN) && !t.flags.contains(TcpFlags::ACK);
-                (Kind::Tcp, t.payload_len as u64, syn.then_some(t.seq.0))
+                (Kind::Tcp, syn.then_some(t.seq.0))
             }
-            Transport::Udp(u) => (Kind::Udp, u.payload.len() as u64, None),
+            Transport::Udp(_) => (Kind::Udp, None),
             _ => return None,
         };
         let key = if src <= dst {
@@ -165,7 +110,8 @@ impl Conversations {
             (Some(_), None) => false,
         };
         let i = if fresh {
-            let number = self.list.iter().filter(|c| c.kind == kind).count();
+            let number = self.numbered[kind as usize];
+            self.numbered[kind as usize] += 1;
             self.list.push(Conversation {
                 kind,
                 number,
@@ -187,9 +133,22 @@ impl Conversations {
         if let Some(isn) = opening {
             c.syn.get_or_insert((p.t_us, isn));
         }
-        if !count {
-            return Some(i);
-        }
+        Some(i)
+    }
+
+    /// Adds packet `p`, seen at index `at`, to its conversation's totals
+    /// (a display filter's match: conversations keep the numbers the whole
+    /// capture gives them, and count only what the filter holds).
+    pub fn count(&mut self, at: usize, p: &Packet) {
+        let Ok(f) = &p.frame else { return };
+        let (Some(c), Some((src, _))) = (self.list.get_mut(at), f.endpoints()) else {
+            return;
+        };
+        let len = match &f.transport {
+            Transport::Tcp(t) => t.payload_len as u64,
+            Transport::Udp(u) => u.payload.len() as u64,
+            _ => return,
+        };
         if c.packets == [0, 0] {
             c.first_us = p.t_us;
         }
@@ -203,7 +162,35 @@ impl Conversations {
         {
             c.handshake_rtt_us = Some(p.t_us.saturating_sub(syn_us));
         }
-        Some(i)
+    }
+
+    /// The next packet of a capture that is read as it comes (`lab
+    /// capture`, the timeline): its conversation's kind and number, if it
+    /// is in one. Only the conversations are kept, not the packets.
+    pub fn number(&mut self, p: &Packet) -> Option<(Kind, usize)> {
+        let i = self.see(p)?;
+        Some((self.list[i].kind, self.list[i].number))
+    }
+
+    /// How many conversations of `kind` have been numbered.
+    pub fn numbered(&self, kind: Kind) -> usize {
+        self.numbered[kind as usize]
+    }
+
+    /// The conversations at least one counted packet was in, with the
+    /// numbers they had (a conversation none of whose packets a filter
+    /// kept is left out).
+    pub fn counted(mut self) -> Conversations {
+        self.list.retain(|c| c.packets != [0, 0]);
+        self.open.clear();
+        self
+    }
+
+    /// The conversation `number` of `kind`, as Wireshark numbers it.
+    pub fn find(&self, kind: Kind, number: usize) -> Option<usize> {
+        self.list
+            .iter()
+            .position(|c| c.kind == kind && c.number == number)
     }
 }
 
@@ -232,10 +219,19 @@ mod tests {
             segment(1_000, c, s, 5000, syn, b""),
             segment(1_030, s, c, 7000, syn | ack, b""),
         ];
-        let conv = Conversations::of(&packets);
+        // Read as a file is read: one packet at a time, each counted.
+        let mut conv = Conversations::default();
+        let mut of_packet = Vec::new();
+        for p in &packets {
+            let at = conv.see(p);
+            if let Some(at) = at {
+                conv.count(at, p);
+            }
+            of_packet.push(at);
+        }
         assert_eq!(conv.list.len(), 2);
         assert_eq!(
-            conv.of_packet,
+            of_packet,
             vec![
                 Some(0),
                 Some(0),
@@ -246,6 +242,7 @@ mod tests {
                 Some(1)
             ]
         );
+        assert_eq!((conv.numbered(Kind::Tcp), conv.numbered(Kind::Udp)), (2, 0));
         let first = &conv.list[0];
         assert_eq!((first.kind, first.number), (Kind::Tcp, 0));
         assert_eq!(first.a, c.parse().unwrap());
@@ -262,7 +259,7 @@ mod tests {
     fn counting_some_packets_keeps_the_numbers_of_all() {
         let (c, s) = ("127.0.0.1:40000", "127.0.0.1:7000");
         let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
-        let packets = vec![
+        let packets = [
             segment(0, c, s, 100, syn, b""),
             segment(50, s, c, 900, syn | ack, b""),
             segment(1_000, c, s, 5000, syn, b""),
@@ -270,7 +267,19 @@ mod tests {
             segment(1_040, c, s, 5001, ack, b"hi"),
         ];
         // A filter that matched only the second connection's last two.
-        let conv = Conversations::of_counted(&packets, &[false, false, false, true, true]);
+        let matched = [false, false, false, true, true];
+        let mut conv = Conversations::default();
+        let mut of_packet = Vec::new();
+        for (p, matched) in packets.iter().zip(matched) {
+            let at = conv.see(p);
+            if let (Some(at), true) = (at, matched) {
+                conv.count(at, p);
+            }
+            of_packet.push(at.map(|i| conv.list[i].number));
+        }
+        // Every packet was numbered, the first connection's too.
+        assert_eq!(of_packet, vec![Some(0), Some(0), Some(1), Some(1), Some(1)]);
+        let conv = conv.counted();
         assert_eq!(conv.list.len(), 1);
         let second = &conv.list[0];
         assert_eq!((second.kind, second.number), (Kind::Tcp, 1));
@@ -278,6 +287,5 @@ mod tests {
         assert_eq!((second.first_us, second.last_us), (1_030, 1_040));
         // Its SYN was seen though not counted: the round trip is known.
         assert_eq!(second.handshake_rtt_us, Some(30));
-        assert_eq!(conv.of_packet, vec![None, None, Some(0), Some(0), Some(0)]);
     }
 }

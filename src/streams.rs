@@ -2,9 +2,14 @@
 //! the packet boundaries marked, so a learner sees where the messages of
 //! their program ended up.
 //!
-//! Memory stays bounded however long the capture runs: each direction keeps
-//! its first [`KEEP`] bytes (enough to read the messages) and counts the
-//! rest.
+//! Memory stays bounded however long the capture runs and however many
+//! connections it holds: each direction keeps its first [`KEEP`] bytes
+//! (enough to read the messages), the packet boundaries among them, and
+//! counts the rest; all directions together keep at most [`KEEP_ALL`]
+//! bytes (a capture of thousands of connections, `lab inspect` of a big
+//! file), after which later streams are counted only. The rest of what a
+//! direction holds is a few counters and the ranges of the stream seen
+//! (one range unless segments were missed, at most [`MAX_RANGES`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,15 +20,23 @@ use crate::wire::Transport;
 /// Bytes of each stream (and datagrams of each flow) kept for display.
 pub const KEEP: usize = 4096;
 
+/// Bytes kept over all streams and flows together: 2,048 directions get
+/// their whole [`KEEP`] bytes.
+pub const KEEP_ALL: usize = 8 << 20;
+
+/// Datagrams of each flow kept for display (empty ones cost no bytes).
+pub const KEEP_DATAGRAMS: usize = 256;
+
 /// Separate ranges of one stream tracked before new islands are ignored.
-const MAX_RANGES: usize = 1024;
+pub const MAX_RANGES: usize = 1024;
 
 /// One direction of a TCP connection.
 #[derive(Debug, Default)]
 pub struct Stream {
     /// Bytes from offset 0, as far as they are contiguous and kept.
     pub bytes: Vec<u8>,
-    /// Stream offsets where a segment started (packet boundaries).
+    /// Stream offsets where a segment started (packet boundaries), within
+    /// the first [`KEEP`] bytes: the boundaries among the bytes kept.
     pub cuts: Vec<u64>,
     /// Highest stream offset seen, and how many data segments.
     pub end: u64,
@@ -78,8 +91,11 @@ impl Stream {
 /// One direction of a UDP flow.
 #[derive(Debug, Default)]
 pub struct Flow {
-    /// The first datagrams, whole (up to [`KEEP`] bytes in all).
+    /// The first datagrams, whole (up to [`KEEP`] bytes and
+    /// [`KEEP_DATAGRAMS`] datagrams).
     pub datagrams: Vec<Vec<u8>>,
+    /// Bytes in `datagrams`.
+    kept: usize,
     pub count: u64,
     pub bytes: u64,
 }
@@ -89,6 +105,10 @@ pub struct Flow {
 pub struct Streams {
     pub tcp: BTreeMap<(SocketAddr, SocketAddr), Stream>,
     pub udp: BTreeMap<(SocketAddr, SocketAddr), Flow>,
+    /// Bytes kept over all of them (at most [`KEEP_ALL`]).
+    kept: usize,
+    /// Whether some payload was not kept because of [`KEEP_ALL`].
+    pub over_budget: bool,
 }
 
 impl Streams {
@@ -110,7 +130,9 @@ impl Streams {
                 if end > start {
                     s.saw(start, end);
                 }
-                if s.cuts.len() < KEEP && !s.cuts.contains(&start) {
+                // Boundaries past the kept bytes are never shown: a long
+                // stream's millions of segments are counted, not listed.
+                if start < KEEP as u64 && !s.cuts.contains(&start) {
                     s.cuts.push(start);
                 }
                 // Append what continues the kept prefix; a segment that
@@ -118,20 +140,27 @@ impl Streams {
                 let have = s.bytes.len() as u64;
                 if start <= have && end > have && have < KEEP as u64 {
                     let from = (have - start) as usize;
-                    let room = KEEP - s.bytes.len();
+                    let room = (KEEP - s.bytes.len()).min(KEEP_ALL - self.kept);
                     let take = t.payload.len().saturating_sub(from).min(room);
+                    self.over_budget |= take == 0 && room == 0;
                     s.bytes.extend_from_slice(
                         &t.payload[from.min(t.payload.len())..from.min(t.payload.len()) + take],
                     );
+                    self.kept += take;
                 }
             }
             Transport::Udp(u) => {
                 let f = self.udp.entry(dir).or_default();
                 f.count += 1;
                 f.bytes += u.length.saturating_sub(8) as u64;
-                let kept: usize = f.datagrams.iter().map(Vec::len).sum();
-                if kept < KEEP {
+                if f.kept < KEEP && f.datagrams.len() < KEEP_DATAGRAMS {
+                    if self.kept + u.payload.len() > KEEP_ALL {
+                        self.over_budget = true;
+                        return;
+                    }
                     f.datagrams.push(u.payload.clone());
+                    f.kept += u.payload.len();
+                    self.kept += u.payload.len();
                 }
             }
             _ => {}

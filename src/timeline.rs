@@ -114,39 +114,73 @@ impl Timeline {
     pub fn release(&mut self, cutoff: u64, mut show: impl FnMut(&Event)) {
         let n = self.held.partition_point(|e| e.timeline_us() <= cutoff);
         let ready: Vec<Event> = self.held.drain(..n).collect();
-        for mut event in ready {
-            match &mut event {
-                Event::Call(_) => {}
-                Event::Packet(p) => {
-                    if self.only_lab_ports && !self.is_ours(p) {
-                        continue;
-                    }
-                    p.info = self.flows.observe(p);
-                    self.numbered += 1;
-                    p.info.number = self.numbered;
-                    if let Some(c) = &mut self.conversations {
-                        p.info.conversation = c.number(p);
-                    }
-                    p.info.analysis = self.analyzer.observe(p);
-                    if let Some((a, b)) = p.frame.as_ref().ok().and_then(|f| f.endpoints()) {
-                        p.info.from = self.owner(a);
-                        p.info.to = self.owner(b);
-                    }
-                    if self.filter.as_ref().is_some_and(|f| !f.matches(p)) {
-                        continue;
-                    }
-                }
-                _ => {}
-            }
-            show(&event);
-            if !self.keep {
+        for event in ready {
+            let Some(event) = self.place(event) else {
                 continue;
+            };
+            show(&event);
+            self.keep(event);
+        }
+    }
+
+    /// Takes the next packet of a file and releases it at once if the
+    /// filter lets it through: a file's frames are in the file's own order,
+    /// which the timeline must not sort (a capture's clock can step back),
+    /// and nothing waits to be held back. For a timeline that holds no
+    /// other events (`lab inspect`).
+    pub fn pass(&mut self, packet: Packet) -> Option<Packet> {
+        debug_assert!(self.held.is_empty(), "pass() on a timeline holding events");
+        let Some(Event::Packet(p)) = self.place(Event::Packet(packet)) else {
+            return None;
+        };
+        if self.keep {
+            self.packets.push(p.clone());
+        }
+        Some(p)
+    }
+
+    /// The conversations numbered so far, when the filter asked for them
+    /// (it names `tcp.stream` or `udp.stream`).
+    pub fn conversations(&self) -> Option<&Conversations> {
+        self.conversations.as_ref()
+    }
+
+    /// Works out a packet's place (its flow, number, conversation, TCP
+    /// analysis, owners);
+    /// `None` for a packet that is not shown (another program's on the
+    /// host's `lo`, or one the filter leaves out).
+    fn place(&mut self, mut event: Event) -> Option<Event> {
+        if let Event::Packet(p) = &mut event {
+            if self.only_lab_ports && !self.is_ours(p) {
+                return None;
             }
-            match event {
-                Event::Call(c) => self.calls.push(c),
-                Event::Packet(p) => self.packets.push(p),
-                _ => {}
+            p.info = self.flows.observe(p);
+            self.numbered += 1;
+            p.info.number = self.numbered;
+            if let Some(c) = &mut self.conversations {
+                p.info.conversation = c.number(p);
             }
+            p.info.analysis = self.analyzer.observe(p);
+            if let Some((a, b)) = p.frame.as_ref().ok().and_then(|f| f.endpoints()) {
+                p.info.from = self.owner(a);
+                p.info.to = self.owner(b);
+            }
+            if self.filter.as_ref().is_some_and(|f| !f.matches(p)) {
+                return None;
+            }
+        }
+        Some(event)
+    }
+
+    /// Keeps a released event, when this timeline keeps them.
+    fn keep(&mut self, event: Event) {
+        if !self.keep {
+            return;
+        }
+        match event {
+            Event::Call(c) => self.calls.push(c),
+            Event::Packet(p) => self.packets.push(p),
+            _ => {}
         }
     }
 

@@ -4,6 +4,13 @@
 //! (`--stats`), packets layer by layer (`--detail`). `--filter` picks
 //! packets in the same timeline stage as for a live capture
 //! ([`Timeline::filtered`]), after every packet has been numbered.
+//!
+//! The file is read a frame at a time ([`crate::pcap::Frames`]) and each
+//! packet goes through the timeline ([`Timeline::pass`]) and out before
+//! the next is read: a file of gigabytes costs the memory of one frame,
+//! plus what the views keep per conversation (the flows' sequence
+//! numbers, `--stats`' totals, the summary's first bytes of each stream;
+//! see [`crate::streams`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -16,7 +23,7 @@ use super::watch::{Watcher, display_filter};
 use super::{Failure, Outcome};
 use crate::conversations::{Conversations, Kind};
 use crate::filter::DisplayFilter;
-use crate::pcap::{PcapFile, read_pcap};
+use crate::pcap::{Frames, open_pcap};
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
 
@@ -40,18 +47,8 @@ pub struct InspectArgs<'a> {
 pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome {
     // A bad filter is bad input before the file is even read.
     let mut filter = display_filter(args.filter)?;
-    let mut file = read_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
+    let frames = open_pcap(path).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some((kind, n)) = args.stream {
-        let conversations = Conversations::of(&decoded(&file));
-        if conversations.find(kind, n).is_none() {
-            let count = conversations.list.iter().filter(|c| c.kind == kind).count();
-            return Err(Failure::Usage(format!(
-                "{} has {count} {} conversations (numbered from 0): there is no {}:{n}",
-                path.display(),
-                kind.name(),
-                kind.name()
-            )));
-        }
         // Following a stream is the filter `tcp.stream == n`.
         let stream = DisplayFilter::stream(kind, n);
         filter = Some(match filter {
@@ -59,21 +56,21 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
             None => stream,
         });
     }
-    if args.detail.is_some() || args.stats {
-        let packets = decoded(&file);
-        let matched = match &filter {
-            Some(f) => matching(&packets, f),
-            None => vec![true; packets.len()],
-        };
-        if let Some(detail) = args.detail {
-            return in_detail(out, path, &file, detail, &matched, args.hex);
-        }
-        stats(
-            out,
-            &Conversations::of_counted(&packets, &matched),
-            args.json,
-        )?;
-        return cut_short(out, &file);
+    let mut timeline = Timeline::new(false).passing();
+    if let Some(f) = filter {
+        timeline = timeline.filtered(f);
+    }
+    let mut file = Reading {
+        path,
+        frames,
+        timeline,
+        stream: args.stream,
+    };
+    if let Some(detail) = args.detail {
+        return in_detail(out, &mut file, detail, args.hex);
+    }
+    if args.stats {
+        return stats(out, &mut file, args.json);
     }
     let mut drawings = Drawings::open(args.svg.as_deref(), args.html.as_deref(), || {
         let mut title = format!("lab inspect {}", path.display());
@@ -86,99 +83,155 @@ pub fn inspect(out: &mut dyn Write, path: &Path, args: &InspectArgs) -> Outcome 
         title
     })?;
     let mut view = Watcher::new(out, args.json);
-    section_comments(view.out, &file.comments.section, args.json)?;
-    let mut timeline = Timeline::new(false).passing();
-    if let Some(f) = filter {
-        timeline = timeline.filtered(f);
-    }
-    let mut comments = std::mem::take(&mut file.comments.packets).into_iter();
-    for f in std::mem::take(&mut file.frames) {
-        // The comments `--pcapng` wrote on this packet, shown with it.
-        view.comments = comments.next().unwrap_or_default();
-        if let Some(signal) = crate::signals::received() {
-            view.out.flush()?;
-            return Err(Failure::Interrupted(signal));
+    // The sections' comments come before their packets (a file of one
+    // section: all of them, before the first packet).
+    let mut sections = 0;
+    while let Some(p) = file.next_packet() {
+        let p = p.or_else(|e| file.stopped(view.out, e))?;
+        sections = section_comments(
+            view.out,
+            file.frames.section_comments(),
+            sections,
+            args.json,
+        )?;
+        // The comments `--pcapng` wrote on this packet, shown with it; a
+        // packet the filter leaves out takes its comments with it.
+        let comments = file.frames.take_comments();
+        if let Some(p) = file.timeline.pass(p) {
+            let event = Event::Packet(p);
+            drawings.add(&event);
+            view.comments = comments;
+            view.event(&event)?;
         }
-        timeline.push(Event::Packet(Packet::decode(f.t_us, f.data, f.orig_len)));
-        // One at a time: a file's frames are in its own order, which the
-        // timeline must not sort (a capture's clock can step back).
-        let mut result = Ok(());
-        timeline.release(u64::MAX, |e| {
-            drawings.add(e);
-            if result.is_ok() {
-                result = view.event(e);
-            }
-        });
-        result?;
-        // A packet the filter left out takes its comments with it.
-        view.comments.clear();
     }
+    section_comments(
+        view.out,
+        file.frames.section_comments(),
+        sections,
+        args.json,
+    )?;
+    file.stream_exists()?;
     // Whole even for a file cut short: it draws every packet read.
     drawings.write(view.out, !args.json)?;
     view.summary()?;
-    cut_short(view.out, &file)
+    file.ended(view.out)
 }
 
-/// The comments of a pcapng file's section, before its packets: for a
-/// file written by `--pcapng`, the lab or command and its actors.
-fn section_comments(out: &mut dyn Write, comments: &[String], json: bool) -> std::io::Result<()> {
-    if comments.is_empty() {
-        return Ok(());
+/// The comments of a pcapng file's sections not shown yet (those after the
+/// first `shown`), before their packets: for a file written by `--pcapng`,
+/// the lab or command and its actors. Returns how many are shown now.
+fn section_comments(
+    out: &mut dyn Write,
+    comments: &[String],
+    shown: usize,
+    json: bool,
+) -> std::io::Result<usize> {
+    let new = &comments[shown.min(comments.len())..];
+    if new.is_empty() {
+        return Ok(comments.len());
     }
     if json {
-        let o = serde_json::json!({"kind": "file", "comments": comments});
-        return writeln!(out, "{o}");
+        let o = serde_json::json!({"kind": "file", "comments": new});
+        writeln!(out, "{o}")?;
+        return Ok(comments.len());
     }
-    for c in comments {
+    for c in new {
         for line in c.lines() {
             writeln!(out, "{} {}", "#".dimmed(), line.cyan())?;
         }
     }
-    writeln!(out)
+    writeln!(out)?;
+    Ok(comments.len())
 }
 
-/// Every frame of the file, decoded.
-fn decoded(file: &PcapFile) -> Vec<Packet> {
-    file.frames
-        .iter()
-        .map(|f| Packet::decode(f.t_us, f.data.clone(), f.orig_len))
-        .collect()
+/// The file being read, and the timeline its packets go through.
+struct Reading<'a> {
+    path: &'a Path,
+    frames: Frames<std::fs::File>,
+    timeline: Timeline,
+    /// `--stream`: the conversation followed.
+    stream: Option<(Kind, usize)>,
 }
 
-/// For each packet, whether `filter` matches it: the packets go through
-/// the timeline that `lab inspect` shows them with, so that frame numbers,
-/// stream numbers and relative sequence numbers are the same.
-fn matching(packets: &[Packet], filter: &DisplayFilter) -> Vec<bool> {
-    let mut matched = vec![false; packets.len()];
-    let mut timeline = Timeline::new(false).passing().filtered(filter.clone());
-    for p in packets {
-        timeline.push(Event::Packet(p.clone()));
-        timeline.release(u64::MAX, |e| {
-            if let Event::Packet(p) = e
-                && let Some(m) = (p.info.number as usize)
-                    .checked_sub(1)
-                    .and_then(|i| matched.get_mut(i))
-            {
-                *m = true;
-            }
-        });
+impl Reading<'_> {
+    /// The next frame, decoded.
+    fn next_packet(&mut self) -> Option<Result<Packet, Failure>> {
+        Some(
+            self.next_frame()?
+                .map(|f| Packet::decode(f.t_us, f.data, f.orig_len)),
+        )
     }
-    matched
-}
 
-/// What was read was shown; a file cut short is still bad input.
-fn cut_short(out: &mut dyn Write, file: &PcapFile) -> Outcome {
-    match &file.cut_short {
-        Some(why) => {
-            out.flush()?;
-            Err(Failure::Usage(why.clone()))
+    /// The next frame, not decoded; a stopping signal (Ctrl-C) or a file
+    /// that cannot be read further ends the frames with an error.
+    fn next_frame(&mut self) -> Option<Result<crate::capture::CapturedFrame, Failure>> {
+        if let Some(signal) = crate::signals::received() {
+            return Some(Err(Failure::Interrupted(signal)));
         }
-        None => Ok(true),
+        Some(
+            self.frames
+                .next()?
+                .map_err(|e| Failure::Usage(e.to_string())),
+        )
+    }
+
+    /// Ends the output on an error: what was shown stays shown.
+    fn stopped<T>(&self, out: &mut dyn Write, e: Failure) -> Result<T, Failure> {
+        out.flush()?;
+        Err(e)
+    }
+
+    /// `--stream N`: whether conversation N exists, now that every packet
+    /// has been numbered (when it does not, no packet matched, so nothing
+    /// was shown).
+    fn stream_exists(&self) -> Result<(), Failure> {
+        let Some((kind, n)) = self.stream else {
+            return Ok(());
+        };
+        let count = self
+            .timeline
+            .conversations()
+            .map_or(0, |c| c.numbered(kind));
+        if n < count {
+            return Ok(());
+        }
+        Err(Failure::Usage(format!(
+            "{} has {count} {} conversations (numbered from 0): there is no {}:{n}",
+            self.path.display(),
+            kind.name(),
+            kind.name()
+        )))
+    }
+
+    /// What was read was shown; a file cut short is still bad input.
+    fn ended(&self, out: &mut dyn Write) -> Outcome {
+        match self.frames.cut_short() {
+            Some(why) => {
+                out.flush()?;
+                Err(Failure::Usage(why.to_string()))
+            }
+            None => Ok(true),
+        }
     }
 }
 
-/// `lab inspect FILE --stats`: a line per conversation.
-fn stats(out: &mut dyn Write, conversations: &Conversations, json: bool) -> std::io::Result<()> {
+/// `lab inspect FILE --stats`: a line per conversation. Every packet is
+/// numbered into its conversation; those the filter keeps are counted.
+fn stats(out: &mut dyn Write, file: &mut Reading, json: bool) -> Outcome {
+    let mut conversations = Conversations::default();
+    while let Some(p) = file.next_packet() {
+        let p = p.or_else(|e| file.stopped(out, e))?;
+        let at = conversations.see(&p);
+        if let (Some(p), Some(at)) = (file.timeline.pass(p), at) {
+            conversations.count(at, &p);
+        }
+    }
+    table(out, &conversations.counted(), json)?;
+    file.ended(out)
+}
+
+/// The `--stats` lines.
+fn table(out: &mut dyn Write, conversations: &Conversations, json: bool) -> std::io::Result<()> {
     if json {
         for c in &conversations.list {
             let o = serde_json::json!({"kind": "conversation", "proto": c.kind.name(), "stream": c.number,
@@ -229,54 +282,64 @@ fn rate(bytes_per_s: f64) -> String {
 }
 
 /// `lab inspect FILE --detail N|all`: packets layer by layer (see
-/// [`crate::render::layers`]), of those `matched` (by `--filter`).
+/// [`crate::render::layers`]), of those the filter keeps.
 fn in_detail(
     out: &mut dyn Write,
-    path: &Path,
-    file: &PcapFile,
+    file: &mut Reading,
     detail: crate::cli::Detail,
-    matched: &[bool],
     hex: bool,
 ) -> Outcome {
     use crate::cli::Detail;
-    let chosen: Vec<usize> = match detail {
-        Detail::All => (0..file.frames.len()).filter(|&i| matched[i]).collect(),
-        Detail::One(n) if n <= file.frames.len() && matched[n - 1] => vec![n - 1],
-        Detail::One(n) if n <= file.frames.len() => {
-            return Err(Failure::Usage(format!(
+    // Packet N was shown (`--detail N`).
+    let mut shown = false;
+    loop {
+        // Past packet N nothing is shown: the rest is only counted (to
+        // name the number of packets if N is past the end, and to find a
+        // cut), unless `--stream` needs every packet numbered.
+        let past = matches!(detail, Detail::One(n) if file.frames.frames_read() >= n as u64);
+        if past && file.stream.is_none() {
+            match file.next_frame() {
+                Some(f) => f.or_else(|e| file.stopped(out, e))?,
+                None => break,
+            };
+            continue;
+        }
+        let Some(p) = file.next_packet() else { break };
+        let p = p.or_else(|e| file.stopped(out, e))?;
+        let Some(p) = file.timeline.pass(p) else {
+            continue;
+        };
+        if matches!(detail, Detail::One(n) if p.info.number != n as u64) {
+            continue;
+        }
+        shown = true;
+        // With what Wireshark's TCP analysis says of it, which the
+        // timeline worked out from every packet before it.
+        super::detail::write(
+            out,
+            p.info.number,
+            p.t_us,
+            &p.raw,
+            p.info.analysis.as_ref(),
+            hex,
+        )?;
+    }
+    file.stream_exists()?;
+    if let Detail::One(n) = detail
+        && !shown
+    {
+        let read = file.frames.frames_read();
+        return Err(Failure::Usage(if n as u64 <= read {
+            format!(
                 "packet {n} of {} does not match --filter",
-                path.display()
-            )));
-        }
-        Detail::One(n) => {
-            return Err(Failure::Usage(format!(
-                "{} holds {} packets: there is no packet {n}",
-                path.display(),
-                file.frames.len()
-            )));
-        }
-    };
-    // What Wireshark's TCP analysis says of a packet needs every packet
-    // before it, through the same timeline as the other views.
-    let last = chosen.last().copied().unwrap_or(0);
-    let mut analyses = Vec::with_capacity(last + 1);
-    let mut timeline = Timeline::new(false).passing();
-    for f in &file.frames[..(last + 1).min(file.frames.len())] {
-        timeline.push(Event::Packet(Packet::decode(
-            f.t_us,
-            f.data.clone(),
-            f.orig_len,
-        )));
-        timeline.release(u64::MAX, |e| {
-            if let Event::Packet(p) = e {
-                analyses.push(p.info.analysis.clone());
-            }
-        });
+                file.path.display()
+            )
+        } else {
+            format!(
+                "{} holds {read} packets: there is no packet {n}",
+                file.path.display()
+            )
+        }));
     }
-    for i in chosen {
-        let f = &file.frames[i];
-        let analysis = analyses.get(i).and_then(Option::as_ref);
-        super::detail::write(out, i as u64 + 1, f.t_us, &f.data, analysis, hex)?;
-    }
-    cut_short(out, file)
+    file.ended(out)
 }

@@ -21,7 +21,7 @@ use crate::filter::DisplayFilter;
 use crate::pcap::PcapWriter;
 use crate::pcapng::{PcapngWriter, capture_section, wall_time_of_zero};
 use crate::render::{human::time, json, wire_row::describe};
-use crate::streams::{KEEP, Streams};
+use crate::streams::{KEEP, KEEP_ALL, Streams};
 use crate::timeline::Timeline;
 use crate::trace::{Event, Packet};
 
@@ -214,6 +214,17 @@ impl Watcher<'_> {
                     .yellow()
                 )?;
             }
+        }
+        if self.streams.over_budget {
+            writeln!(
+                out,
+                "  {}",
+                format!(
+                    "(payload is kept for the first streams only, {} MiB in all: the later ones are counted)",
+                    KEEP_ALL >> 20
+                )
+                .dimmed()
+            )?;
         }
         if !self.streams.udp.is_empty() {
             writeln!(out)?;
