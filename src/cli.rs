@@ -101,6 +101,11 @@ pub enum Command {
         /// With --detail: the bytes pane too (see `lab inspect --hex`).
         #[arg(long, requires = "detail")]
         hex: bool,
+        /// After the run, draw it as a sequence diagram in text: a column
+        /// per actor, a row per call or packet in time order, long waits
+        /// marked with their length (`--svg` draws the same to scale).
+        #[arg(long, conflicts_with_all = ["json", "all", "step", "predict"])]
+        diagram: bool,
     },
     /// Drive sockets by hand in the course's Python (`conn.recv(1024)`),
     /// every packet shown as it crosses; `help` inside lists the calls.

@@ -187,6 +187,7 @@ fn main() -> ExitCode {
             answers,
             detail,
             hex,
+            diagram,
             ..
         } => {
             let args = app::RunArgs {
@@ -201,6 +202,7 @@ fn main() -> ExitCode {
                 predict: *predict,
                 answers: answers.as_deref(),
                 detail: detail.map(|which| app::Chosen { which, hex: *hex }),
+                diagram: *diagram,
             };
             app::run_and_record(&mut out, lab.as_deref().unwrap_or_default(), &args)
         }

@@ -302,3 +302,35 @@ fn capture_draws_the_packets_it_saw_between_their_addresses() {
         "{lanes:?}"
     );
 }
+
+/// `lab run --diagram`: the same diagram in text, after the run. Without
+/// capture privilege it has the calls only.
+#[test]
+fn a_run_draws_itself_in_text_with_its_calls_packets_and_the_sleep() {
+    let out = lab(&["run", "09", "--diagram", "--color=never"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let diagram = text
+        .split("Sequence diagram\n")
+        .nth(1)
+        .expect("the diagram after the run");
+    let heading = diagram.lines().next().unwrap();
+    assert!(
+        heading.contains("server") && heading.contains("client"),
+        "{diagram}"
+    );
+    // The sticky recv, then the server's sleep shown as a marked wait.
+    assert!(diagram.contains("● recv → 9 B \"hellofeng\""), "{diagram}");
+    assert!(diagram.contains("● sleep 100."), "{diagram}");
+    assert!(diagram.contains("┊ … "), "a long wait marked:\n{diagram}");
+    // Each row's time is later than or equal to the one before.
+    let times: Vec<f64> = diagram
+        .lines()
+        .filter_map(|l| l.trim_start().split(" ms").next()?.parse().ok())
+        .collect();
+    assert!(times.len() >= 10, "{diagram}");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{diagram}");
+    if !matches!(CaptureMode::detect(true), CaptureMode::Off(_)) {
+        assert!(diagram.contains("SYN"), "packets drawn as root:\n{diagram}");
+    }
+}

@@ -45,7 +45,6 @@
 //! that is not the layout of its `ID.txt`.
 
 mod chapters;
-mod diagram;
 mod experiments;
 mod key;
 mod layout;
@@ -320,7 +319,6 @@ fn transcripts(
     let check = args.check;
     // Each transcript, with the first chapter that includes it.
     let mut wanted: BTreeMap<String, String> = BTreeMap::new();
-    let mut diagrams: BTreeMap<String, String> = BTreeMap::new();
     let mut layers: BTreeMap<String, String> = BTreeMap::new();
     // `ID.svg`, a sequence diagram, is drawn from the run of `ID.txt`.
     let mut svgs: BTreeMap<String, String> = BTreeMap::new();
@@ -356,16 +354,6 @@ fn transcripts(
                     .or_insert_with(|| ch.name.clone());
                 continue;
             }
-            // `ID.diagram.txt` is drawn from the transcript `ID.txt`.
-            if let Some(stem) = file.strip_suffix(".diagram.txt") {
-                wanted
-                    .entry(format!("{stem}.txt"))
-                    .or_insert_with(|| ch.name.clone());
-                diagrams
-                    .entry(file.clone())
-                    .or_insert_with(|| ch.name.clone());
-                continue;
-            }
             wanted.entry(file).or_insert_with(|| ch.name.clone());
         }
     }
@@ -374,7 +362,7 @@ fn transcripts(
         std::fs::create_dir_all(&dir)?;
     }
     let mut written = Written {
-        total: wanted.len() + diagrams.len() + layers.len() + svgs.len() + laid_out.len(),
+        total: wanted.len() + layers.len() + svgs.len() + laid_out.len(),
         unchecked: Vec::new(),
         changed: 0,
         without_capture: false,
@@ -517,32 +505,6 @@ fn transcripts(
             writeln!(out, "wrote transcripts/{file}")?;
         }
     }
-    // Diagrams, drawn from the transcripts as they now stand.
-    for (file, chapter) in &diagrams {
-        let source = file.replace(".diagram.txt", ".txt");
-        let Ok(text) = std::fs::read_to_string(dir.join(&source)) else {
-            continue; // reported above as missing
-        };
-        let Some(drawn) = diagram::render(&text) else {
-            problems.push(format!(
-                "{chapter}: transcripts/{file}: only a run with two actors makes a diagram"
-            ));
-            continue;
-        };
-        let path = dir.join(file);
-        if std::fs::read_to_string(&path).ok().as_deref() == Some(drawn.as_str()) {
-            continue;
-        }
-        if check {
-            problems.push(format!(
-                "{chapter}: transcripts/{file} is not drawn from transcripts/{source}; run `lab book`"
-            ));
-        } else {
-            std::fs::write(&path, drawn)?;
-            written.changed += 1;
-            writeln!(out, "wrote transcripts/{file}")?;
-        }
-    }
     layout::pages(out, &dir, &laid_out, check, &mut written.changed, problems)?;
     // Transcripts no chapter includes.
     let stray = Stray {
@@ -554,7 +516,6 @@ fn transcripts(
         &dir,
         |name| {
             wanted.contains_key(name)
-                || diagrams.contains_key(name)
                 || layers.contains_key(name)
                 || svgs.contains_key(name)
                 || laid_out.contains_key(name)

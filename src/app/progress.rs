@@ -91,6 +91,7 @@ pub fn next(out: &mut dyn Write, capture: bool) -> Outcome {
         predict: false,
         answers: None,
         detail: None,
+        diagram: false,
     };
     run_and_record(out, lab.id(), &args)
 }

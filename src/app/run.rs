@@ -18,6 +18,7 @@ use crate::correlate::{self, MapEntry};
 use crate::expr::Scope;
 use crate::netns;
 use crate::pcap::PcapWriter;
+use crate::render::svg::Diagram;
 use crate::render::{human::Human, json};
 use crate::runner;
 use crate::timeline::Timeline;
@@ -55,6 +56,8 @@ pub struct RunArgs<'a> {
     pub answers: Option<&'a str>,
     /// `--detail` (and `--hex`): packets shown layer by layer after the run.
     pub detail: Option<super::Chosen>,
+    /// `--diagram`: the run as a sequence diagram in text, after it.
+    pub diagram: bool,
 }
 
 /// How a run captures, decided once from what the process may do.
@@ -553,10 +556,18 @@ pub fn run_one(out: &mut dyn Write, query: &str, args: &RunArgs) -> Outcome {
             "--detail shows captured packets, and capture is off: {reason}"
         )));
     }
+    if args.diagram && drawings.diagram.is_none() {
+        drawings.diagram = Some(Diagram::new(&run_title(&lab, args.set)));
+    }
     let done = human_drawn(out, &lab, &knobs, &mode, files, &mut drawings)?;
     files.say_written(out)?;
     if let Some(chosen) = &args.detail {
         in_detail(out, &done.packets, chosen)?;
+    }
+    if let (true, Some(d)) = (args.diagram, &drawings.diagram) {
+        writeln!(out)?;
+        writeln!(out, "{}", "Sequence diagram".bold())?;
+        write!(out, "{}", d.text())?;
     }
     drawings.write(out, true)?;
     Ok(done.passed())

@@ -143,7 +143,7 @@ pub(super) fn pages(
 pub(super) fn raw_runs(ch: &Chapter) -> Vec<String> {
     chapters::transcript_includes(ch)
         .into_iter()
-        .filter(|f| !f.ends_with(".diagram.txt") && !f.ends_with(".layers.txt"))
+        .filter(|f| !f.ends_with(".layers.txt"))
         .filter(|f| Spec::parse(f).is_ok_and(|s| s.runs_lab()))
         .map(|f| {
             format!(

@@ -91,53 +91,6 @@ pub(super) fn parse_row(line: &str) -> Option<Row> {
     })
 }
 
-/// A timeline row, for drawing (see `diagram`).
-pub enum Line {
-    /// A call: the actor and the row after the actor's name.
-    Call { actor: String, text: String },
-    /// A packet: sender, receiver, and the row after them (flags onwards).
-    Packet {
-        from: String,
-        to: String,
-        text: String,
-    },
-    /// Rows left out, and what the page or `lab run` said about them.
-    Gap(String),
-}
-
-/// The timeline rows of a `lab run` transcript, in order.
-pub fn timeline(transcript: &str) -> Vec<Line> {
-    let mut out = Vec::new();
-    for line in split(transcript).timeline {
-        if let Some(inner) = line.split_once("⋮ (").map(|(_, r)| r) {
-            out.push(Line::Gap(inner.trim_end_matches(')').to_string()));
-            continue;
-        }
-        let Some(c) = ROW.captures(line) else {
-            continue;
-        };
-        let (col, rest) = (c[1].to_string(), c[2].to_string());
-        if col.starts_with('#') {
-            let (direction, after) = rest.split_once("  ").unwrap_or((&rest, ""));
-            if let Some((from, to)) = direction.split_once(" → ") {
-                out.push(Line::Packet {
-                    from: from.trim().to_string(),
-                    to: to.trim().to_string(),
-                    text: after.trim_start().to_string(),
-                });
-            }
-        } else if rest.starts_with('…') {
-            out.push(Line::Gap(rest.trim_start_matches('…').trim().to_string()));
-        } else {
-            out.push(Line::Call {
-                actor: col,
-                text: rest,
-            });
-        }
-    }
-    out
-}
-
 /// The parts of `lab run`'s human output.
 #[derive(Debug, Default)]
 pub(super) struct Parts<'a> {

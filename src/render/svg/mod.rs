@@ -41,6 +41,7 @@
 
 mod draw;
 pub mod layout;
+mod text;
 
 use crate::escape::preview;
 use crate::trace::{Call, Event, Op, Packet};

@@ -279,3 +279,52 @@ fn an_empty_session_and_a_long_one_still_make_whole_documents() {
         .find(|t| t.starts_with("… and 50 more"));
     assert!(note.is_some(), "the cut is said");
 }
+
+#[test]
+fn the_text_diagram_has_a_row_per_call_and_packet_in_time_order() {
+    let text = session().text();
+    let lines: Vec<&str> = text.lines().collect();
+    // The heading names both lifelines; the client connected first, so it
+    // was met first and stands on the left.
+    assert!(
+        lines[0].contains("client") && lines[0].contains("server"),
+        "{text}"
+    );
+    assert!(lines[0].find("client") < lines[0].find("server"), "{text}");
+    let rows: Vec<&str> = lines[1..].to_vec();
+    assert_eq!(rows.len(), 6, "three calls and three packets:\n{text}");
+    // In time order: SYN (0.100 ms), SYN,ACK, connect (0.120), send
+    // (0.290), data (0.300), recv (0.310).
+    let order = [
+        "SYN ",
+        "SYN,ACK",
+        "connect",
+        "send 5 B",
+        "PSH,ACK 5 B",
+        "recv → 5 B",
+    ];
+    for (row, want) in rows.iter().zip(order) {
+        assert!(row.contains(want), "{want} in {row}\n{text}");
+    }
+    // Client to server points right; server to client points left.
+    assert!(rows[0].contains('▶') && !rows[0].contains('◀'), "{text}");
+    assert!(rows[1].contains('◀') && !rows[1].contains('▶'), "{text}");
+    assert!(rows[0].starts_with("   0.100 ms"), "{text}");
+}
+
+#[test]
+fn the_text_diagram_marks_a_long_wait_with_its_length() {
+    let mut d = Diagram::new("gap");
+    let mut a = Call::new(0, "server", Op::Listen);
+    a.returned = Some(0);
+    let mut b = Call::new(300_000, "server", Op::Close);
+    b.returned = Some(0);
+    let mut c = Call::new(300_050, "server", Op::Close);
+    c.returned = Some(0);
+    for e in [Event::Call(a), Event::Call(b), Event::Call(c)] {
+        d.add(&e);
+    }
+    let text = d.text();
+    assert!(text.contains("┊ … 300.0 ms …"), "{text}");
+    assert_eq!(text.matches('┊').count(), 1, "one wait broken:\n{text}");
+}
