@@ -108,14 +108,12 @@ impl Diagram {
                     let room = if *lane + 1 < lanes { SPAN - 2 } else { 60 };
                     let text = cut(label, room);
                     let start = col(*lane) + 2;
-                    let mut placed = 0;
-                    for ch in text.chars() {
+                    for (placed, ch) in text.chars().enumerate() {
                         let at = start + placed;
                         if at >= line.len() {
                             line.push(String::new());
                         }
                         line[at] = ch.to_string();
-                        placed += 1;
                     }
                 }
                 Row::Packet { from, to, label } => {
