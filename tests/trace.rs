@@ -550,15 +550,26 @@ fn ctrl_c_reaches_the_program_and_lab_passes_its_end_on() {
     let dir = tempfile::tempdir().unwrap();
     // Its own process group, as a terminal's foreground job: Ctrl-C sends
     // SIGINT to every process of the group, lab and the program alike.
-    let mut child = lab()
-        .args(["trace", "--no-capture", "-o"])
+    let mut cmd = lab();
+    cmd.args(["trace", "--no-capture", "-o"])
         .arg(dir.path().join("trace.txt"))
         .args(["--", "python3", "-c"])
         .arg("import time; print('ready', flush=True); time.sleep(60)")
         .stdout(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+        .process_group(0);
+    // As a terminal starts its foreground job: Ctrl-C's default action. A
+    // test run started in the background by a shell without job control
+    // (`cargo test &` in a script) ignores SIGINT, lab hands the program
+    // what it had, and Python does not install its KeyboardInterrupt over
+    // an ignored SIGINT.
+    // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
