@@ -64,6 +64,7 @@ pub mod expr;
 pub mod filter;
 pub mod knob;
 pub mod netns;
+pub mod partial;
 pub mod pcap;
 pub mod pcapng;
 pub mod progress;

@@ -24,7 +24,7 @@
 //! that fails leaves nothing behind.
 
 use std::borrow::Cow;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -41,6 +41,7 @@ use crate::annotate::Note;
 use crate::catalog::Lab;
 use crate::clock::Clock;
 use crate::expr::Scope;
+use crate::partial::Partial;
 use crate::pcap::{PcapError, SNAPLEN};
 use crate::trace::Packet;
 
@@ -75,7 +76,9 @@ pub fn user_application() -> String {
 pub struct PcapngWriter {
     inner: Option<PcapNgWriter<BufWriter<File>>>,
     path: PathBuf,
-    partial: PathBuf,
+    /// The file under its hidden name until `finish` (see
+    /// [`crate::partial`]); dropped unfinished, it is removed.
+    file: Partial,
     /// Wall-clock time (since the Unix epoch) of the run clock's zero.
     zero: Duration,
     frames: u64,
@@ -90,19 +93,11 @@ impl PcapngWriter {
         section: &Section,
     ) -> Result<PcapngWriter, PcapError> {
         let path = path.as_ref().to_path_buf();
-        let name = path
-            .file_name()
-            .ok_or_else(|| PcapError::new(&path, "not a file name"))?;
-        let partial = path.with_file_name(format!(
-            ".{}.{}.partial",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = File::create(&partial).map_err(|e| PcapError::new(&path, e))?;
+        let (partial, file) = Partial::create(&path).map_err(|e| PcapError::new(&path, e))?;
         let mut writer = PcapngWriter {
             inner: None,
             path,
-            partial,
+            file: partial,
             zero: zero.duration_since(UNIX_EPOCH).unwrap_or_default(),
             frames: 0,
         };
@@ -178,16 +173,10 @@ impl PcapngWriter {
             .into_inner()
             .map_err(|e| PcapError::new(&self.path, format!("cannot write: {}", e.error())))?;
         drop(file);
-        fs::rename(&self.partial, &self.path).map_err(|e| PcapError::new(&self.path, e))?;
+        self.file
+            .commit()
+            .map_err(|e| PcapError::new(&self.path, e))?;
         Ok(self.frames)
-    }
-}
-
-impl Drop for PcapngWriter {
-    fn drop(&mut self) {
-        // Not finished: remove the partial file (after `finish` it has
-        // been renamed and is gone).
-        let _ = fs::remove_file(&self.partial);
     }
 }
 
@@ -311,6 +300,7 @@ pub struct Comments {
 mod tests {
     use super::*;
     use crate::annotate::Note;
+    use std::fs;
 
     #[test]
     fn a_written_file_reads_back_with_its_comments_and_times() {

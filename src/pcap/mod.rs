@@ -30,7 +30,7 @@ pub mod read;
 pub use link::LinkType;
 pub use read::{Frames, PcapFile, open_pcap, read_pcap, read_pcap_bytes};
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -40,6 +40,7 @@ use pcap_file::{DataLink, Endianness, TsResolution};
 
 use crate::capture::CapturedFrame;
 use crate::clock::Clock;
+use crate::partial::Partial;
 
 /// The snapshot length written in the file header: larger than any frame.
 pub const SNAPLEN: u32 = 262_144;
@@ -80,7 +81,9 @@ impl PcapError {
 pub struct PcapWriter {
     inner: Option<pcap_file::pcap::PcapWriter<BufWriter<File>>>,
     path: PathBuf,
-    partial: PathBuf,
+    /// The file under its hidden name until `finish` (see
+    /// [`crate::partial`]); dropped unfinished, it is removed.
+    file: Partial,
     /// Wall-clock time (since the Unix epoch) of the lab clock's zero.
     zero: Duration,
     frames: u64,
@@ -103,31 +106,13 @@ impl PcapWriter {
                 "is a folder: give the name of a file to write, e.g. run.pcap",
             ));
         }
-        let name = path
-            .file_name()
-            .ok_or_else(|| PcapError::new(path, "not a file name"))?;
-        let probe = path.with_file_name(format!(
-            ".{}.{}.preflight",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        File::create(&probe).map_err(|e| PcapError::new(path, e))?;
-        let _ = std::fs::remove_file(&probe);
-        Ok(())
+        Partial::probe(path).map_err(|e| PcapError::new(path, e))
     }
 
     /// Starts a pcap file in which `t_us = 0` is the wall time `zero`.
     pub fn create_at(path: impl AsRef<Path>, zero: SystemTime) -> Result<PcapWriter, PcapError> {
         let path = path.as_ref().to_path_buf();
-        let name = path
-            .file_name()
-            .ok_or_else(|| PcapError::new(&path, "not a file name"))?;
-        let partial = path.with_file_name(format!(
-            ".{}.{}.partial",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = File::create(&partial).map_err(|e| PcapError::new(&path, e))?;
+        let (partial, file) = Partial::create(&path).map_err(|e| PcapError::new(&path, e))?;
         let header = PcapHeader {
             version_major: 2,
             version_minor: 4,
@@ -145,7 +130,7 @@ impl PcapWriter {
         let mut writer = PcapWriter {
             inner: None,
             path,
-            partial,
+            file: partial,
             zero: zero.duration_since(UNIX_EPOCH).unwrap_or_default(),
             frames: 0,
         };
@@ -186,15 +171,9 @@ impl PcapWriter {
             .into_inner()
             .map_err(|e| PcapError::new(&self.path, format!("cannot write: {}", e.error())))?;
         drop(file);
-        fs::rename(&self.partial, &self.path).map_err(|e| PcapError::new(&self.path, e))?;
+        self.file
+            .commit()
+            .map_err(|e| PcapError::new(&self.path, e))?;
         Ok(self.frames)
-    }
-}
-
-impl Drop for PcapWriter {
-    fn drop(&mut self) {
-        // Not finished (an error, a panic, an early return): remove the
-        // partial file. After `finish` it has been renamed and is gone.
-        let _ = fs::remove_file(&self.partial);
     }
 }

@@ -1,11 +1,11 @@
-//! A file a session writes once it is over (`--html`): checked before the
-//! session starts, so that a bad path costs one line and no run, then
-//! written whole under a hidden temporary name beside the target and
-//! renamed into place, so that a failed session (or a full disk) leaves no
-//! half-written file. A rename within one folder replaces the target in
-//! one step: a reader sees the old file or the new one, never a mix.
+//! A file a session writes once it is over (`--svg`, `--html`): checked
+//! before the session starts, so that a bad path costs one line and no
+//! run, then written whole under a hidden name and moved into place (see
+//! [`crate::partial`]), so that a failed session leaves no half file.
 
 use std::path::{Path, PathBuf};
+
+use crate::partial::Partial;
 
 /// A file to write whole, once.
 #[derive(Debug)]
@@ -24,41 +24,25 @@ impl WholeFile {
                 path.display()
             ));
         }
-        let probe = partial(path)?;
-        std::fs::File::create(&probe)
-            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
-        let _ = std::fs::remove_file(&probe);
+        Partial::probe(path).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
         Ok(WholeFile {
             path: path.to_path_buf(),
         })
     }
 
-    /// Writes `contents` and moves the file into place.
+    /// Writes `contents` under the hidden name and moves the file into
+    /// place (see [`crate::partial`]).
     pub fn write(&self, contents: &str) -> Result<(), String> {
-        let partial = partial(&self.path)?;
-        let failed = |e: std::io::Error| {
-            let _ = std::fs::remove_file(&partial);
-            format!("{}: cannot write: {e}", self.path.display())
-        };
-        std::fs::write(&partial, contents).map_err(failed)?;
-        std::fs::rename(&partial, &self.path).map_err(failed)
+        let failed = |e: std::io::Error| format!("{}: cannot write: {e}", self.path.display());
+        let (partial, mut file) = Partial::create(&self.path).map_err(failed)?;
+        std::io::Write::write_all(&mut file, contents.as_bytes()).map_err(failed)?;
+        drop(file);
+        partial.commit().map_err(failed)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
-}
-
-/// `dir/.NAME.PID.partial`: the temporary name beside the target.
-fn partial(path: &Path) -> Result<PathBuf, String> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
-    Ok(path.with_file_name(format!(
-        ".{}.{}.partial",
-        name.to_string_lossy(),
-        std::process::id()
-    )))
 }
 
 #[cfg(test)]
