@@ -930,55 +930,13 @@ mod tests {
 
     /// A TCP segment of lab 09's connection (see [`run`]), as captured.
     fn segment(from_client: bool, seq: u32, flags: TcpFlags, data: &[u8]) -> Packet {
-        use crate::wire::{Frame, IpRepr, SeqNumber, TcpRepr};
-        let (client, server): (SocketAddr, SocketAddr) = (
-            "127.0.0.1:40002".parse().unwrap(),
-            "127.0.0.1:40001".parse().unwrap(),
-        );
+        let (client, server) = ("127.0.0.1:40002", "127.0.0.1:40001");
         let (s, d) = if from_client {
             (client, server)
         } else {
             (server, client)
         };
-        let tcp = TcpRepr {
-            src_port: s.port(),
-            dst_port: d.port(),
-            seq: SeqNumber(seq),
-            ack: SeqNumber(1),
-            flags,
-            window: 512,
-            header_len: 20,
-            checksum: 0,
-            urgent: 0,
-            options: Vec::new(),
-            payload: data.to_vec(),
-            payload_len: data.len(),
-        };
-        let ip = IpRepr {
-            version: 4,
-            src: s.ip(),
-            dst: d.ip(),
-            header_len: 20,
-            total_len: 40 + data.len(),
-            ttl_or_hop_limit: 64,
-            ident: Some(0),
-            fragment: None,
-            protocol: 6,
-            dont_fragment: true,
-        };
-        Packet {
-            t_us: 0,
-            orig_len: 54 + data.len(),
-            raw: Vec::new(),
-            frame: Ok(Frame {
-                eth: None,
-                sll: None,
-                ip,
-                transport: Transport::Tcp(tcp),
-                truncated: false,
-            }),
-            info: Default::default(),
-        }
+        crate::correlate::segment(s, d, seq, 1, flags, data)
     }
 
     #[test]
