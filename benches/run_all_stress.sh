@@ -20,3 +20,9 @@ bad=$(grep -l '^✗' "$out"/*.txt | wc -l || true)
 labs=$(grep -h '^[✓✗]' "$out"/*.txt | wc -l)
 echo "lab runs: $labs, in $(awk "BEGIN {printf \"%.1f\", $end - $start}") s; catalog runs with a wrong verdict: $bad of $runs"
 grep -h -A3 '^✗' "$out"/*.txt | grep '^    ✗' | sort | uniq -c | sort -rn | head -20 || true
+# Keep the whole output of every run with a wrong verdict, to read after.
+if [ "$bad" -gt 0 ]; then
+  keep=$(mktemp -d /tmp/run-all-wrong.XXXXXX)
+  grep -l '^✗' "$out"/*.txt | xargs cp -t "$keep"
+  echo "the runs with a wrong verdict, whole: $keep"
+fi

@@ -50,6 +50,12 @@ impl Clock {
 /// The kernel does not know about lab time: a TCP retransmission timer or
 /// TIME_WAIT runs on while the learner thinks. The labs' lessons do not
 /// hang on those timers, and the step view says so.
+///
+/// A watchdog (see [`LabTime::watchdog`]) also forgives the machine: it
+/// does not count the time the run's threads were ready to run but kept
+/// off the CPU by other programs (see [`LabTime::starved`]). On a crowded
+/// machine a peer may wait seconds for a CPU, and the call waiting for it
+/// would otherwise be ended as if the peer had hung.
 #[derive(Debug, Clone, Default)]
 pub struct LabTime(std::sync::Arc<std::sync::Mutex<Pauses>>);
 
@@ -66,6 +72,9 @@ struct Pauses {
     /// Every pause that has ended, from when to when: how much of a
     /// call's wait was the learner's (see [`LabTime::paused_within`]).
     ended: Vec<(Instant, Instant)>,
+    /// The run's threads, by kernel thread id, whose waits for a CPU a
+    /// watchdog forgives (see [`LabTime::enlist_this_thread`]).
+    threads: Vec<libc::pid_t>,
 }
 
 impl Default for Pauses {
@@ -76,6 +85,7 @@ impl Default for Pauses {
             since: None,
             holders: 0,
             ended: Vec::new(),
+            threads: Vec::new(),
         }
     }
 }
@@ -128,14 +138,76 @@ impl LabTime {
             .sum()
     }
 
-    /// The moment `after` of lab time from now.
+    /// The moment `after` of lab time from now, kept to the letter: a
+    /// `sleep`, the window of a loop.
     pub fn deadline(&self, after: Duration) -> Deadline {
         Deadline {
             time: self.clone(),
             at: self.now() + after,
+            forgiving: false,
         }
     }
+
+    /// A watchdog's deadline: `after` of lab time from now, moved on by
+    /// however long the run's threads have waited for a CPU (see
+    /// [`LabTime::starved`]). A blocking call, or a wait for another actor,
+    /// ends at this deadline.
+    ///
+    /// Only a thread that is *ready to run* waits for a CPU. A run that
+    /// really hangs has every thread blocked, gathers no such wait, and
+    /// its watchdog fires on time; a run whose peer was kept off the CPU
+    /// gets that time back.
+    pub fn watchdog(&self, after: Duration) -> Deadline {
+        Deadline {
+            forgiving: true,
+            ..self.deadline(after)
+        }
+    }
+
+    /// Counts the calling thread among the run's threads, whose waits for
+    /// a CPU a [`watchdog`](LabTime::watchdog) forgives. Each actor of a
+    /// run enlists itself when it starts.
+    pub fn enlist_this_thread(&self) {
+        // SAFETY: gettid has no arguments and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        self.lock().threads.push(tid);
+    }
+
+    /// How long the run was kept off the CPU: the time its enlisted
+    /// threads (those still running) have spent ready to run but waiting
+    /// for a CPU since they started, added up, and capped at
+    /// [`MAX_STARVED`].
+    ///
+    /// Added up, because the threads of a run often take turns: a client
+    /// blocked on a full buffer waits while the server that should empty
+    /// it waits for a CPU, then the other way round. Waits that overlap
+    /// are counted twice, which only makes a watchdog more patient with a
+    /// run that was making progress.
+    ///
+    /// Linux keeps the figure for every thread: the second number of
+    /// `/proc/self/task/TID/schedstat`, in nanoseconds (time on a run
+    /// queue, the throttled time of a CPU-limited cgroup included). It is
+    /// read only when a watchdog is due, so calls that return in time cost
+    /// nothing. Without the file (a kernel built without schedstats),
+    /// nothing is forgiven.
+    pub fn starved(&self) -> Duration {
+        let threads = self.lock().threads.clone();
+        let waited: u64 = threads
+            .iter()
+            .filter_map(|tid| {
+                let path = format!("/proc/self/task/{tid}/schedstat");
+                let text = std::fs::read_to_string(path).ok()?;
+                text.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+            .sum();
+        Duration::from_nanos(waited).min(MAX_STARVED)
+    }
 }
+
+/// The most a watchdog forgives: a bound, so that a run spinning on a
+/// crowded machine (ready to run all the time, so always waiting for a
+/// CPU) still ends.
+pub const MAX_STARVED: Duration = Duration::from_secs(60);
 
 /// A pause of lab time; lab time runs again when it is dropped.
 #[derive(Debug)]
@@ -160,12 +232,20 @@ impl Drop for Pause {
 pub struct Deadline {
     time: LabTime,
     at: Duration,
+    /// A watchdog's: moved on by the time the run waited for a CPU.
+    forgiving: bool,
 }
 
 impl Deadline {
     /// Lab time left; zero once the deadline has passed.
     pub fn remaining(&self) -> Duration {
-        self.at.saturating_sub(self.time.now())
+        let now = self.time.now();
+        let left = self.at.saturating_sub(now);
+        if !left.is_zero() || !self.forgiving {
+            return left;
+        }
+        // Due: only now is the run's wait for a CPU worth reading.
+        (self.at + self.time.starved()).saturating_sub(now)
     }
 
     pub fn expired(&self) -> bool {
@@ -213,6 +293,44 @@ mod tests {
         drop(pause);
         std::thread::sleep(Duration::from_millis(60));
         assert!(deadline.expired());
+    }
+
+    #[test]
+    fn a_watchdog_of_a_run_that_never_waited_for_a_cpu_fires_on_time() {
+        // No thread enlisted: nothing to forgive, the watchdog is a plain
+        // deadline.
+        let time = LabTime::start();
+        assert_eq!(time.starved(), Duration::ZERO);
+        let watchdog = time.watchdog(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(watchdog.expired());
+    }
+
+    #[test]
+    fn starved_adds_up_what_the_kernel_counts_for_each_enlisted_thread() {
+        fn run_delay(path: &str) -> Duration {
+            let text = std::fs::read_to_string(path).unwrap();
+            Duration::from_nanos(text.split_whitespace().nth(1).unwrap().parse().unwrap())
+        }
+        let time = LabTime::start();
+        time.enlist_this_thread();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = {
+            let time = time.clone();
+            std::thread::spawn(move || {
+                time.enlist_this_thread();
+                tx.send(run_delay("/proc/thread-self/schedstat")).unwrap();
+                // Stay alive (and enlisted) until told.
+                std::thread::park();
+            })
+        };
+        let theirs = rx.recv().unwrap();
+        let mine = run_delay("/proc/thread-self/schedstat");
+        // The figures only grow: the sum read now is at least the sum of
+        // the figures each thread read of itself a moment ago.
+        assert!(time.starved() >= mine + theirs);
+        other.thread().unpark();
+        other.join().unwrap();
     }
 
     #[test]

@@ -605,7 +605,7 @@ impl Actor<'_> {
         let proto = listener.proto;
         let call = self.begin(Op::Accept, on);
         let listener = &self.sockets[on];
-        let deadline = self.board.time.deadline(listener.timeout);
+        let deadline = self.board.time.watchdog(listener.timeout);
         let result = on_lab_time(self.board, listener, &deadline, Socket::accept);
         if let Some(listener) = self.sockets.get_mut(on) {
             listener.timeout = own;
@@ -704,7 +704,7 @@ impl Actor<'_> {
         } else {
             sock.timeout
         };
-        let deadline = board.time.deadline(timeout);
+        let deadline = board.time.watchdog(timeout);
         let result = connect_on_lab_time(board, sock, &addr, &deadline);
         let mut call = self.finish_quiet(call, result.as_ref().map(|_| 0), &on);
         // Our own deadline ended the wait (the kernel's SYN retries were

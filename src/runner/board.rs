@@ -167,7 +167,7 @@ impl Board {
         timeout: Duration,
         mut ready: impl FnMut(&State) -> Option<T>,
     ) -> Result<T, WaitError> {
-        let deadline = self.time.deadline(timeout);
+        let deadline = self.time.watchdog(timeout);
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(reason) = &s.aborted {

@@ -34,8 +34,10 @@ pub use session::serve_forever;
 /// should return does so in milliseconds. It is generous because a machine
 /// can be far busier than a learner's (about 230 labs at once on two
 /// cores kept a server thread from running for over 2 s, and a 2 s
-/// watchdog then failed a correct lab). Labs that teach a watchdog set
-/// their own, per step.
+/// watchdog then failed a correct lab), and it does not count the time the
+/// run's threads waited for a CPU (see
+/// [`LabTime::watchdog`](crate::clock::LabTime::watchdog)). Labs that
+/// teach a watchdog set their own, per step.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Decides, before each step of every actor, whether the step runs now:
@@ -201,6 +203,9 @@ pub fn run(
                             interrupt: None,
                             record: None,
                         };
+                        // This thread's waits for a CPU are forgiven by
+                        // the run's watchdogs (see `LabTime::watchdog`).
+                        board.time.enlist_this_thread();
                         let outcome = actor.run(&steps);
                         actor.close_all();
                         if let Err(StepFailed(message)) = &outcome {

@@ -93,7 +93,7 @@ impl Actor<'_> {
         let board = self.board;
         let sock = self.sock(on)?;
         let (offset, proto) = (sock.sent, sock.proto);
-        let deadline = board.time.deadline(sock.timeout);
+        let deadline = board.time.watchdog(sock.timeout);
         // send_all is the loop every program needs around send: keep
         // offering the rest until the kernel has taken every byte.
         let mut taken = 0;
@@ -166,7 +166,7 @@ impl Actor<'_> {
         call.peer = addr.as_socket();
         let board = self.board;
         let sock = self.sock(on)?;
-        let deadline = board.time.deadline(sock.timeout);
+        let deadline = board.time.watchdog(sock.timeout);
         let result = on_lab_time(board, sock, &deadline, |s| {
             s.send_to_with_flags(bytes, addr, SEND_FLAGS)
         });
@@ -275,7 +275,7 @@ impl Actor<'_> {
         let board = self.board;
         let sock = self.sock(on)?;
         let offset = sock.received;
-        let deadline = board.time.deadline(sock.timeout);
+        let deadline = board.time.watchdog(sock.timeout);
         let result = on_lab_time(board, sock, &deadline, |s| recv_into(s, &mut buf, 0));
         if let Ok(n) = result {
             sock.received += n as u64;
@@ -313,7 +313,7 @@ impl Actor<'_> {
         // datagram is discarded either way.
         let board = self.board;
         let sock = self.sock(on)?;
-        let deadline = board.time.deadline(sock.timeout);
+        let deadline = board.time.watchdog(sock.timeout);
         let result = on_lab_time(board, sock, &deadline, |s| {
             recv_from_into(s, &mut buf, libc::MSG_TRUNC)
         });
