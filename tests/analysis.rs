@@ -18,12 +18,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Says why a test skips, on the real stderr (a skip must never look
-/// like a pass).
-fn skip(test: &str, reason: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
-}
+mod common;
+use common::skip;
 
 fn have(tool: &str) -> bool {
     Command::new("sh")

@@ -4,23 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use socket_lab::app::CaptureMode;
 
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        .env_remove("HOME")
-        .env_remove("XDG_STATE_HOME")
-        .output()
-        .expect("run lab")
-}
-
-fn skip(test: &str, reason: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
-}
+mod common;
+use common::{lab, skip};
 
 /// A run of lab 09 (a handshake with options, two sends, a teardown) to a
 /// pcap in `dir`, or why not.

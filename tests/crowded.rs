@@ -9,14 +9,11 @@
 //! control group) and the cpu controller (cgroup v1 or v2); otherwise the
 //! tests say why they skip.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Says why a test is skipped, on the real stderr.
-fn skip(reason: &str) {
-    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
-}
+mod common;
+use common::skip;
 
 /// A control group of its own with a CPU limit, removed when dropped.
 struct Throttled {
@@ -89,13 +86,16 @@ impl Drop for Throttled {
 
 fn throttled(name: &str) -> Option<Throttled> {
     if socket_lab::capture::privilege().is_err() {
-        skip("needs root: a control group of its own limits lab's CPU");
+        skip(
+            name,
+            "needs root: a control group of its own limits lab's CPU",
+        );
         return None;
     }
     match Throttled::new(name, 5_000, 100_000) {
         Ok(group) => Some(group),
         Err(reason) => {
-            skip(&reason);
+            skip(name, &reason);
             None
         }
     }

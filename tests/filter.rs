@@ -7,34 +7,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
-use socket_lab::app::CaptureMode;
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        .env_remove("HOME")
-        .env_remove("XDG_STATE_HOME")
-        .output()
-        .expect("run lab")
-}
-
-/// Says why a test skips, on the real stderr (the harness hides
-/// `eprintln!` of passing tests, and a skip must never look like a pass).
-fn skip(test: &str, reason: &str) {
-    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
-}
-
-fn privileged(test: &str) -> bool {
-    match CaptureMode::detect(true) {
-        CaptureMode::Off(reason) => {
-            skip(test, &reason);
-            false
-        }
-        _ => true,
-    }
-}
+mod common;
+use common::{lab, privileged, skip};
 
 fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("socket-lab-filter-{}-{name}", std::process::id()))

@@ -7,7 +7,6 @@
 //! screenshot must not be blank. Without capture privilege or without
 //! `chromium` the browser test prints why it skips.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -19,6 +18,9 @@ mod cdp;
 
 use cdp::{Browser, Cdp, chromium};
 
+mod common;
+use common::skip;
+
 fn lab(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lab"))
         .args(args)
@@ -28,11 +30,6 @@ fn lab(dir: &Path, args: &[&str]) -> Output {
         .env_remove("XDG_STATE_HOME")
         .output()
         .expect("run lab")
-}
-
-/// Says why a test skips, on the real stderr.
-fn skip(test: &str, reason: &str) {
-    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
 }
 
 /// Opens `page` (a file in `dir`) in a new headless Chromium whose profile

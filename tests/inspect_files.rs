@@ -8,14 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        .env_remove("HOME")
-        .env_remove("XDG_STATE_HOME")
-        .output()
-        .expect("run lab")
-}
+mod common;
+use common::lab;
 
 fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(stdout)

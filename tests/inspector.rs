@@ -2,21 +2,14 @@
 //! pcap files it writes, `lab capture` and `lab inspect`. As root these
 //! run; without CAP_NET_RAW each test prints why it skips.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use socket_lab::app::{CaptureMode, Files, execute};
 use socket_lab::catalog;
 use socket_lab::wire::TcpFlags;
 
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        // Progress off: these runs are not the developer's own progress.
-        .env_remove("HOME")
-        .env_remove("XDG_STATE_HOME")
-        .output()
-        .expect("run lab")
-}
+mod common;
+use common::{lab, privileged, skip};
 
 /// Every line of a `--json` output, parsed (each must be JSON).
 fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
@@ -24,24 +17,6 @@ fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect()
-}
-
-/// Says why a test skips, on the real stderr: the test harness captures
-/// `eprintln!` of passing tests, and a skip must never look like a pass.
-fn skip(test: &str, reason: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
-}
-
-/// True when capture can run here; otherwise prints why the test skips.
-fn privileged(test: &str) -> bool {
-    match CaptureMode::detect(true) {
-        CaptureMode::Off(reason) => {
-            skip(test, &reason);
-            false
-        }
-        _ => true,
-    }
 }
 
 fn temp(name: &str) -> std::path::PathBuf {

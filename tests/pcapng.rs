@@ -18,10 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Says why (part of) a test is skipped, on the real stderr.
-fn skip(test: &str, reason: &str) {
-    let _ = writeln!(std::io::stderr(), "skipped {test}: {reason}");
-}
+mod common;
+use common::skip;
 
 /// Whether this process may capture and tshark is here to read the
 /// files; says why not otherwise.

@@ -3,36 +3,12 @@
 //! packets' part of a test prints why it skips and the calls are checked.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use socket_lab::app::CaptureMode;
 
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        // Progress off: these runs are not the developer's own progress.
-        .env_remove("HOME")
-        .env_remove("XDG_STATE_HOME")
-        .output()
-        .expect("run lab")
-}
-
-/// Says why a test skips, on the real stderr.
-fn skip(test: &str, reason: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
-}
-
-/// True when capture can run here; otherwise prints why.
-fn privileged(test: &str) -> bool {
-    match CaptureMode::detect(true) {
-        CaptureMode::Off(reason) => {
-            skip(test, &reason);
-            false
-        }
-        _ => true,
-    }
-}
+mod common;
+use common::{lab, privileged, skip};
 
 /// What a diagram says: the text of each `<text>` as a viewer shows it
 /// (white space collapsed), with its class.
