@@ -76,6 +76,8 @@ pub struct LabFile {
     #[serde(default)]
     pub course_says: Option<String>,
     /// Default watchdog for blocking calls, in ms (a step can override).
+    /// Time the run's threads spent waiting for a CPU is not counted (see
+    /// `crate::clock::LabTime::watchdog`).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
     /// MTU of `lo` for this lab (`"${mtu}"`). Applied only inside the lab's
