@@ -173,41 +173,70 @@ impl LabTime {
         self.lock().threads.push(tid);
     }
 
-    /// How long the run was kept off the CPU: the time its enlisted
-    /// threads (those still running) have spent ready to run but waiting
-    /// for a CPU since they started, added up, and capped at
-    /// [`MAX_STARVED`].
+    /// How long the run was kept off the CPU, and whether another of its
+    /// threads is ready to run right now.
     ///
-    /// Added up, because the threads of a run often take turns: a client
-    /// blocked on a full buffer waits while the server that should empty
-    /// it waits for a CPU, then the other way round. Waits that overlap
-    /// are counted twice, which only makes a watchdog more patient with a
-    /// run that was making progress.
+    /// `waited` is the time the enlisted threads (those still running)
+    /// have spent ready to run but waiting for a CPU since they started,
+    /// added up. Added up, because the threads of a run often take turns:
+    /// a client blocked on a full buffer waits while the server that
+    /// should empty it waits for a CPU, then the other way round. Waits
+    /// that overlap are counted twice, which only makes a watchdog more
+    /// patient with a run that was making progress.
     ///
-    /// Linux keeps the figure for every thread: the second number of
+    /// Linux keeps that figure for every thread: the second number of
     /// `/proc/self/task/TID/schedstat`, in nanoseconds (time on a run
-    /// queue, the throttled time of a CPU-limited cgroup included). It is
-    /// read only when a watchdog is due, so calls that return in time cost
-    /// nothing. Without the file (a kernel built without schedstats),
-    /// nothing is forgiven.
-    pub fn starved(&self) -> Duration {
+    /// queue, the throttled time of a CPU-limited cgroup included). It
+    /// adds a wait only once the thread gets its CPU, so a peer still
+    /// waiting for one shows in `ready` instead: its state in
+    /// `/proc/self/task/TID/stat` is `R`, running or ready to run (the
+    /// calling thread does not count itself). These files are read only
+    /// when a watchdog is due, so calls that return in time cost nothing.
+    /// Without them, nothing is forgiven.
+    pub fn starved(&self) -> Starved {
+        // SAFETY: gettid has no arguments and cannot fail.
+        let me = unsafe { libc::gettid() };
         let threads = self.lock().threads.clone();
-        let waited: u64 = threads
-            .iter()
-            .filter_map(|tid| {
-                let path = format!("/proc/self/task/{tid}/schedstat");
-                let text = std::fs::read_to_string(path).ok()?;
-                text.split_whitespace().nth(1)?.parse::<u64>().ok()
-            })
-            .sum();
-        Duration::from_nanos(waited).min(MAX_STARVED)
+        let mut starved = Starved::default();
+        for tid in threads {
+            let task = format!("/proc/self/task/{tid}");
+            if let Some(ns) = std::fs::read_to_string(format!("{task}/schedstat"))
+                .ok()
+                .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
+            {
+                starved.waited += Duration::from_nanos(ns);
+            }
+            // The state follows the command name, which is in brackets
+            // and may hold spaces: `1234 (actor-server) S ...`.
+            let ready = tid != me
+                && std::fs::read_to_string(format!("{task}/stat"))
+                    .ok()
+                    .and_then(|t| Some(t[t.rfind(')')? + 1..].split_whitespace().next()? == "R"))
+                    .unwrap_or(false);
+            starved.ready |= ready;
+        }
+        starved
     }
+}
+
+/// What [`LabTime::starved`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Starved {
+    /// Time the run's threads have waited for a CPU, added up.
+    pub waited: Duration,
+    /// Another thread of the run is running or ready to run now: the run
+    /// is not hung, whatever its waits so far.
+    pub ready: bool,
 }
 
 /// The most a watchdog forgives: a bound, so that a run spinning on a
 /// crowded machine (ready to run all the time, so always waiting for a
 /// CPU) still ends.
 pub const MAX_STARVED: Duration = Duration::from_secs(60);
+
+/// How long a due watchdog waits before it looks again while another
+/// thread of the run is ready to run.
+const READY_SLICE: Duration = Duration::from_millis(50);
 
 /// A pause of lab time; lab time runs again when it is dropped.
 #[derive(Debug)]
@@ -244,8 +273,16 @@ impl Deadline {
         if !left.is_zero() || !self.forgiving {
             return left;
         }
-        // Due: only now is the run's wait for a CPU worth reading.
-        (self.at + self.time.starved()).saturating_sub(now)
+        // Due: only now is the run's wait for a CPU worth reading. The
+        // time forgiven has a bound, MAX_STARVED past the deadline.
+        let starved = self.time.starved();
+        let limit = self.at + MAX_STARVED;
+        let left = (self.at + starved.waited).min(limit).saturating_sub(now);
+        if left.is_zero() && starved.ready && now < limit {
+            // A peer is about to run (or running): look again in a while.
+            return READY_SLICE.min(limit - now);
+        }
+        left
     }
 
     pub fn expired(&self) -> bool {
@@ -300,18 +337,19 @@ mod tests {
         // No thread enlisted: nothing to forgive, the watchdog is a plain
         // deadline.
         let time = LabTime::start();
-        assert_eq!(time.starved(), Duration::ZERO);
+        assert_eq!(time.starved(), Starved::default());
         let watchdog = time.watchdog(Duration::from_millis(10));
         std::thread::sleep(Duration::from_millis(30));
         assert!(watchdog.expired());
     }
 
+    fn run_delay(path: &str) -> Duration {
+        let text = std::fs::read_to_string(path).unwrap();
+        Duration::from_nanos(text.split_whitespace().nth(1).unwrap().parse().unwrap())
+    }
+
     #[test]
     fn starved_adds_up_what_the_kernel_counts_for_each_enlisted_thread() {
-        fn run_delay(path: &str) -> Duration {
-            let text = std::fs::read_to_string(path).unwrap();
-            Duration::from_nanos(text.split_whitespace().nth(1).unwrap().parse().unwrap())
-        }
         let time = LabTime::start();
         time.enlist_this_thread();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -320,7 +358,7 @@ mod tests {
             std::thread::spawn(move || {
                 time.enlist_this_thread();
                 tx.send(run_delay("/proc/thread-self/schedstat")).unwrap();
-                // Stay alive (and enlisted) until told.
+                // Stay alive (and enlisted), blocked, until told.
                 std::thread::park();
             })
         };
@@ -328,9 +366,40 @@ mod tests {
         let mine = run_delay("/proc/thread-self/schedstat");
         // The figures only grow: the sum read now is at least the sum of
         // the figures each thread read of itself a moment ago.
-        assert!(time.starved() >= mine + theirs);
+        let starved = time.starved();
+        assert!(starved.waited >= mine + theirs);
         other.thread().unpark();
         other.join().unwrap();
+    }
+
+    #[test]
+    fn a_peer_that_is_ready_to_run_keeps_a_due_watchdog_waiting() {
+        let time = LabTime::start();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spinner = {
+            let (time, stop) = (time.clone(), stop.clone());
+            std::thread::spawn(move || {
+                time.enlist_this_thread();
+                tx.send(()).unwrap();
+                // Always running or ready to run: state R.
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        };
+        rx.recv().unwrap();
+        let watchdog = time.watchdog(Duration::from_millis(1));
+        std::thread::sleep(Duration::from_millis(20));
+        // Due by the clock, but a thread of the run is not blocked.
+        assert!(time.starved().ready);
+        assert!(!watchdog.expired());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        spinner.join().unwrap();
+        // The spinner is gone, and its figures with it: nothing ready,
+        // nothing waited, and the watchdog fires.
+        assert!(!time.starved().ready);
+        assert!(watchdog.expired());
     }
 
     #[test]
